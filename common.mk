@@ -1,0 +1,51 @@
+# common.mk -- build settings shared by every lab's Makefile.
+#
+#   make                      build with g++ into build/g++/ (programs in the lab folder)
+#   make CXX=clang++          the same with clang++, into build/clang++/
+#   make SANITIZE=1           AddressSanitizer + UBSan build, into build/<compiler>-san/
+#
+# Programs of the default build land in the lab folder itself (lab02_single/server);
+# those of other builds stay in their build folder.
+
+.DEFAULT_GOAL := all
+
+KIT_ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+WRAP_DIR := $(KIT_ROOT)/lab01_wrap
+PYTHON   ?= $(shell $(KIT_ROOT)/tools/find-python 2>/dev/null)
+
+CONFIG := $(notdir $(CXX))$(if $(filter 1,$(SANITIZE)),-san)
+BUILD  := build/$(CONFIG)
+BIN    := $(if $(filter g++,$(CONFIG)),.,$(BUILD))
+
+CXXFLAGS ?= -O2 -g
+CXXFLAGS += -std=c++17 -Wall -Wextra -Werror
+CPPFLAGS += -I$(WRAP_DIR) -MMD -MP
+ifeq ($(SANITIZE),1)
+  SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+  CXXFLAGS += $(SANFLAGS)
+  LDFLAGS  += $(SANFLAGS)
+endif
+
+# Fault injection for unit tests: read/write/accept go through fakesys.cpp.
+TEST_LDFLAGS := -Wl,--wrap=read,--wrap=write,--wrap=accept -pthread
+TEST_SUPPORT := $(BUILD)/test_main.o $(BUILD)/testing.o $(BUILD)/fakesys.o
+WRAP_OBJ     := $(BUILD)/wrap.o
+
+# Sanitizer reports must fail the test run, and leaks are not a lesson here.
+export ASAN_OPTIONS  ?= detect_leaks=0:abort_on_error=0
+export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
+
+$(BUILD)/%.o: %.cpp | $(BUILD)
+	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c -o $@ $<
+
+$(BUILD)/%.o: $(WRAP_DIR)/%.cpp | $(BUILD)
+	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c -o $@ $<
+
+$(BUILD):
+	mkdir -p $@
+
+# `make grade` in a lab folder grades that lab of this checkout.
+grade:
+	$(KIT_ROOT)/grader/grade --lab $(LAB)
+
+.PHONY: all test grade clean

@@ -1,0 +1,142 @@
+"""forklab's grader: build a submission's labs and grade them.
+
+    grader/grade [--lab LAB ...] [--submission DIR] [--json FILE] [--junit FILE]
+                 [--logs DIR] [--seed N] [--quiet] [--keep]
+
+With no --submission it grades this checkout of the kit.  Exit status: 0 at
+full marks, 1 otherwise, 2 for bad arguments, 3 when the grader itself failed.
+"""
+
+import argparse
+import os
+import random
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+GRADER_DIR = Path(__file__).resolve().parent
+sys.path.insert(0, str(GRADER_DIR))
+# The graded tests; the grader's own tests point this elsewhere to grade
+# with test modules of their own.
+TESTS_DIR = Path(os.environ.get("FORKLAB_GRADER_TESTS", GRADER_DIR / "tests")).resolve()
+
+from harness import kit, procs, report  # noqa: E402
+from harness.scoring import GradePlugin  # noqa: E402
+from harness.timing import scale  # noqa: E402
+
+
+class UsageError(Exception):
+    pass
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        prog="grade", description="Build and grade the forklab labs of a submission.")
+    parser.add_argument("--lab", action="append", default=[], metavar="LAB",
+                        help="grade only this lab (repeat for several); default: every lab")
+    parser.add_argument("--submission", type=Path, metavar="DIR",
+                        help="folder laid out like the kit (default: this checkout)")
+    parser.add_argument("--json", type=Path, metavar="FILE",
+                        help="write Gradescope's results.json format here")
+    parser.add_argument("--junit", type=Path, metavar="FILE", help="write JUnit XML here")
+    parser.add_argument("--logs", type=Path, metavar="DIR",
+                        help="per-test logs of failed tests (default: grade-logs/ in the kit)")
+    parser.add_argument("--seed", type=int, help="seed of the random inputs, to replay a run")
+    parser.add_argument("--quiet", action="store_true", help="show only tests that did not pass")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the scratch build folder and print where it is")
+    return parser.parse_args(argv)
+
+
+def selected_labs(requested) -> list:
+    available = [lab for lab in kit.present_labs()
+                 if (TESTS_DIR / f"test_{lab}.py").is_file()]
+    if not requested:
+        return available
+    names = [name.strip().rstrip("/") for item in requested for name in item.split(",")]
+    for name in names:
+        if name not in kit.LABS:
+            raise UsageError(f"unknown lab '{name}' (labs: {', '.join(kit.LABS)})")
+        if name not in available:
+            raise UsageError(f"{name} is not part of this copy of the kit")
+    return [lab for lab in kit.LABS if lab in names]
+
+
+def check_output_path(path):
+    if path is not None and not path.parent.is_dir():
+        raise UsageError(f"cannot write {path}: folder {path.parent} does not exist")
+
+
+def grade(args) -> int:
+    labs = selected_labs(args.lab)
+    submission = (args.submission or kit.KIT_ROOT).resolve()
+    if not submission.is_dir():
+        raise UsageError(f"submission folder {submission} does not exist")
+    check_output_path(args.json)
+    check_output_path(args.junit)
+    seed = args.seed if args.seed is not None else random.randrange(1, 1 << 31)
+    logs_dir = (args.logs or kit.KIT_ROOT / "grade-logs").resolve()
+
+    procs.become_subreaper()
+    scratch = Path(tempfile.mkdtemp(prefix="forklab-grade-"))
+    os.chmod(scratch, 0o755)
+    started = time.monotonic()
+    try:
+        kit.copy_kit(scratch)
+        missing = kit.take_student_files(submission, scratch)
+        plugin = GradePlugin(scratch=scratch, missing=missing, seed=seed, logs_dir=logs_dir,
+                             quiet=args.quiet)
+        print(f"forklab grader: {submission} (seed {seed}, timeouts x{scale():g})\n", flush=True)
+        modules = [str(TESTS_DIR / f"test_{lab}.py") for lab in labs]
+        pytest.main(["-c", str(GRADER_DIR / "pytest.ini"), "--rootdir", str(TESTS_DIR),
+                     "-p", "no:cacheprovider", "-p", "no:terminal", "-s", "--assert=plain",
+                     *modules],
+                    plugins=[plugin])
+        left = procs.end_all()
+        if plugin.internal_errors or left:
+            for error in plugin.internal_errors:
+                print(f"grade: internal error: {error}", file=sys.stderr)
+            if left:
+                print(f"grade: internal error: processes left behind: {left}", file=sys.stderr)
+            return 3
+        results = plugin.results
+        got, total = report.totals(results)
+        elapsed = time.monotonic() - started
+        if args.json:
+            report.write_json(args.json, results, seed=seed, seconds=elapsed,
+                              problems=list(missing.values()))
+        if args.junit:
+            report.write_junit(args.junit, results)
+        print(f"Score: {got}/{total}  ({elapsed:.1f} s)")
+        if got < total:
+            failed = sum(r.status == "failed" for r in results)
+            skipped = sum(r.status == "not run" for r in results)
+            print(f"{failed} failed, {skipped} not run; logs of the failures are in {logs_dir}")
+            print(f"Replay these inputs with: grader/grade --seed {seed}")
+        return 0 if got == total else 1
+    finally:
+        procs.end_all()
+        if args.keep:
+            print(f"scratch folder kept: {scratch}")
+        else:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    try:
+        return grade(args)
+    except UsageError as exc:
+        print(f"grade: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("grade: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,19 @@
+"""Tests that every lab module shares."""
+
+from . import kit
+from .expect import expect
+from .scoring import graded
+
+BUILD_HINT = ("Run `make` in the lab folder and fix the first error it shows. The kit builds "
+              "with -Wall -Wextra -Werror, so a warning counts as an error.")
+
+
+def builds_test(points: int = 1):
+    """The first test of every lab: the lab compiles with the kit's Makefile."""
+
+    @graded(points=points, hint=BUILD_HINT, timeout=300)
+    def test_builds(lab_build):
+        """builds (warnings are errors)"""
+        expect(lab_build.ok, f"{lab_build.problem}\n{kit.first_errors(lab_build.output)}".strip())
+
+    return test_builds

@@ -1,0 +1,59 @@
+"""Checks whose failure message says what was observed, in a student's words.
+
+A graded test fails through these (or pytest.fail(..., pytrace=False)), so
+the report shows "observed: ..." and the test's hint -- never a traceback.
+"""
+
+import pytest
+
+PREVIEW_BYTES = 48
+
+
+def fail(observed: str):
+    pytest.fail(observed, pytrace=False)
+
+
+def expect(condition, observed: str) -> None:
+    if not condition:
+        fail(observed)
+
+
+def show(data: bytes, limit: int = PREVIEW_BYTES) -> str:
+    """repr() of data, shortened in the middle: b'abc'...(+1000 bytes)...b'xyz'."""
+    if len(data) <= limit:
+        return repr(bytes(data))
+    half = limit // 2
+    return f"{bytes(data[:half])!r}...(+{len(data) - limit} bytes)...{bytes(data[-half:])!r}"
+
+
+def first_difference(a: bytes, b: bytes) -> int:
+    for i, (x, y) in enumerate(zip(a, b)):
+        if x != y:
+            return i
+    return min(len(a), len(b))
+
+
+def uppercase(data: bytes) -> bytes:
+    """The protocol: a-z become A-Z, every other byte is unchanged."""
+    return bytes(data).upper()  # bytes.upper() touches ASCII letters only
+
+
+def expect_reply(sent: bytes, received: bytes, expected: bytes = None, what="the reply") -> None:
+    """Fail unless received == expected (default: the uppercase of sent),
+    showing the input, the expected and the received bytes."""
+    if expected is None:
+        expected = uppercase(sent)
+    if received == expected:
+        return
+    at = first_difference(received, expected)
+    lines = [f"{what} differs from what was expected:",
+             f"  sent     ({len(sent)} bytes): {show(sent)}",
+             f"  expected ({len(expected)} bytes): {show(expected)}",
+             f"  received ({len(received)} bytes): {show(received)}"]
+    if len(received) < len(expected) and received == expected[:len(received)]:
+        lines.append(f"  the first {len(received)} bytes were right, then nothing more came")
+    else:
+        lo = max(0, at - 8)
+        lines.append(f"  first difference at byte {at}: expected {show(expected[lo:at + 8])}, "
+                     f"received {show(received[lo:at + 8])}")
+    fail("\n".join(lines))

@@ -1,0 +1,221 @@
+"""Loopback networking for the graded tests: ports, servers, Python clients."""
+
+import errno
+import selectors
+import socket
+import struct
+import time
+
+import psutil
+
+from . import procs
+from .timing import scaled, wait_for
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing uses right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def is_listening(pid: int, port: int) -> bool:
+    try:
+        conns = psutil.Process(pid).connections(kind="tcp")
+    except (psutil.NoSuchProcess, psutil.ZombieProcess):
+        return False
+    return any(c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port
+               for c in conns)
+
+
+def listening_sockets(pid: int):
+    """The listening TCP sockets process pid holds, as psutil connections."""
+    try:
+        return [c for c in psutil.Process(pid).connections(kind="tcp")
+                if c.status == psutil.CONN_LISTEN]
+    except (psutil.NoSuchProcess, psutil.ZombieProcess):
+        return []
+
+
+class ServerDidNotStart(Exception):
+    pass
+
+
+def start_server(binary, *, cwd, log_dir, name="server", args=None, preexec_fn=None,
+                 timeout: float = 10) -> procs.Program:
+    """Start `binary PORT` on a free port and wait until it listens there.
+
+    Raises ServerDidNotStart with what was observed when it exits or does not
+    listen in time.  A port taken by someone else between free_port() and the
+    server's bind() is retried with another port."""
+    for _attempt in range(3):
+        port = free_port()
+        argv = [binary, str(port)] if args is None else [binary, *args(port)]
+        program = procs.start(name, argv, cwd=cwd, log_dir=log_dir, preexec_fn=preexec_fn)
+        program.port = port
+        wait_for(lambda: is_listening(program.pid, port) or not program.running(), timeout)
+        if is_listening(program.pid, port):
+            return program
+        if program.running():
+            program.stop()
+            raise ServerDidNotStart(
+                f"the server was still running but not listening on port {port} "
+                f"after {scaled(timeout):.0f} s")
+        output = program.output()
+        if program.returncode == 1 and "in use" in output and _attempt < 2:
+            continue
+        raise ServerDidNotStart(f"`{name} {port}` {program.describe_exit()} before it "
+                                f"listened on port {port}")
+    raise ServerDidNotStart("could not find a free port")
+
+
+class Client:
+    """One TCP connection to the server under test, with a deadline on every
+    operation."""
+
+    def __init__(self, port: int, timeout: float = 10, host: str = "127.0.0.1"):
+        self.timeout = scaled(timeout)
+        self.sock = socket.create_connection((host, port), timeout=self.timeout)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def local_port(self) -> int:
+        return self.sock.getsockname()[1]
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def recv_exactly(self, n: int, timeout: float = None) -> bytes:
+        """Read until n bytes came, the server closed, or the deadline passed;
+        returns what arrived (possibly fewer than n bytes)."""
+        deadline = time.monotonic() + (scaled(timeout) if timeout else self.timeout)
+        chunks, got = [], 0
+        while got < n:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            self.sock.settimeout(left)
+            try:
+                chunk = self.sock.recv(min(n - got, 1 << 16))
+            except socket.timeout:
+                break
+            except ConnectionResetError:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+            got += len(chunk)
+        self.sock.settimeout(self.timeout)
+        return b"".join(chunks)
+
+    def nothing_arrives_within(self, seconds: float) -> bool:
+        """True if no byte arrives in `seconds` (used to show that a server
+        does NOT answer, e.g. the iterative server busy with another client)."""
+        self.sock.settimeout(seconds)
+        try:
+            self.sock.recv(1, socket.MSG_PEEK)
+        except socket.timeout:
+            return True
+        finally:
+            self.sock.settimeout(self.timeout)
+        return False  # a byte, or end of file, arrived
+
+    def exchange(self, data: bytes, chunk: int = 1 << 16, pause: float = 0.0,
+                 expect: int = None) -> bytes:
+        """Send data and read the reply at the same time (so that neither side
+        blocks on a full socket buffer), `chunk` bytes per send, waiting
+        `pause` seconds between sends.  Returns the bytes received once
+        `expect` (default len(data)) arrived, the server closed, or the
+        deadline passed."""
+        want = len(data) if expect is None else expect
+        deadline = time.monotonic() + self.timeout
+        received = bytearray()
+        sent = 0
+        self.sock.setblocking(False)
+        sel = selectors.DefaultSelector()
+        sel.register(self.sock, selectors.EVENT_READ | selectors.EVENT_WRITE)
+        next_send = 0.0
+        try:
+            while len(received) < want:
+                now = time.monotonic()
+                if now >= deadline:
+                    break
+                events = selectors.EVENT_READ
+                if sent < len(data) and now >= next_send:
+                    events |= selectors.EVENT_WRITE
+                sel.modify(self.sock, events)
+                wait = deadline - now
+                if sent < len(data) and now < next_send:
+                    wait = min(wait, next_send - now)
+                for _key, mask in sel.select(timeout=wait):
+                    if mask & selectors.EVENT_READ:
+                        try:
+                            piece = self.sock.recv(1 << 16)
+                        except ConnectionResetError:
+                            return bytes(received)
+                        if not piece:
+                            return bytes(received)
+                        received += piece
+                    if mask & selectors.EVENT_WRITE:
+                        try:
+                            sent += self.sock.send(data[sent:sent + chunk])
+                        except (BrokenPipeError, ConnectionResetError):
+                            return bytes(received)
+                        next_send = time.monotonic() + pause if pause else 0.0
+        finally:
+            sel.close()
+            self.sock.setblocking(True)
+            self.sock.settimeout(self.timeout)
+        return bytes(received)
+
+    def shutdown_write(self) -> None:
+        self.sock.shutdown(socket.SHUT_WR)
+
+    def read_until_eof(self, timeout: float = None) -> tuple:
+        """(bytes, saw_eof): read until the server closes or the deadline."""
+        deadline = time.monotonic() + (scaled(timeout) if timeout else self.timeout)
+        data = bytearray()
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return bytes(data), False
+            self.sock.settimeout(left)
+            try:
+                piece = self.sock.recv(1 << 16)
+            except socket.timeout:
+                return bytes(data), False
+            except ConnectionResetError:
+                return bytes(data), True
+            if not piece:
+                return bytes(data), True
+            data += piece
+
+    def reset(self) -> None:
+        """Close with an RST instead of a FIN (SO_LINGER with a zero timeout)."""
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.close()
+
+    def close(self) -> None:
+        if self.sock.fileno() >= 0:
+            self.sock.close()
+
+
+def connect(port: int, timeout: float = 10) -> Client:
+    return Client(port, timeout)
+
+
+def connection_refused(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=scaled(2)).close()
+    except OSError as exc:
+        return exc.errno == errno.ECONNREFUSED
+    return False
+
+
+__all__ = ["free_port", "is_listening", "listening_sockets", "start_server", "Client",
+           "connect", "connection_refused", "ServerDidNotStart", "wait_for"]

@@ -1,0 +1,269 @@
+"""The pytest plugin that turns test functions into graded items.
+
+A graded test is a function with points, a title (its docstring's first line)
+and a hint for the student, optionally depending on earlier tests of its lab:
+
+    @graded(points=2, requires="server starts",
+            hint="The parent must close connfd after fork(): ...")
+    def test_parent_closes_connfd(server):
+        \"\"\"the parent closes every accepted socket\"\"\"
+
+A test whose requirement did not pass is reported as not run, with the
+reason, instead of failing in its own way.  Every test has a deadline
+(SIGALRM); a test that exceeds it fails with "did not finish within N s".
+The plugin prints one line per test as it finishes and keeps the results
+for the score table, results.json and JUnit XML (see report.py).
+"""
+
+import re
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from . import kit, procs
+from .timing import scaled
+
+
+@dataclass(frozen=True)
+class GradeInfo:
+    points: int
+    hint: str
+    requires: tuple
+    timeout: float
+
+
+def graded(points: int, hint: str, *, requires=(), timeout: float = 30):
+    """Mark a test function as a graded item."""
+    if isinstance(requires, str):
+        requires = (requires,)
+
+    def mark(function):
+        function.forklab_grade = GradeInfo(points, hint, tuple(requires), timeout)
+        return function
+
+    return mark
+
+
+def title_of(function) -> str:
+    doc = (function.__doc__ or function.__name__).strip()
+    return doc.splitlines()[0].strip()
+
+
+@dataclass
+class Result:
+    lab: str
+    title: str
+    max_points: int
+    points: int = 0
+    status: str = "passed"  # passed | failed | not run
+    seconds: float = 0.0
+    observed: str = ""
+    hint: str = ""
+    log: str = ""
+    output_tails: list = field(default_factory=list)
+
+
+class TestTimedOut(Exception):
+    pass
+
+
+def _on_alarm(signum, frame):
+    raise TestTimedOut()
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:80]
+
+
+def describe_exception(excinfo) -> str:
+    value = excinfo.value
+    if isinstance(value, (pytest.skip.Exception, pytest.fail.Exception)):
+        return str(value.msg)
+    if isinstance(value, AssertionError):
+        text = str(value).strip()
+        return text if text else "an assertion failed"
+    if isinstance(value, TestTimedOut):
+        return "(timed out)"
+    return f"{type(value).__name__}: {value}"
+
+
+class GradePlugin:
+    """Registered with pytest.main(plugins=[...]) by forklab_grade.py."""
+
+    __name__ = "forklab"  # pytest registers the plugin under this name
+
+    def __init__(self, *, scratch: Path, missing: dict, seed: int, logs_dir: Path,
+                 quiet: bool = False, stream=None):
+        self.scratch = scratch
+        self.missing = missing
+        self.seed = seed
+        self.logs_dir = logs_dir
+        self.quiet = quiet
+        self.stream = stream or sys.stdout
+        self.results = []
+        self.internal_errors = []
+        self._builds = {}
+        self._outcomes = {}
+        self._phases = {}
+        self._current_lab = None
+
+    # ------------------------------------------------------------ services
+
+    def build(self, lab_name: str) -> kit.BuildResult:
+        """Build a lab once per grading run."""
+        if lab_name not in self._builds:
+            self._builds[lab_name] = kit.build_lab(self.scratch, kit.LABS[lab_name],
+                                                   self.missing)
+        return self._builds[lab_name]
+
+    def lab_dir(self, lab_name: str) -> Path:
+        return self.scratch / lab_name
+
+    def test_log_dir(self, item) -> Path:
+        return self.scratch / "runs" / item.module.LAB / slug(title_of(item.function))
+
+    def print(self, text: str = "") -> None:
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
+    # --------------------------------------------------------- pytest hooks
+
+    def pytest_collectreport(self, report):
+        if report.failed:
+            self.internal_errors.append(f"{report.nodeid}: {report.longreprtext}")
+
+    def pytest_collection_modifyitems(self, items):
+        for item in items:
+            if getattr(item.function, "forklab_grade", None) is None:
+                self.internal_errors.append(f"{item.nodeid} is not marked @graded")
+            if not hasattr(item.module, "LAB"):
+                self.internal_errors.append(f"{item.module.__name__} does not set LAB")
+        if self.internal_errors:
+            items[:] = []
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item):
+        lab = item.module.LAB
+        if lab != self._current_lab:
+            self._end_lab()
+            self._current_lab = lab
+            self.print(f"== {lab}: {kit.LABS[lab].title} ==")
+        procs.started_in_this_test.clear()
+        self._phases[item.nodeid] = {"start": time.monotonic()}
+        for required in item.function.forklab_grade.requires:
+            status = self._outcomes.get((lab, required))
+            if status != "passed":
+                pytest.skip(f"not run: it needs '{required}', which did not pass")
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_call(self, item):
+        limit = scaled(item.function.forklab_grade.timeout)
+        previous = signal.signal(signal.SIGALRM, _on_alarm)
+        signal.setitimer(signal.ITIMER_REAL, limit)
+        try:
+            yield
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        outcome = yield
+        report = outcome.get_result()
+        phases = self._phases.setdefault(item.nodeid, {"start": time.monotonic()})
+        if report.failed or report.skipped:
+            if "problem" not in phases:
+                phases["problem"] = (call.when, report.outcome, call.excinfo)
+                # Capture the programs' output now, before clean-up ends them.
+                phases["tails"] = [(p, p.tail()) for p in procs.started_in_this_test]
+        if call.when == "teardown":
+            self._finish(item, phases)
+
+    def pytest_sessionfinish(self):
+        self._end_lab()
+
+    # ------------------------------------------------------------ reporting
+
+    def _finish(self, item, phases) -> None:
+        info = item.function.forklab_grade
+        result = Result(lab=item.module.LAB, title=title_of(item.function),
+                        max_points=info.points, hint=info.hint,
+                        seconds=time.monotonic() - phases["start"])
+        problem = phases.get("problem")
+        if problem is None:
+            result.points = info.points
+        else:
+            when, outcome, excinfo = problem
+            if outcome == "skipped":
+                result.status = "not run"
+                result.observed = describe_exception(excinfo) if excinfo else "not run"
+            else:
+                result.status = "failed"
+                if excinfo is not None and isinstance(excinfo.value, TestTimedOut):
+                    result.observed = (f"did not finish within {scaled(info.timeout):.0f} s "
+                                       "(the program may be stuck, or waiting for input that "
+                                       "never comes)")
+                else:
+                    result.observed = describe_exception(excinfo) if excinfo else outcome
+                if when == "teardown":
+                    result.observed = "during clean-up: " + result.observed
+            result.output_tails = [(p.name, tail) for p, tail in phases.get("tails", [])
+                                   if tail.strip()]
+            if result.status == "failed":
+                result.log = str(self._write_log(result, phases.get("tails", [])))
+        self._outcomes[(result.lab, result.title)] = result.status
+        self.results.append(result)
+        self._print_result(result)
+
+    def _write_log(self, result: Result, tails) -> Path:
+        path = self.logs_dir / result.lab / f"{slug(result.title)}.log"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        parts = [f"test:     {result.lab}: {result.title}",
+                 f"status:   {result.status} ({result.points}/{result.max_points} points)",
+                 f"seed:     {self.seed}", "", "observed:", result.observed, "",
+                 f"hint: {result.hint}"]
+        for program, _tail in tails:
+            parts += ["", f"--- output of {program.name} (pid {program.pid}: "
+                          f"{' '.join(map(str, program.argv))}; it {program.describe_exit()}) ---",
+                      program.output()]
+        path.write_text("\n".join(parts) + "\n", errors="replace")
+        return path
+
+    def _print_result(self, r: Result) -> None:
+        if self.quiet and r.status == "passed":
+            return
+        label = {"passed": "PASS", "failed": "FAIL", "not run": "SKIP"}[r.status]
+        line = f"  {label}  {r.points:>2}/{r.max_points:<2} {r.seconds:6.2f}s  {r.title}"
+        if r.status == "not run":
+            line += f"  ({r.observed})"
+        self.print(line)
+        if r.status == "failed":
+            self.print(indent(r.observed, "observed: "))
+            for name, tail in r.output_tails:
+                self.print(indent(tail, f"{name} said: "))
+            self.print(indent(r.hint, "hint: "))
+            if r.log:
+                self.print(indent(r.log, "log: "))
+
+    def _end_lab(self) -> None:
+        if self._current_lab is None:
+            return
+        mine = [r for r in self.results if r.lab == self._current_lab]
+        got = sum(r.points for r in mine)
+        total = sum(r.max_points for r in mine)
+        self.print(f"  {self._current_lab}: {got}/{total}")
+        self.print()
+        self._current_lab = None
+
+
+def indent(text: str, first: str, width: int = 10) -> str:
+    """Indent a block under a result line: 'first' on line one, aligned below."""
+    pad = " " * width
+    lines = str(text).splitlines() or [""]
+    head = pad + first + lines[0]
+    rest = [pad + " " * len(first) + line for line in lines[1:]]
+    return "\n".join([head] + rest)

@@ -1,0 +1,51 @@
+"""Helpers for the grader's own tests (instructor-only: not in the handout)."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+GRADER_DIR = Path(__file__).resolve().parents[1]
+KIT_ROOT = GRADER_DIR.parent
+sys.path.insert(0, str(GRADER_DIR))
+
+from harness import kit  # noqa: E402
+
+
+def run_grade(*args, env=None, timeout=600, grader=GRADER_DIR):
+    """Run the grader as a user would; returns the CompletedProcess."""
+    full_env = dict(os.environ, **(env or {}))
+    return subprocess.run([sys.executable, str(grader / "forklab_grade.py"), *map(str, args)],
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                          timeout=timeout, env=full_env)
+
+
+def load_results(path: Path) -> dict:
+    data = json.loads(path.read_text())
+    return data
+
+
+def failed_tests(results: dict) -> set:
+    return {t["name"] for t in results["tests"] if t["status"] != "passed"}
+
+
+@pytest.fixture
+def submission(tmp_path):
+    """A submission folder holding a copy of the reference student files."""
+    folder = tmp_path / "submission"
+    for rel in kit.STUDENT_FILES:
+        source = KIT_ROOT / rel
+        if source.is_file():
+            (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, folder / rel)
+    return folder
+
+
+def replace_once(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert text.count(old) == 1, f"{path}: expected exactly one {old!r}"
+    path.write_text(text.replace(old, new))

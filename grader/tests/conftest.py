@@ -1,0 +1,48 @@
+"""Fixtures every lab's graded tests use."""
+
+import random
+
+import pytest
+
+from harness import procs
+
+
+@pytest.fixture(scope="session")
+def grading(pytestconfig):
+    """The grading run: scratch kit, seed, builds (harness.scoring.GradePlugin)."""
+    return pytestconfig.pluginmanager.get_plugin("forklab")
+
+
+@pytest.fixture(scope="module")
+def lab_build(grading, request):
+    """The lab's build, done once per grading run."""
+    return grading.build(request.module.LAB)
+
+
+@pytest.fixture
+def lab_dir(grading, lab_build, request):
+    """The built lab folder in the scratch kit; not run if the build failed."""
+    if not lab_build.ok:
+        pytest.skip("not run: the lab did not build (see 'builds')")
+    return grading.lab_dir(request.module.LAB)
+
+
+@pytest.fixture
+def run_dir(grading, request):
+    """A scratch folder for this test's program logs."""
+    path = grading.test_log_dir(request.node)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture
+def rng(grading, request):
+    """Random inputs, reproducible with `grade --seed N`."""
+    return random.Random(f"{grading.seed}:{request.node.name}")
+
+
+@pytest.fixture(autouse=True)
+def no_process_left_behind():
+    """Whatever a test started -- and whatever that forked -- ends with it."""
+    yield
+    procs.end_all()

@@ -1,0 +1,149 @@
+"""lab01_wrap: every doctest case of lab01_wrap/test_wrap.cpp is one graded item.
+
+The cases run one at a time (`test_wrap --test-case=NAME`), so a wrapper that
+crashes or reaches a handout stub costs only its own cases.
+"""
+
+import re
+import signal
+import subprocess
+
+from harness import graded
+from harness.common import builds_test
+from harness.expect import expect, fail
+from harness.timing import scaled
+
+LAB = "lab01_wrap"
+TEST_BINARY = "build/g++/test_wrap"
+
+SETUP_DIES = ("A set-up wrapper must end the program through perr_exit(): print "
+              "\"CALL: strerror(errno)\" on stderr and exit with status 1. See wrap.h.")
+ADDRESS_IN_MESSAGE = ("Bind and Connect name the address in their message, "
+                      "\"bind to 127.0.0.1:6666: Address already in use\": save errno before "
+                      "you format the address (getnameinfo may change it), restore it, then call "
+                      "perr_exit.")
+EINTR_RETRY = ("A signal handler that runs while the call blocks makes it fail with "
+               "errno == EINTR even though nothing went wrong: loop and call it again.")
+RETURN_MINUS_ONE = ("On an error that is not retried, the I/O wrappers return -1 and leave "
+                    "errno as the system call set it; they must not exit (one bad connection "
+                    "must not end a server).")
+SHORT_TRANSFER = ("read() and write() on a socket may move fewer bytes than asked. Loop, "
+                  "advancing the pointer and shrinking the count, until all n bytes moved "
+                  "(Readn stops early only at end of file).")
+READLINE = ("Readline keeps unread bytes in the LineBuffer between calls; it stores at most "
+            "maxlen - 1 bytes plus a '\\0', stops after '\\n', and never drops what did not fit: "
+            "the next call returns it. Count bytes, don't use strlen().")
+
+# (doctest case name, points, hint)
+CASES = [
+    ("perr_exit: prints the message and strerror then exits 1", 1,
+     "perr_exit(what) prints \"what: strerror(errno)\" and a newline on stderr, then exit(1)."),
+    ("Socket: returns a TCP socket", 1, "Socket returns what socket() returned."),
+    ("Socket: failure exits 1 naming the call", 1, SETUP_DIES),
+    ("Bind and Listen: the socket accepts connections", 1,
+     "Bind and Listen call bind() and listen() with their arguments, unchanged."),
+    ("Bind: failure exits 1 naming the address", 1, ADDRESS_IN_MESSAGE),
+    ("Listen: failure exits 1 naming the call", 1, SETUP_DIES),
+    ("Connect: connects to a listening socket", 1,
+     "Connect calls connect() with its arguments, unchanged."),
+    ("Connect: refused connection exits 1 naming the address", 1, ADDRESS_IN_MESSAGE),
+    ("Close: closes the descriptor", 1, "Close calls close() once."),
+    ("Close: failure exits 1 naming the call", 1, SETUP_DIES),
+    ("Accept: returns the connection and the peer address", 1,
+     "Accept passes the caller's address buffer and length on to accept() and returns the "
+     "new descriptor."),
+    ("Accept: retries after EINTR", 2, EINTR_RETRY),
+    ("Accept: retries after ECONNABORTED", 2,
+     "A client that resets its connection before accept() picks it up makes accept() fail "
+     "with ECONNABORTED; that concerns only that client, so accept again."),
+    ("Accept: resets the address length before each retry", 2,
+     "accept() overwrites *salenptr. Save the caller's value on entry and put it back before "
+     "every attempt, or a retry may be given a length of 1 (the seed resets it before every "
+     "Accept for the same reason)."),
+    ("Accept: returns -1 on EMFILE instead of exiting", 2,
+     "EMFILE (too many open descriptors) must not end the server: return -1 with errno set "
+     "and let the caller back off. " + RETURN_MINUS_ONE),
+    ("Accept: retries after a real signal interrupts it", 2, EINTR_RETRY),
+    ("Read: returns the bytes available", 1, "Read returns what read() returned: 0 at end of file."),
+    ("Read: retries after EINTR", 2, EINTR_RETRY),
+    ("Read: retries after a real signal interrupts it", 2, EINTR_RETRY),
+    ("Read: returns -1 with errno on other errors", 1, RETURN_MINUS_ONE),
+    ("Write: retries after EINTR", 2, EINTR_RETRY),
+    ("Write: returns -1 with EPIPE when the peer has gone", 1, RETURN_MINUS_ONE),
+    ("Readn: loops over short reads", 2, SHORT_TRANSFER),
+    ("Readn: retries after EINTR in mid-transfer", 1,
+     "Readn should read through Read, which already retries EINTR. " + SHORT_TRANSFER),
+    ("Readn: returns a short count at end of file", 1,
+     "When read() returns 0 before n bytes arrived, Readn returns the bytes it has (0 if none)."),
+    ("Readn: returns -1 with errno on error", 1, RETURN_MINUS_ONE),
+    ("Writen: loops over short writes", 2, SHORT_TRANSFER),
+    ("Writen: retries after EINTR in mid-transfer", 1,
+     "Writen should write through Write, which already retries EINTR. " + SHORT_TRANSFER),
+    ("Writen: returns -1 with EPIPE when the peer has gone", 1, RETURN_MINUS_ONE),
+    ("Readn and Writen: carry every byte value including NUL", 1,
+     "Data is bytes, not a C string: never use strlen() or stop at '\\0'."),
+    ("Readline: returns one line per call", 2, READLINE),
+    ("Readline: splits a long line without dropping bytes", 2, READLINE),
+    ("Readline: lines cross buffer refills and short reads", 2,
+     "When the LineBuffer runs dry in mid-line, refill it with Read and go on copying. "
+     + READLINE),
+    ("Readline: returns the last line without a newline at end of file", 1,
+     "At end of file, return the bytes of the unfinished line; the call after returns 0."),
+    ("Readline: keeps NUL and bytes above 0x7f", 1,
+     "Copy bytes with memcpy/memchr or a byte loop; never strlen() or strcpy()."),
+    ("Readline: keeps a separate buffer per descriptor", 1,
+     "All state lives in the LineBuffer the caller passes: no static variables."),
+    ("Readline: rejects a buffer smaller than 2 bytes", 1,
+     "With maxlen < 2 there is no room for a byte and the '\\0': set errno = EINVAL, return -1."),
+    ("Readline: returns -1 with errno on error", 1, RETURN_MINUS_ONE),
+]
+
+test_builds = builds_test()
+
+
+def doctest_failure_lines(output: str, limit: int = 12) -> str:
+    """The assertion lines of doctest's report, without its banners."""
+    keep = []
+    for line in output.splitlines():
+        if not line.strip() or line.startswith(("===", "[doctest]", "---")):
+            continue
+        if line.startswith("TEST CASE:") or re.fullmatch(r"\S+\.cpp:\d+:", line.strip()):
+            continue
+        keep.append(line.rstrip())
+    return "\n".join(keep[:limit])
+
+
+def run_case(lab_dir, name: str) -> None:
+    """Run one doctest case and fail with what it reported."""
+    argv = [str(lab_dir / TEST_BINARY), f"--test-case={name}", "--no-intro", "--no-colors"]
+    try:
+        proc = subprocess.run(argv, cwd=lab_dir, stdin=subprocess.DEVNULL,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              timeout=scaled(20), start_new_session=True)
+    except subprocess.TimeoutExpired:
+        fail(f"the test did not finish within {scaled(20):.0f} s: a wrapper that loops forever "
+             "(retrying an error that is not EINTR?) or waits for bytes that never come")
+    output = proc.stdout.decode(errors="replace")
+    if proc.returncode < 0:
+        fail(f"the test program was killed by {signal.Signals(-proc.returncode).name} "
+             f"(a crash in the wrappers)\n{doctest_failure_lines(output)}")
+    stub = re.search(r"^.*is not implemented yet$", output, re.MULTILINE)
+    if stub:
+        fail(stub.group(0))
+    if proc.returncode != 0:
+        fail(doctest_failure_lines(output) or f"test_wrap exited with status {proc.returncode}")
+    expect(re.search(r"test cases:\s*1 \|\s*1 passed", output),
+           f"the kit's test binary did not run the case '{name}' (a grader bug)")
+
+
+def make_case_test(name: str, points: int, hint: str):
+    @graded(points=points, hint=hint)
+    def test_case(lab_dir):
+        run_case(lab_dir, name)
+
+    test_case.__doc__ = name
+    return test_case
+
+
+for _number, (_name, _points, _hint) in enumerate(CASES, start=1):
+    globals()[f"test_case_{_number:02d}"] = make_case_test(_name, _points, _hint)

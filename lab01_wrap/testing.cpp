@@ -1,0 +1,219 @@
+// testing.cpp -- see testing.h.
+#include "testing.h"
+
+#include <arpa/inet.h>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdexcept>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+namespace testing {
+namespace {
+
+[[noreturn]] void fail(const std::string &what)
+{
+    throw std::runtime_error(what + ": " + std::to_string(errno));
+}
+
+sockaddr_in loopback(std::uint16_t port)
+{
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    return sa;
+}
+
+// Drain the two pipes until both reach end of file or the deadline passes.
+bool collect_output(int out_fd, int err_fd, ChildResult &result,
+                    std::chrono::steady_clock::time_point deadline)
+{
+    pollfd fds[2] = {{out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}};
+    std::string *sinks[2] = {&result.out, &result.err};
+    int open_pipes = 2;
+    while (open_pipes > 0) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0)
+            return false;
+        if (poll(fds, 2, static_cast<int>(left.count())) < 0 && errno != EINTR)
+            fail("poll");
+        for (int i = 0; i < 2; ++i) {
+            if (fds[i].fd < 0 || fds[i].revents == 0)
+                continue;
+            char buf[4096];
+            const ssize_t n = read(fds[i].fd, buf, sizeof buf);
+            if (n > 0) {
+                sinks[i]->append(buf, static_cast<std::size_t>(n));
+            } else if (n == 0 || errno != EINTR) {
+                fds[i].fd = -1;
+                --open_pipes;
+            }
+        }
+    }
+    return true;
+}
+
+} // namespace
+
+ChildResult run_in_child(const std::function<void()> &body, std::chrono::milliseconds timeout)
+{
+    int out_pipe[2];
+    int err_pipe[2];
+    if (pipe(out_pipe) < 0 || pipe(err_pipe) < 0)
+        fail("pipe");
+    std::fflush(nullptr); // or the child would print our buffered output again
+    const pid_t pid = fork();
+    if (pid < 0)
+        fail("fork");
+    if (pid == 0) {
+        dup2(out_pipe[1], STDOUT_FILENO);
+        dup2(err_pipe[1], STDERR_FILENO);
+        close(out_pipe[0]);
+        close(out_pipe[1]);
+        close(err_pipe[0]);
+        close(err_pipe[1]);
+        body();
+        std::fflush(nullptr);
+        _exit(0);
+    }
+    close(out_pipe[1]);
+    close(err_pipe[1]);
+    ChildResult result;
+    const bool finished = collect_output(out_pipe[0], err_pipe[0], result,
+                                         std::chrono::steady_clock::now() + timeout);
+    if (!finished)
+        kill(pid, SIGKILL);
+    close(out_pipe[0]);
+    close(err_pipe[0]);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR)
+            fail("waitpid");
+    }
+    if (WIFEXITED(status))
+        result.exit_status = WEXITSTATUS(status);
+    else if (WIFSIGNALED(status))
+        result.signal = WTERMSIG(status);
+    return result;
+}
+
+Listener listen_on_loopback()
+{
+    Listener l;
+    l.fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (l.fd < 0)
+        fail("socket");
+    sockaddr_in sa = loopback(0);
+    if (bind(l.fd, reinterpret_cast<sockaddr *>(&sa), sizeof sa) < 0)
+        fail("bind");
+    if (listen(l.fd, 16) < 0)
+        fail("listen");
+    socklen_t len = sizeof sa;
+    if (getsockname(l.fd, reinterpret_cast<sockaddr *>(&sa), &len) < 0)
+        fail("getsockname");
+    l.port = ntohs(sa.sin_port);
+    return l;
+}
+
+TcpPair tcp_pair()
+{
+    const Listener l = listen_on_loopback();
+    TcpPair pair;
+    pair.client = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in sa = loopback(l.port);
+    if (pair.client < 0 || connect(pair.client, reinterpret_cast<sockaddr *>(&sa), sizeof sa) < 0)
+        fail("connect");
+    pair.server = accept(l.fd, nullptr, nullptr);
+    if (pair.server < 0)
+        fail("accept");
+    close(l.fd);
+    return pair;
+}
+
+std::uint16_t unused_port()
+{
+    const Listener l = listen_on_loopback();
+    close(l.fd);
+    return l.port;
+}
+
+void close_quietly(int fd)
+{
+    if (fd >= 0)
+        close(fd);
+}
+
+bool wait_until(const std::function<bool()> &predicate, std::chrono::milliseconds deadline)
+{
+    const auto give_up = std::chrono::steady_clock::now() + deadline;
+    while (!predicate()) {
+        if (std::chrono::steady_clock::now() >= give_up)
+            return predicate();
+        std::this_thread::sleep_for(std::chrono::milliseconds(1)); // polling interval
+    }
+    return true;
+}
+
+pid_t this_thread_id()
+{
+    return static_cast<pid_t>(syscall(SYS_gettid));
+}
+
+bool blocked_in_syscall(pid_t tid, long nr)
+{
+    // The file holds "running" while the thread runs, else the number of the
+    // system call it is blocked in followed by its arguments.
+    std::ifstream file("/proc/self/task/" + std::to_string(tid) + "/syscall");
+    long current = -1;
+    return static_cast<bool>(file >> current) && current == nr;
+}
+
+ScopedSignalHandler::ScopedSignalHandler(int signo, void (*handler)(int)) : signo_(signo)
+{
+    struct sigaction sa {};
+    sa.sa_handler = handler;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0; // no SA_RESTART: the interrupted call must see EINTR
+    if (sigaction(signo, &sa, &previous_) < 0)
+        fail("sigaction");
+}
+
+ScopedSignalHandler::~ScopedSignalHandler()
+{
+    sigaction(signo_, &previous_, nullptr);
+}
+
+ScopedIgnoreSigpipe::ScopedIgnoreSigpipe()
+{
+    struct sigaction sa {};
+    sa.sa_handler = SIG_IGN;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGPIPE, &sa, &previous_) < 0)
+        fail("sigaction");
+}
+
+ScopedIgnoreSigpipe::~ScopedIgnoreSigpipe()
+{
+    sigaction(SIGPIPE, &previous_, nullptr);
+}
+
+std::string all_byte_values()
+{
+    std::string bytes;
+    for (int round = 0; round < 2; ++round) {
+        for (int value = 0; value < 256; ++value)
+            bytes.push_back(static_cast<char>(value));
+    }
+    return bytes;
+}
+
+} // namespace testing

@@ -1,0 +1,88 @@
+// testing.h -- helpers for the kit's doctest unit tests (all labs).
+//
+// They use the raw system calls, never the wrappers under test, so that a
+// broken wrapper fails its own test and not every test that needs a socket.
+#pragma once
+
+#include <chrono>
+#include <csignal>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <sys/types.h>
+
+namespace testing {
+
+// What a function did when run in a child process.
+struct ChildResult {
+    int exit_status = -1; // exit status, or -1 if killed by a signal
+    int signal = 0;       // the signal that killed it, or 0
+    std::string err;      // everything it wrote to stderr
+    std::string out;      // everything it wrote to stdout
+};
+
+// Run body in a forked child with stdout and stderr captured; the child
+// exits 0 if body returns.  Gives up (kills the child) after timeout.
+ChildResult run_in_child(const std::function<void()> &body,
+                         std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+// A listening TCP socket on 127.0.0.1 with a kernel-chosen port.
+struct Listener {
+    int fd = -1;
+    std::uint16_t port = 0;
+};
+Listener listen_on_loopback();
+
+// Both ends of one TCP connection on loopback: client side and accepted side.
+struct TcpPair {
+    int client = -1;
+    int server = -1;
+};
+TcpPair tcp_pair();
+
+// A TCP port on 127.0.0.1 where nothing listens (bound, then released).
+std::uint16_t unused_port();
+
+void close_quietly(int fd);
+
+// Poll predicate until it holds or the deadline passes; returns its last value.
+bool wait_until(const std::function<bool()> &predicate,
+                std::chrono::milliseconds deadline = std::chrono::seconds(10));
+
+// Kernel thread id of the calling thread.
+pid_t this_thread_id();
+
+// True while thread tid of this process is blocked inside system call nr
+// (read from /proc/self/task/TID/syscall).
+bool blocked_in_syscall(pid_t tid, long nr);
+
+// Installs handler for signo *without* SA_RESTART for one scope, so a
+// blocking call the signal interrupts fails with EINTR.
+class ScopedSignalHandler {
+  public:
+    ScopedSignalHandler(int signo, void (*handler)(int));
+    ~ScopedSignalHandler();
+    ScopedSignalHandler(const ScopedSignalHandler &) = delete;
+    ScopedSignalHandler &operator=(const ScopedSignalHandler &) = delete;
+
+  private:
+    int signo_;
+    struct sigaction previous_ {};
+};
+
+// Ignores SIGPIPE for one scope.
+class ScopedIgnoreSigpipe {
+  public:
+    ScopedIgnoreSigpipe();
+    ~ScopedIgnoreSigpipe();
+    ScopedIgnoreSigpipe(const ScopedIgnoreSigpipe &) = delete;
+    ScopedIgnoreSigpipe &operator=(const ScopedIgnoreSigpipe &) = delete;
+
+  private:
+    struct sigaction previous_ {};
+};
+
+// Every byte value 0..255, twice: binary data with '\0' and bytes >= 0x80.
+std::string all_byte_values();
+
+} // namespace testing

@@ -1,0 +1,186 @@
+"""Make the student handout from the kit: `make handout`.
+
+The kit's files are the reference solutions.  Marked regions are rewritten:
+
+    // BEGIN SOLUTION stub: not_implemented("lab01: Accept", fd, sa, salenptr);
+    ...reference code...
+    // END SOLUTION
+
+becomes the single line `not_implemented("lab01: Accept", fd, sa, salenptr);`
+at the marker's indentation (no `stub:` -- the region just goes), and
+
+    # BEGIN HIDDEN
+    ...instructor-only text or tests...
+    # END HIDDEN
+
+is removed.  Markers are whole-line comments: `//` in C++, `#` in Python,
+shell and Makefiles, `<!-- ... -->` in Markdown.  Regions do not nest; an
+unbalanced marker is an error naming the file and line.  Files and folders
+listed in INSTRUCTOR_ONLY are left out altogether.
+
+Output: OUT/forklab-handout/ and OUT/forklab-handout.tar.gz.
+"""
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+KIT_ROOT = Path(__file__).resolve().parent.parent
+NAME = "forklab-handout"
+
+# Paths (relative to the kit root) that never reach students.
+INSTRUCTOR_ONLY = (
+    ".ci/",
+    ".gitignore",
+    "grader/selftest/",
+    "grader/mutants/",
+    "tools/make_handout.py",
+)
+
+COMMENT_STYLES = {
+    ".cpp": ("//", ""), ".h": ("//", ""), ".hh": ("//", ""),
+    ".py": ("#", ""), ".sh": ("#", ""), ".mk": ("#", ""), ".ini": ("#", ""),
+    ".yml": ("#", ""), ".yaml": ("#", ""),
+    ".md": ("<!--", "-->"), ".html": ("<!--", "-->"),
+}
+NAMED_STYLES = {"Makefile": ("#", "")}
+
+MARKER = re.compile(r"^(?P<indent>\s*)(?:\/\/|#|<!--)\s*(?P<edge>BEGIN|END)\s+"
+                    r"(?P<kind>SOLUTION|HIDDEN)\b(?P<rest>.*?)\s*(?:-->)?\s*$")
+STUB = re.compile(r"^\s*stub:\s*(?P<stub>.+)$")
+
+
+class MarkerError(Exception):
+    pass
+
+
+def comment_style(path: Path):
+    return NAMED_STYLES.get(path.name) or COMMENT_STYLES.get(path.suffix)
+
+
+def strip_regions(text: str, where: str) -> str:
+    """Apply the SOLUTION and HIDDEN markers of one file's text."""
+    out = []
+    open_region = None  # (kind, line number, stub line or None)
+    for number, line in enumerate(text.splitlines(keepends=True), start=1):
+        match = MARKER.match(line)
+        if match is None:
+            if open_region is None:
+                out.append(line)
+            continue
+        kind, edge, rest = match["kind"], match["edge"], match["rest"].strip()
+        if edge == "BEGIN":
+            if open_region is not None:
+                raise MarkerError(f"{where}:{number}: BEGIN {kind} inside the {open_region[0]} "
+                                  f"region opened at line {open_region[1]}")
+            stub = None
+            if rest:
+                stub_match = STUB.match(rest)
+                if kind != "SOLUTION" or stub_match is None:
+                    raise MarkerError(f"{where}:{number}: unexpected text after BEGIN {kind}: "
+                                      f"{rest!r} (only BEGIN SOLUTION takes 'stub: CODE')")
+                stub = match["indent"] + stub_match["stub"] + "\n"
+            open_region = (kind, number, stub)
+        else:
+            if open_region is None or open_region[0] != kind:
+                raise MarkerError(f"{where}:{number}: END {kind} without BEGIN {kind}")
+            if rest:
+                raise MarkerError(f"{where}:{number}: unexpected text after END {kind}")
+            if open_region[2] is not None:
+                out.append(open_region[2])
+            open_region = None
+    if open_region is not None:
+        raise MarkerError(f"{where}:{open_region[1]}: BEGIN {open_region[0]} is never closed")
+    return "".join(out)
+
+
+def kit_files(root: Path):
+    """The kit's files: what git tracks (and untracked files it does not ignore)
+    in a checkout, otherwise everything but build products."""
+    try:
+        listing = subprocess.run(
+            ["git", "-C", str(root), "ls-files", "-z", "--cached", "--others",
+             "--exclude-standard"], check=True, capture_output=True).stdout
+        names = sorted({name for name in listing.decode().split("\0") if name})
+        return [Path(name) for name in names if (root / name).is_file()]
+    except (OSError, subprocess.CalledProcessError):
+        skip = {".git", "build", "dist", "grade-logs", "__pycache__", "node_modules"}
+        found = []
+        for dirpath, dirnames, filenames in os.walk(root):
+            dirnames[:] = sorted(d for d in dirnames if d not in skip)
+            for filename in sorted(filenames):
+                found.append((Path(dirpath) / filename).relative_to(root))
+        return found
+
+
+def instructor_only(rel: Path) -> bool:
+    text = rel.as_posix()
+    return any(text == entry or (entry.endswith("/") and text.startswith(entry))
+               for entry in INSTRUCTOR_ONLY)
+
+
+def make_handout(root: Path, out_dir: Path) -> Path:
+    target = out_dir / NAME
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    errors = []
+    for rel in kit_files(root):
+        if instructor_only(rel):
+            continue
+        source = root / rel
+        destination = target / rel
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        if comment_style(rel) is None:
+            shutil.copy2(source, destination)
+            continue
+        try:
+            text = strip_regions(source.read_text(), rel.as_posix())
+        except MarkerError as exc:
+            errors.append(str(exc))
+            continue
+        destination.write_text(text)
+        shutil.copymode(source, destination)
+    if errors:
+        shutil.rmtree(target)
+        raise MarkerError("\n".join(errors))
+    write_tarball(target, out_dir / f"{NAME}.tar.gz")
+    return target
+
+
+def write_tarball(folder: Path, path: Path) -> None:
+    """A reproducible tarball: sorted names, no owners, fixed times."""
+    def normalise(info: tarfile.TarInfo) -> tarfile.TarInfo:
+        info.uid = info.gid = 0
+        info.uname = info.gname = ""
+        info.mtime = 0
+        return info
+
+    with tarfile.open(path, "w:gz") as tar:
+        for file in sorted(p for p in folder.rglob("*") if p.is_file()):
+            tar.add(file, arcname=f"{NAME}/{file.relative_to(folder).as_posix()}",
+                    filter=normalise)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description="Make the student handout of the kit.")
+    parser.add_argument("--out", type=Path, default=KIT_ROOT / "dist",
+                        help="folder for forklab-handout/ and its .tar.gz (default: dist)")
+    parser.add_argument("--root", type=Path, default=KIT_ROOT, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    try:
+        target = make_handout(args.root.resolve(), args.out.resolve())
+    except MarkerError as exc:
+        print(f"make_handout: {exc}", file=sys.stderr)
+        return 1
+    print(f"handout: {target} and {target}.tar.gz")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
