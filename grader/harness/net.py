@@ -41,7 +41,7 @@ class ServerDidNotStart(Exception):
     pass
 
 
-def start_server(binary, *, cwd, log_dir, name="server", args=None, preexec_fn=None,
+def start_server(binary, *, cwd, log_dir, name="server", args=None, limits=None, env=None,
                  timeout: float = 10) -> procs.Program:
     """Start `binary PORT` on a free port and wait until it listens there.
 
@@ -51,7 +51,7 @@ def start_server(binary, *, cwd, log_dir, name="server", args=None, preexec_fn=N
     for _attempt in range(3):
         port = free_port()
         argv = [binary, str(port)] if args is None else [binary, *args(port)]
-        program = procs.start(name, argv, cwd=cwd, log_dir=log_dir, preexec_fn=preexec_fn)
+        program = procs.start(name, argv, cwd=cwd, log_dir=log_dir, limits=limits, env=env)
         program.port = port
         wait_for(lambda: is_listening(program.pid, port) or not program.running(), timeout)
         if is_listening(program.pid, port):

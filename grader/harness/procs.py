@@ -9,8 +9,11 @@ a descendant of the grader, and end_all() can find and end it.
 
 import ctypes
 import os
+import resource
 import signal
 import subprocess
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
@@ -98,6 +101,14 @@ class Program:
         if self.running():
             os.kill(self.pid, signo)
 
+    def wait_exit(self, timeout: float):
+        """Wait up to `timeout` (scaled) seconds for the program to exit;
+        returns its return code, or None if it is still running."""
+        try:
+            return self.popen.wait(timeout=scaled(timeout))
+        except subprocess.TimeoutExpired:
+            return None
+
     def stop(self, timeout: float = 5) -> None:
         """End the program and everything in its process group."""
         if self.running():
@@ -118,18 +129,67 @@ def status_of(proc):
         return None
 
 
+def _apply_limits(limits):
+    """A preexec_fn that sets resource limits (resource.RLIMIT_* -> value) in the child."""
+    if not limits:
+        return None
+
+    def apply():
+        for which, value in limits.items():
+            resource.setrlimit(which, (value, value))
+
+    return apply
+
+
 def start(name: str, argv: list, *, cwd: Path, log_dir: Path, stdin=subprocess.DEVNULL,
-          env=None, preexec_fn=None) -> Program:
-    """Start argv in its own session, output to log_dir/NAME.log."""
+          env=None, limits=None) -> Program:
+    """Start argv in its own session, stdout and stderr to log_dir/NAME.log.
+
+    limits: {resource.RLIMIT_NOFILE: 32, ...} applied to the program only."""
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{name}.log"
     with open(log_path, "wb") as log:
         popen = subprocess.Popen([str(a) for a in argv], cwd=cwd, stdin=stdin, stdout=log,
                                  stderr=subprocess.STDOUT, env=env, start_new_session=True,
-                                 preexec_fn=preexec_fn)
+                                 preexec_fn=_apply_limits(limits))
     program = Program(name, list(argv), popen, log_path)
     started_in_this_test.append(program)
     return program
+
+
+@dataclass
+class Finished:
+    """What a program that ran to completion (or was stopped) did."""
+    returncode: int  # None if it was killed at the deadline
+    stdout: bytes
+    stderr: bytes
+    timed_out: bool
+    seconds: float
+
+
+def run(name: str, argv: list, *, cwd: Path, input: bytes = b"", timeout: float = 10,
+        env=None, limits=None) -> Finished:
+    """Run argv to completion in its own session, feeding it `input` on stdin.
+    At the (scaled) deadline it and its process group are killed and
+    timed_out is set -- the caller never hangs."""
+    started = time.monotonic()
+    popen = subprocess.Popen([str(a) for a in argv], cwd=cwd, stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                             start_new_session=True, preexec_fn=_apply_limits(limits))
+    placeholder = Program(name, list(argv), popen, Path("/dev/null"))
+    started_in_this_test.append(placeholder)
+    try:
+        out, err = popen.communicate(input, timeout=scaled(timeout))
+        timed_out = False
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(popen.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        out, err = popen.communicate()
+        timed_out = True
+    return Finished(None if timed_out else popen.returncode, out, err, timed_out,
+                    time.monotonic() - started)
 
 
 def descendants():
