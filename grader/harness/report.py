@@ -20,9 +20,10 @@ def lab_totals(results) -> dict:
 
 
 def result_text(r: Result) -> str:
+    notes = [f"note: {text}" for text in r.notes]
     if r.status == "passed":
-        return ""
-    parts = [r.observed]
+        return "\n".join(notes)
+    parts = [r.observed] + notes
     for name, tail in r.output_tails:
         parts.append(f"{name} said:\n{tail}")
     if r.status == "failed":

@@ -65,10 +65,21 @@ class Result:
     hint: str = ""
     log: str = ""
     output_tails: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
 
 
 class TestTimedOut(Exception):
     pass
+
+
+# Notes the current test made with note(), shown under its result line.
+_notes = []
+
+
+def note(text: str) -> None:
+    """Tell the student something the test observed that costs no points,
+    e.g. lab03's zombies, which lab04 will reap.  Shown even on PASS."""
+    _notes.append(text)
 
 
 def _on_alarm(signum, frame):
@@ -153,6 +164,7 @@ class GradePlugin:
             self._current_lab = lab
             self.print(f"== {lab}: {kit.LABS[lab].title} ==")
         procs.started_in_this_test.clear()
+        _notes.clear()
         self._phases[item.nodeid] = {"start": time.monotonic()}
         for required in item.function.forklab_grade.requires:
             status = self._outcomes.get((lab, required))
@@ -192,7 +204,7 @@ class GradePlugin:
         info = item.function.forklab_grade
         result = Result(lab=item.module.LAB, title=title_of(item.function),
                         max_points=info.points, hint=info.hint,
-                        seconds=time.monotonic() - phases["start"])
+                        seconds=time.monotonic() - phases["start"], notes=list(_notes))
         problem = phases.get("problem")
         if problem is None:
             result.points = info.points
@@ -234,13 +246,15 @@ class GradePlugin:
         return path
 
     def _print_result(self, r: Result) -> None:
-        if self.quiet and r.status == "passed":
+        if self.quiet and r.status == "passed" and not r.notes:
             return
         label = {"passed": "PASS", "failed": "FAIL", "not run": "SKIP"}[r.status]
         line = f"  {label}  {r.points:>2}/{r.max_points:<2} {r.seconds:6.2f}s  {r.title}"
         if r.status == "not run":
             line += f"  ({r.observed})"
         self.print(line)
+        for text in r.notes:
+            self.print(indent(text, "note: "))
         if r.status == "failed":
             self.print(indent(r.observed, "observed: "))
             for name, tail in r.output_tails:
