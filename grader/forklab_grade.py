@@ -24,7 +24,7 @@ sys.path.insert(0, str(GRADER_DIR))
 # with test modules of their own.
 TESTS_DIR = Path(os.environ.get("FORKLAB_GRADER_TESTS", GRADER_DIR / "tests")).resolve()
 
-from harness import kit, procs, report  # noqa: E402
+from harness import kit, procs, report, sandbox  # noqa: E402
 from harness.scoring import GradePlugin  # noqa: E402
 from harness.timing import scale  # noqa: E402
 
@@ -85,12 +85,14 @@ def grade(args) -> int:
     scratch = Path(tempfile.mkdtemp(prefix="forklab-grade-"))
     os.chmod(scratch, 0o755)
     started = time.monotonic()
+    watchdog = sandbox.Watchdog().start()
     try:
         kit.copy_kit(scratch)
         missing = kit.take_student_files(submission, scratch)
         plugin = GradePlugin(scratch=scratch, missing=missing, seed=seed, logs_dir=logs_dir,
-                             quiet=args.quiet)
-        print(f"forklab grader: {submission} (seed {seed}, timeouts x{scale():g})\n", flush=True)
+                             quiet=args.quiet, watchdog=watchdog)
+        print(f"forklab grader: {submission} (seed {seed}, timeouts x{scale():g})", flush=True)
+        print(f"{sandbox.describe_limits()}\n", flush=True)
         modules = [str(TESTS_DIR / f"test_{lab}.py") for lab in labs]
         pytest.main(["-c", str(GRADER_DIR / "pytest.ini"), "--rootdir", str(TESTS_DIR),
                      "-p", "no:cacheprovider", "-p", "no:terminal", "-s", "--assert=plain",
@@ -119,6 +121,7 @@ def grade(args) -> int:
             print(f"Replay these inputs with: grader/grade --seed {seed}")
         return 0 if got == total else 1
     finally:
+        watchdog.stop()
         procs.end_all()
         if args.keep:
             print(f"scratch folder kept: {scratch}")

@@ -13,6 +13,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import sandbox
 from .timing import scaled
 
 KIT_ROOT = Path(__file__).resolve().parents[2]
@@ -112,18 +113,24 @@ def build_lab(scratch: Path, lab: Lab, missing: dict, timeout: float = 180) -> B
                                          for f in LABS[dep].student_files):
         if rel in missing:
             return BuildResult(False, "", missing[rel])
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}
-    env.pop("CXX", None)
-    env.pop("SANITIZE", None)
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("MAKE") and k not in ("CXX", "CXXFLAGS", "SANITIZE")}
     jobs = str(os.cpu_count() or 1)
+    lab_dir = scratch / lab.name
+    # The compiler runs as the sandbox user too: an #include of a file the
+    # grader can read must not put that file into a student's build log.
+    sandbox.give_to_sandbox(lab_dir)
     try:
-        proc = subprocess.run(["make", "-C", str(scratch / lab.name), "-j", jobs, "all"],
+        proc = subprocess.run(["make", "-C", str(lab_dir), "-j", jobs, "all"],
                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, env=env, timeout=scaled(timeout),
-                              start_new_session=True)
+                              start_new_session=True, preexec_fn=sandbox.preexec(build=True),
+                              **sandbox.popen_identity())
     except subprocess.TimeoutExpired as exc:
         out = (exc.output or b"").decode(errors="replace")
         return BuildResult(False, out, f"the build did not finish within {scaled(timeout):.0f} s")
+    finally:
+        sandbox.take_back(lab_dir)
     out = proc.stdout.decode(errors="replace")
     if proc.returncode != 0:
         return BuildResult(False, out, "the build failed (-Wall -Wextra -Werror: warnings "

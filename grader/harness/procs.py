@@ -12,12 +12,14 @@ import os
 import resource
 import signal
 import subprocess
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
 
+from . import sandbox
 from .timing import scaled
 
 PR_SET_CHILD_SUBREAPER = 36
@@ -52,12 +54,7 @@ class Program:
         return self.popen.poll()
 
     def describe_exit(self) -> str:
-        code = self.popen.poll()
-        if code is None:
-            return "is still running"
-        if code < 0:
-            return f"was killed by {signal.Signals(-code).name}"
-        return f"exited with status {code}"
+        return describe_returncode(self.popen.poll())
 
     def output(self) -> str:
         try:
@@ -129,29 +126,44 @@ def status_of(proc):
         return None
 
 
-def _apply_limits(limits):
-    """A preexec_fn that sets resource limits (resource.RLIMIT_* -> value) in the child."""
-    if not limits:
-        return None
+def describe_returncode(code) -> str:
+    """'exited with status 1', 'was killed by SIGSEGV', with the reason when
+    the signal comes from one of the sandbox's limits."""
+    if code is None:
+        return "is still running"
+    if code >= 0:
+        return f"exited with status {code}"
+    name = signal.Signals(-code).name
+    why = {
+        "SIGXCPU": f": it used more than {sandbox.LIMITS[resource.RLIMIT_CPU]} s "
+                   "of CPU time (a busy loop?)",
+        "SIGXFSZ": ": it wrote a file larger than the sandbox allows",
+    }.get(name, "")
+    return f"was killed by {name}{why}"
 
-    def apply():
-        for which, value in limits.items():
-            resource.setrlimit(which, (value, value))
 
-    return apply
+def _popen(argv, *, cwd, stdin, stdout, stderr, env, limits):
+    """Popen in a new session, as the sandbox user, with the sandbox's limits."""
+    return subprocess.Popen([str(a) for a in argv], cwd=cwd, stdin=stdin, stdout=stdout,
+                            stderr=stderr, env=env, start_new_session=True,
+                            preexec_fn=sandbox.preexec(limits), **sandbox.popen_identity())
 
 
-def start(name: str, argv: list, *, cwd: Path, log_dir: Path, stdin=subprocess.DEVNULL,
-          env=None, limits=None) -> Program:
+def start(name: str, argv: list, *, log_dir: Path, cwd: Path = None,
+          stdin=subprocess.DEVNULL, env=None, limits=None) -> Program:
     """Start argv in its own session, stdout and stderr to log_dir/NAME.log.
 
-    limits: {resource.RLIMIT_NOFILE: 32, ...} applied to the program only."""
+    The program runs contained (harness/sandbox.py).  Its working folder is
+    `cwd`, or, when it runs as the sandbox user (or cwd is None), a fresh
+    folder log_dir/NAME.cwd of its own.  limits: {resource.RLIMIT_NOFILE: 32,
+    ...} lowers the sandbox's limits for this program."""
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{name}.log"
+    if cwd is None or sandbox.sandbox_uid() is not None:
+        cwd = sandbox.work_dir(log_dir, name)
     with open(log_path, "wb") as log:
-        popen = subprocess.Popen([str(a) for a in argv], cwd=cwd, stdin=stdin, stdout=log,
-                                 stderr=subprocess.STDOUT, env=env, start_new_session=True,
-                                 preexec_fn=_apply_limits(limits))
+        popen = _popen(argv, cwd=cwd, stdin=stdin, stdout=log, stderr=subprocess.STDOUT,
+                       env=env, limits=limits)
     program = Program(name, list(argv), popen, log_path)
     started_in_this_test.append(program)
     return program
@@ -166,30 +178,70 @@ class Finished:
     timed_out: bool
     seconds: float
 
+    def describe(self) -> str:
+        if self.timed_out:
+            return "did not finish before the deadline and was stopped"
+        return describe_returncode(self.returncode)
 
-def run(name: str, argv: list, *, cwd: Path, input: bytes = b"", timeout: float = 10,
-        env=None, limits=None) -> Finished:
-    """Run argv to completion in its own session, feeding it `input` on stdin.
-    At the (scaled) deadline it and its process group are killed and
-    timed_out is set -- the caller never hangs."""
-    started = time.monotonic()
-    popen = subprocess.Popen([str(a) for a in argv], cwd=cwd, stdin=subprocess.PIPE,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
-                             start_new_session=True, preexec_fn=_apply_limits(limits))
-    placeholder = Program(name, list(argv), popen, Path("/dev/null"))
-    started_in_this_test.append(placeholder)
+
+def _feed(pipe, data: bytes) -> None:
+    """Write data to a program's stdin, then close it (end of file)."""
     try:
-        out, err = popen.communicate(input, timeout=scaled(timeout))
+        if data:
+            pipe.write(data)
+        pipe.close()
+    except (BrokenPipeError, OSError, ValueError):
+        pass  # the program stopped reading: what it did is what we grade
+
+
+def run(name: str, argv: list, *, log_dir: Path, cwd: Path = None, input: bytes = b"",
+        timeout: float = 10, env=None, limits=None) -> Finished:
+    """Run argv to completion in its own session, feeding `input` on stdin.
+
+    stdout and stderr go to files (log_dir/NAME.stdout, .stderr), so that a
+    grandchild that keeps them open cannot make the grader wait.  At the
+    (scaled) deadline the program and everything it started are killed and
+    timed_out is set: the caller never hangs."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    out_path, err_path = log_dir / f"{name}.stdout", log_dir / f"{name}.stderr"
+    if cwd is None or sandbox.sandbox_uid() is not None:
+        cwd = sandbox.work_dir(log_dir, name)
+    started = time.monotonic()
+    with open(out_path, "wb") as out, open(err_path, "wb") as err:
+        popen = _popen(argv, cwd=cwd, stdin=subprocess.PIPE, stdout=out, stderr=err,
+                       env=env, limits=limits)
+    program = Program(name, list(argv), popen, out_path)
+    started_in_this_test.append(program)
+    feeder = threading.Thread(target=_feed, args=(popen.stdin, input), daemon=True)
+    feeder.start()
+    try:
+        popen.wait(timeout=scaled(timeout))
         timed_out = False
     except subprocess.TimeoutExpired:
-        try:
-            os.killpg(popen.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        out, err = popen.communicate()
         timed_out = True
-    return Finished(None if timed_out else popen.returncode, out, err, timed_out,
-                    time.monotonic() - started)
+    if timed_out:
+        kill_tree(popen.pid)
+        popen.wait()
+    feeder.join(timeout=scaled(5))
+    return Finished(None if timed_out else popen.returncode, out_path.read_bytes(),
+                    err_path.read_bytes(), timed_out, time.monotonic() - started)
+
+
+def kill_tree(pid: int) -> None:
+    """SIGKILL a program, its process group, and every descendant of it."""
+    try:
+        tree = psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        tree = []
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    for proc in tree:
+        try:
+            proc.kill()
+        except psutil.Error:
+            pass
 
 
 def descendants():

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from . import kit, procs
+from . import kit, procs, sandbox
 from .timing import scaled
 
 
@@ -108,8 +108,9 @@ class GradePlugin:
     __name__ = "forklab"  # pytest registers the plugin under this name
 
     def __init__(self, *, scratch: Path, missing: dict, seed: int, logs_dir: Path,
-                 quiet: bool = False, stream=None):
+                 quiet: bool = False, stream=None, watchdog=None):
         self.scratch = scratch
+        self.watchdog = watchdog
         self.missing = missing
         self.seed = seed
         self.logs_dir = logs_dir
@@ -165,6 +166,8 @@ class GradePlugin:
             self.print(f"== {lab}: {kit.LABS[lab].title} ==")
         procs.started_in_this_test.clear()
         _notes.clear()
+        if self.watchdog is not None:
+            self.watchdog.reset()
         self._phases[item.nodeid] = {"start": time.monotonic()}
         for required in item.function.forklab_grade.requires:
             status = self._outcomes.get((lab, required))
@@ -206,7 +209,15 @@ class GradePlugin:
                         max_points=info.points, hint=info.hint,
                         seconds=time.monotonic() - phases["start"], notes=list(_notes))
         problem = phases.get("problem")
-        if problem is None:
+        if self.watchdog is not None and self.watchdog.tripped:
+            result.status = "failed"
+            result.observed = (f"your program created more than {sandbox.MAX_PROCESSES} "
+                               "processes (a fork bomb? a child that goes on forking?); the "
+                               "grader ended all of them")
+            if problem is not None and problem[2] is not None:
+                result.observed += "\nthen: " + describe_exception(problem[2])
+            result.log = str(self._write_log(result, phases.get("tails", [])))
+        elif problem is None:
             result.points = info.points
         else:
             when, outcome, excinfo = problem

@@ -5,10 +5,8 @@ crashes or reaches a handout stub costs only its own cases.
 """
 
 import re
-import signal
-import subprocess
 
-from harness import graded
+from harness import graded, procs
 from harness.common import builds_test
 from harness.expect import expect, fail
 from harness.timing import scaled
@@ -113,33 +111,30 @@ def doctest_failure_lines(output: str, limit: int = 12) -> str:
     return "\n".join(keep[:limit])
 
 
-def run_case(lab_dir, name: str) -> None:
+def run_case(lab_dir, run_dir, name: str) -> None:
     """Run one doctest case and fail with what it reported."""
     argv = [str(lab_dir / TEST_BINARY), f"--test-case={name}", "--no-intro", "--no-colors"]
-    try:
-        proc = subprocess.run(argv, cwd=lab_dir, stdin=subprocess.DEVNULL,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              timeout=scaled(20), start_new_session=True)
-    except subprocess.TimeoutExpired:
+    done = procs.run("test_wrap", argv, log_dir=run_dir, timeout=20)
+    if done.timed_out:
         fail(f"the test did not finish within {scaled(20):.0f} s: a wrapper that loops forever "
              "(retrying an error that is not EINTR?) or waits for bytes that never come")
-    output = proc.stdout.decode(errors="replace")
-    if proc.returncode < 0:
-        fail(f"the test program was killed by {signal.Signals(-proc.returncode).name} "
-             f"(a crash in the wrappers)\n{doctest_failure_lines(output)}")
+    output = (done.stdout + done.stderr).decode(errors="replace")
+    if done.returncode < 0:
+        fail(f"the test program {done.describe()} (a crash in the wrappers?)\n"
+             f"{doctest_failure_lines(output)}")
     stub = re.search(r"^.*is not implemented yet$", output, re.MULTILINE)
     if stub:
         fail(stub.group(0))
-    if proc.returncode != 0:
-        fail(doctest_failure_lines(output) or f"test_wrap exited with status {proc.returncode}")
+    if done.returncode != 0:
+        fail(doctest_failure_lines(output) or f"test_wrap {done.describe()}")
     expect(re.search(r"test cases:\s*1 \|\s*1 passed", output),
            f"the kit's test binary did not run the case '{name}' (a grader bug)")
 
 
 def make_case_test(name: str, points: int, hint: str):
     @graded(points=points, hint=hint)
-    def test_case(lab_dir):
-        run_case(lab_dir, name)
+    def test_case(lab_dir, run_dir):
+        run_case(lab_dir, run_dir, name)
 
     test_case.__doc__ = name
     return test_case
