@@ -50,7 +50,7 @@ grade-reference: check-python
 
 grader-selftest: check-python
 	@if [ -d grader/selftest ]; then \
-	    cd grader && $(PYTHON) -m pytest -q -p no:cacheprovider \
+	    mkdir -p build && cd grader && $(PYTHON) -m pytest -q -p no:cacheprovider \
 	        --basetemp=$(CURDIR)/build/selftest-tmp selftest; \
 	else echo "grader/selftest is not part of this copy of the kit: skipped"; fi
 
