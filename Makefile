@@ -14,7 +14,8 @@ DEBIAN_PACKAGES := make g++ clang clang-format doctest-dev \
 CPP_SOURCES = $(shell find $(PRESENT_LABS) -maxdepth 1 -name '*.cpp' -o -maxdepth 1 -name '*.h')
 
 .PHONY: all help test unit-test sanitize-test clang-build grade grade-reference \
-        grader-selftest format format-check handout clean deps check-python
+        grader-selftest stability stability-short format format-check handout gradescope \
+        clean deps check-python
 
 all:
 	@for lab in $(PRESENT_LABS); do $(MAKE) -C $$lab all || exit 1; done
@@ -26,11 +27,14 @@ help:
 	@echo "                     the grader's own tests"
 	@echo "make grade [LAB=..]  grade the labs of this checkout (one lab with LAB=)"
 	@echo "make handout         dist/forklab-handout/ and .tar.gz for students"
+	@echo "make gradescope      dist/gradescope-autograder.zip"
+	@echo "make stability       grade the reference RUNS times (default 20) under CPU load"
 	@echo "make format          clang-format every C++ file in place"
 	@echo "make deps            install the Debian packages the kit needs"
 	@echo "make clean"
 
-test: unit-test sanitize-test clang-build format-check grade-reference grader-selftest
+test: unit-test sanitize-test clang-build format-check grade-reference grader-selftest \
+      stability-short
 
 unit-test:
 	@for lab in $(PRESENT_LABS); do $(MAKE) -C $$lab test || exit 1; done
@@ -54,6 +58,14 @@ grader-selftest: check-python
 	        --basetemp=$(CURDIR)/build/selftest-tmp selftest; \
 	else echo "grader/selftest is not part of this copy of the kit: skipped"; fi
 
+# The reference graded repeatedly, in parallel, with a CPU hog on every core.
+RUNS ?= 20
+stability: check-python
+	$(PYTHON) grader/selftest/stability.py --runs $(RUNS) --jobs 2
+
+stability-short: check-python
+	@if [ -d grader/selftest ]; then $(PYTHON) grader/selftest/stability.py --runs 2 --jobs 2; fi
+
 format:
 	clang-format -i $(CPP_SOURCES)
 
@@ -62,6 +74,9 @@ format-check:
 
 handout: check-python
 	$(PYTHON) tools/make_handout.py --out dist
+
+gradescope: check-python
+	$(PYTHON) tools/make_gradescope.py --out dist
 
 check-python:
 	@test -n "$(PYTHON)" || { tools/find-python; exit 1; }

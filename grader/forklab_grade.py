@@ -2,9 +2,12 @@
 
     grader/grade [--lab LAB ...] [--submission DIR] [--json FILE] [--junit FILE]
                  [--logs DIR] [--seed N] [--quiet] [--keep]
+    grader/grade --batch DIR [-j N] [--out DIR] [--lab LAB ...] [--seed N]
 
 With no --submission it grades this checkout of the kit.  Exit status: 0 at
 full marks, 1 otherwise, 2 for bad arguments, 3 when the grader itself failed.
+--batch grades every folder in DIR as one student's submission (see batch.py);
+its exit status is 0 when every submission was graded, 1 otherwise.
 """
 
 import argparse
@@ -24,13 +27,11 @@ sys.path.insert(0, str(GRADER_DIR))
 # with test modules of their own.
 TESTS_DIR = Path(os.environ.get("FORKLAB_GRADER_TESTS", GRADER_DIR / "tests")).resolve()
 
+import batch  # noqa: E402
 from harness import kit, procs, report, sandbox  # noqa: E402
+from harness.kit import UsageError  # noqa: E402
 from harness.scoring import GradePlugin  # noqa: E402
 from harness.timing import scale  # noqa: E402
-
-
-class UsageError(Exception):
-    pass
 
 
 def parse_args(argv):
@@ -49,6 +50,18 @@ def parse_args(argv):
     parser.add_argument("--quiet", action="store_true", help="show only tests that did not pass")
     parser.add_argument("--keep", action="store_true",
                         help="keep the scratch build folder and print where it is")
+    parser.add_argument("--list", action="store_true",
+                        help="list the graded tests and their points, without grading")
+    batch_options = parser.add_argument_group("grading a whole class")
+    batch_options.add_argument("--batch", type=Path, metavar="DIR",
+                               help="grade every submission folder in DIR (one per student)")
+    batch_options.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1,
+                               metavar="N", help="submissions graded at once (default: cores)")
+    batch_options.add_argument("--out", type=Path, metavar="DIR",
+                               help="batch results: grades.csv and one folder per student "
+                                    "(default: ./grades)")
+    batch_options.add_argument("--submission-timeout", type=float, default=1800, metavar="S",
+                               help="wall-clock limit for grading one submission (default 1800)")
     return parser.parse_args(argv)
 
 
@@ -129,9 +142,54 @@ def grade(args) -> int:
             shutil.rmtree(scratch, ignore_errors=True)
 
 
+def list_tests(labs) -> int:
+    """Print every graded test with its points (pytest collection only)."""
+    plugin = TestLister()
+    modules = [str(TESTS_DIR / f"test_{lab}.py") for lab in labs]
+    code = pytest.main(["-c", str(GRADER_DIR / "pytest.ini"), "--rootdir", str(TESTS_DIR),
+                        "-p", "no:cacheprovider", "-p", "no:terminal", "--collect-only",
+                        "--assert=plain", *modules], plugins=[plugin])
+    if code not in (0, pytest.ExitCode.NO_TESTS_COLLECTED) or plugin.errors:
+        print("grade: internal error: could not collect the tests", file=sys.stderr)
+        return 3
+    for lab in labs:
+        mine = [(title, points) for item_lab, title, points in plugin.items if item_lab == lab]
+        print(f"{lab}: {sum(points for _, points in mine)} points")
+        for title, points in mine:
+            print(f"  {points:>2}  {title}")
+    return 0
+
+
+class TestLister:
+    """A pytest plugin that records the graded tests it collects."""
+
+    __name__ = "forklab-lister"
+
+    def __init__(self):
+        self.items = []
+        self.errors = []
+
+    def pytest_collectreport(self, report):
+        if report.failed:
+            self.errors.append(report.nodeid)
+
+    def pytest_collection_modifyitems(self, items):
+        from harness.scoring import title_of
+        for item in items:
+            info = item.function.forklab_grade
+            self.items.append((item.module.LAB, title_of(item.function), info.points))
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     try:
+        if args.list:
+            return list_tests(selected_labs(args.lab))
+        if args.batch is not None:
+            if args.submission is not None or args.json or args.junit:
+                raise UsageError("--batch does not combine with --submission, --json or --junit")
+            labs = selected_labs(args.lab)
+            return batch.run_batch(args, labs)
         return grade(args)
     except UsageError as exc:
         print(f"grade: {exc}", file=sys.stderr)

@@ -39,7 +39,9 @@ INSTRUCTOR_ONLY = (
     ".gitignore",
     "grader/selftest/",
     "grader/mutants/",
+    "grader/gradescope/",
     "tools/make_handout.py",
+    "tools/make_gradescope.py",
 )
 
 COMMENT_STYLES = {
@@ -63,14 +65,15 @@ def comment_style(path: Path):
     return NAMED_STYLES.get(path.name) or COMMENT_STYLES.get(path.suffix)
 
 
-def strip_regions(text: str, where: str) -> str:
-    """Apply the SOLUTION and HIDDEN markers of one file's text."""
+def strip_regions(text: str, where: str, keep_hidden: bool = False) -> str:
+    """Apply the SOLUTION and HIDDEN markers of one file's text.  With
+    keep_hidden (the autograder's copy) HIDDEN regions stay, without markers."""
     out = []
     open_region = None  # (kind, line number, stub line or None)
     for number, line in enumerate(text.splitlines(keepends=True), start=1):
         match = MARKER.match(line)
         if match is None:
-            if open_region is None:
+            if open_region is None or (keep_hidden and open_region[0] == "HIDDEN"):
                 out.append(line)
             continue
         kind, edge, rest = match["kind"], match["edge"], match["rest"].strip()
@@ -124,8 +127,12 @@ def instructor_only(rel: Path) -> bool:
                for entry in INSTRUCTOR_ONLY)
 
 
-def make_handout(root: Path, out_dir: Path) -> Path:
-    target = out_dir / NAME
+def make_handout(root: Path, out_dir: Path, name: str = NAME, keep_hidden: bool = False,
+                 tarball: bool = True) -> Path:
+    """Write out_dir/name/ (and out_dir/name.tar.gz): the kit without its
+    solutions.  keep_hidden keeps the instructor-only test regions, for an
+    autograder that students never see."""
+    target = out_dir / name
     if target.exists():
         shutil.rmtree(target)
     target.mkdir(parents=True)
@@ -140,7 +147,7 @@ def make_handout(root: Path, out_dir: Path) -> Path:
             shutil.copy2(source, destination)
             continue
         try:
-            text = strip_regions(source.read_text(), rel.as_posix())
+            text = strip_regions(source.read_text(), rel.as_posix(), keep_hidden)
         except MarkerError as exc:
             errors.append(str(exc))
             continue
@@ -149,11 +156,12 @@ def make_handout(root: Path, out_dir: Path) -> Path:
     if errors:
         shutil.rmtree(target)
         raise MarkerError("\n".join(errors))
-    write_tarball(target, out_dir / f"{NAME}.tar.gz")
+    if tarball:
+        write_tarball(target, out_dir / f"{name}.tar.gz", name)
     return target
 
 
-def write_tarball(folder: Path, path: Path) -> None:
+def write_tarball(folder: Path, path: Path, name: str) -> None:
     """A reproducible tarball: sorted names, no owners, fixed times."""
     def normalise(info: tarfile.TarInfo) -> tarfile.TarInfo:
         info.uid = info.gid = 0
@@ -163,7 +171,7 @@ def write_tarball(folder: Path, path: Path) -> None:
 
     with tarfile.open(path, "w:gz") as tar:
         for file in sorted(p for p in folder.rglob("*") if p.is_file()):
-            tar.add(file, arcname=f"{NAME}/{file.relative_to(folder).as_posix()}",
+            tar.add(file, arcname=f"{name}/{file.relative_to(folder).as_posix()}",
                     filter=normalise)
 
 

@@ -18,6 +18,10 @@ from .timing import scaled
 
 KIT_ROOT = Path(__file__).resolve().parents[2]
 
+
+class UsageError(Exception):
+    """Bad command-line input: reported in one line, exit status 2."""
+
 # A student file larger than this is refused (a source file, not a data dump).
 MAX_STUDENT_FILE_BYTES = 1 << 20
 

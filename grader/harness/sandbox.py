@@ -42,17 +42,45 @@ LIMIT_NAMES = {
     resource.RLIMIT_FSIZE: "bytes of file size",
 }
 
-# The uid student programs run as when the grader is root.  A batch gives each
-# of its parallel workers its own (FORKLAB_SANDBOX_UID), so that their process
-# limits and files stay apart.
-DEFAULT_SANDBOX_UID = 61000
+# The uids student programs run as when the grader is root: one no process
+# uses, so that two graders running at once (a batch's workers, an
+# instructor's two terminals) never share a process limit or files.
+# FORKLAB_SANDBOX_UID forces one.
+FIRST_SANDBOX_UID = 61000
+SANDBOX_UIDS = 3000
+_chosen_uid = None
+
+
+def uids_in_use() -> set:
+    used = set()
+    for proc in psutil.process_iter(["uids"]):
+        if proc.info["uids"] is not None:
+            used.add(proc.info["uids"].real)
+    return used
+
+
+def pick_free_uid(avoid=()) -> int:
+    """A sandbox uid that no running process has, starting from one derived
+    from our pid so that concurrent graders start their search apart."""
+    used = uids_in_use() | set(avoid)
+    start = os.getpid() % SANDBOX_UIDS
+    for offset in range(SANDBOX_UIDS):
+        uid = FIRST_SANDBOX_UID + (start + offset) % SANDBOX_UIDS
+        if uid not in used:
+            return uid
+    raise RuntimeError("no free sandbox uid")
 
 
 def sandbox_uid():
     """The uid to run student code as, or None when the grader is not root."""
+    global _chosen_uid
     if os.geteuid() != 0:
         return None
-    return int(os.environ.get("FORKLAB_SANDBOX_UID", DEFAULT_SANDBOX_UID))
+    if "FORKLAB_SANDBOX_UID" in os.environ:
+        return int(os.environ["FORKLAB_SANDBOX_UID"])
+    if _chosen_uid is None:
+        _chosen_uid = pick_free_uid()
+    return _chosen_uid
 
 
 def processes_of_uid(uid: int) -> int:

@@ -11,15 +11,27 @@ import psutil
 import pytest
 
 from conftest import KIT_ROOT, failed_tests, load_results, replace_once, run_grade
+from harness import sandbox
 
 SOCKET_LINE = "    const int fd = socket(family, type, protocol);\n"
 CLOSE_LINE = "    if (close(fd) < 0)\n        perr_exit(\"close\");\n"
 
 
+# The sandbox uid of these tests, so that leftovers() sees only their processes.
+SANDBOX_UID = sandbox.pick_free_uid() if os.geteuid() == 0 else None
+
+
+def contained(env=None):
+    env = dict(env or {})
+    if SANDBOX_UID is not None:
+        env["FORKLAB_SANDBOX_UID"] = str(SANDBOX_UID)
+    return env
+
+
 def grade_hostile(submission, tmp_path, env=None):
     out = tmp_path / "r.json"
     proc = run_grade("--lab", "lab01_wrap", "--submission", submission, "--json", out,
-                     "--logs", tmp_path / "logs", env=env, timeout=300)
+                     "--logs", tmp_path / "logs", env=contained(env), timeout=300)
     assert proc.returncode == 1, proc.stdout[-4000:] + proc.stderr[-4000:]
     assert "Traceback" not in proc.stdout + proc.stderr
     return proc, load_results(out)
@@ -29,9 +41,9 @@ def leftovers():
     """Processes of the sandbox uid, or our own descendants: none may remain."""
     me = psutil.Process()
     found = [p.pid for p in me.children(recursive=True)]
-    if os.geteuid() == 0:
+    if SANDBOX_UID is not None:
         for p in psutil.process_iter(["uids"]):
-            if p.info["uids"] and p.info["uids"].real == 61000:
+            if p.info["uids"] and p.info["uids"].real == SANDBOX_UID:
                 found.append(p.pid)
     return found
 
@@ -124,7 +136,7 @@ def test_student_code_cannot_write_into_the_grader_the_kit_or_its_logs(submissio
     before = {path: path.read_bytes() for path in targets if path.exists()}
     replace_once(submission / "lab01_wrap/wrap.cpp", SOCKET_LINE, attacks + SOCKET_LINE)
     run_grade("--lab", "lab01_wrap", "--submission", submission,
-              "--json", open_folder / "r.json", "--logs", logs, timeout=300)
+              "--json", open_folder / "r.json", "--logs", logs, env=contained(), timeout=300)
     assert (proof / "ran").exists()
     for path in targets:
         if path in before:
