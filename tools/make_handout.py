@@ -13,8 +13,8 @@ at the marker's indentation (no `stub:` -- the region just goes), and
     ...instructor-only text or tests...
     # END HIDDEN
 
-is removed.  Markers are whole-line comments: `//` in C++, `#` in Python,
-shell and Makefiles, `<!-- ... -->` in Markdown.  Regions do not nest; an
+is removed.  Markers are whole-line comments in the file's own comment syntax: `//` in
+C++, `#` in Python, shell and Makefiles, `<!-- ... -->` in Markdown.  Regions do not nest; an
 unbalanced marker is an error naming the file and line.  Files and folders
 listed in INSTRUCTOR_ONLY are left out altogether.
 
@@ -42,7 +42,14 @@ INSTRUCTOR_ONLY = (
     "grader/gradescope/",
     "tools/make_handout.py",
     "tools/make_gradescope.py",
+    # A complete fork + SIGCHLD server in C: lab03's and lab04's answer.  The
+    # bench leaves its columns out when it is missing.
+    "bench/fork_server.c",
+    # Deck sources hold the instructor's notes and the reference code; the
+    # handout carries the rendered student decks instead (copy_student_decks).
+    "slides/",
 )
+STUDENT_DECKS = Path("slides") / "build" / "student"
 
 COMMENT_STYLES = {
     ".cpp": ("//", ""), ".h": ("//", ""), ".hh": ("//", ""),
@@ -52,8 +59,16 @@ COMMENT_STYLES = {
 }
 NAMED_STYLES = {"Makefile": ("#", "")}
 
-MARKER = re.compile(r"^(?P<indent>\s*)(?:\/\/|#|<!--)\s*(?P<edge>BEGIN|END)\s+"
-                    r"(?P<kind>SOLUTION|HIDDEN)\b(?P<rest>.*?)\s*(?:-->)?\s*$")
+
+
+def marker_pattern(prefix: str):
+    """A whole-line marker comment that starts with `prefix`."""
+    return re.compile(r"^(?P<indent>\s*)" + re.escape(prefix) +
+                      r"\s*(?P<edge>BEGIN|END)\s+(?P<kind>SOLUTION|HIDDEN)\b(?P<rest>.*?)"
+                      r"\s*(?:-->)?\s*$")
+
+
+MARKERS = {prefix: marker_pattern(prefix) for prefix in ("//", "#", "<!--")}
 STUB = re.compile(r"^\s*stub:\s*(?P<stub>.+)$")
 
 
@@ -65,13 +80,23 @@ def comment_style(path: Path):
     return NAMED_STYLES.get(path.name) or COMMENT_STYLES.get(path.suffix)
 
 
+def marker_for(where: str):
+    """The marker pattern of a file, by its name: a `// BEGIN SOLUTION` line
+    in a Markdown code block is an example, not a marker."""
+    style = comment_style(Path(where))
+    return MARKERS[style[0]] if style else None
+
+
 def strip_regions(text: str, where: str, keep_hidden: bool = False) -> str:
     """Apply the SOLUTION and HIDDEN markers of one file's text.  With
     keep_hidden (the autograder's copy) HIDDEN regions stay, without markers."""
+    marker = marker_for(where)
+    if marker is None:
+        return text
     out = []
     open_region = None  # (kind, line number, stub line or None)
     for number, line in enumerate(text.splitlines(keepends=True), start=1):
-        match = MARKER.match(line)
+        match = marker.match(line)
         if match is None:
             if open_region is None or (keep_hidden and open_region[0] == "HIDDEN"):
                 out.append(line)
@@ -156,9 +181,23 @@ def make_handout(root: Path, out_dir: Path, name: str = NAME, keep_hidden: bool 
     if errors:
         shutil.rmtree(target)
         raise MarkerError("\n".join(errors))
+    copy_student_decks(root, target)
     if tarball:
         write_tarball(target, out_dir / f"{name}.tar.gz", name)
     return target
+
+
+def copy_student_decks(root: Path, target: Path) -> None:
+    """slides/*.html and *.pdf: the student decks, if `make -C slides student`
+    built them (`make handout` does)."""
+    source = root / STUDENT_DECKS
+    if not source.is_dir():
+        return
+    decks = sorted(source.glob("*.html")) + sorted(source.glob("*.pdf"))
+    if decks:
+        (target / "slides").mkdir(parents=True, exist_ok=True)
+        for deck in decks:
+            shutil.copy2(deck, target / "slides" / deck.name)
 
 
 def write_tarball(folder: Path, path: Path, name: str) -> None:

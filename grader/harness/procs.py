@@ -150,20 +150,23 @@ def _popen(argv, *, cwd, stdin, stdout, stderr, env, limits):
 
 
 def start(name: str, argv: list, *, log_dir: Path, cwd: Path = None,
-          stdin=subprocess.DEVNULL, env=None, limits=None) -> Program:
-    """Start argv in its own session, stdout and stderr to log_dir/NAME.log.
+          stdin=subprocess.DEVNULL, stdout=None, env=None, limits=None) -> Program:
+    """Start argv in its own session, output to log_dir/NAME.log.
 
     The program runs contained (harness/sandbox.py).  Its working folder is
     `cwd`, or, when it runs as the sandbox user (or cwd is None), a fresh
-    folder log_dir/NAME.cwd of its own.  limits: {resource.RLIMIT_NOFILE: 32,
-    ...} lowers the sandbox's limits for this program."""
+    folder log_dir/NAME.cwd of its own.  stdin and stdout may be descriptors
+    the test drives (a pipe, a terminal); then only stderr goes to the log.
+    limits: {resource.RLIMIT_NOFILE: 32, ...} lowers the sandbox's limits for
+    this program."""
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{name}.log"
     if cwd is None or sandbox.sandbox_uid() is not None:
         cwd = sandbox.work_dir(log_dir, name)
     with open(log_path, "wb") as log:
-        popen = _popen(argv, cwd=cwd, stdin=stdin, stdout=log, stderr=subprocess.STDOUT,
-                       env=env, limits=limits)
+        popen = _popen(argv, cwd=cwd, stdin=stdin, stdout=log if stdout is None else stdout,
+                       stderr=subprocess.STDOUT if stdout is None else log, env=env,
+                       limits=limits)
     program = Program(name, list(argv), popen, log_path)
     started_in_this_test.append(program)
     return program

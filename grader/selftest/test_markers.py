@@ -28,6 +28,13 @@ def test_markdown_markers():
     assert strip_regions(text, "README.md") == "intro\nend\n"
 
 
+def test_a_marker_in_another_language_is_an_example_not_a_marker():
+    text = "```cpp\n// BEGIN SOLUTION stub: f();\n// END SOLUTION\n```\n"
+    assert strip_regions(text, "README.md") == text
+    python = "# BEGIN HIDDEN\n"
+    assert strip_regions(python, "notes.cpp") == python
+
+
 def test_a_marker_mentioned_in_prose_is_left_alone():
     text = "Mark code with `// BEGIN SOLUTION` and `// END SOLUTION`.\n"
     assert strip_regions(text, "README.md") == text

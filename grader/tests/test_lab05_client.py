@@ -1,0 +1,719 @@
+"""lab05_client: the student's client, run against servers it did not write.
+
+Most tests run `client 127.0.0.1 PORT` against the grader's own uppercase
+server (upper_server.py, in a thread of the grader), which can answer in
+small late pieces, only after the client's half-close, close or reset in
+mid-session, or never.  The last test runs the client against this
+submission's lab04 server.
+
+Tests about the data keep the client's stdin open until every reply has
+arrived, so they fail only when bytes are lost or changed; what happens at
+end of input has tests of its own.  Every wait has a deadline: a client that
+hangs or spins is killed and the test fails with a hint, never the grader.
+"""
+
+import os
+import select
+import termios
+import threading
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from harness import graded, kit, net, procs
+from harness.common import builds_test
+from harness.expect import expect, expect_reply, fail, show, uppercase
+from harness.timing import scaled, wait_for
+from upper_server import Behaviour, UpperServer
+
+LAB = "lab05_client"
+SERVER_CLOSED = b"the other side has been closed."
+
+# Seconds a test waits for what a correct client does in milliseconds.
+PROMPT = 5
+# How long the "stops answering" test watches a client that waits for the
+# server, and the share of that time it may be runnable (running, or ready to
+# run and waiting for a CPU).  A busy loop is runnable all the time however
+# loaded the machine is; a client asleep in poll() or read() almost never.
+IDLE_WINDOW = 1.0
+IDLE_BUSY_SHARE = 0.5
+
+HALF_CLOSE = ("At end of input, call shutdown(sockfd, SHUT_WR) -- not close() and not exit -- "
+              "and keep reading the socket until read() returns 0: the replies to the last "
+              "bytes you sent are still on their way.")
+READ_EVERYTHING = ("The server may split a reply anywhere and send it late: never assume one "
+                   "read() returns one whole reply. Watch stdin and the socket together "
+                   "(poll) and copy whatever arrives on the socket to stdout with Writen.")
+BYTES_NOT_STRINGS = ("Data is bytes, not a C string: use the count read() returned, never "
+                     "strlen() or fgets()/fputs(), which stop at '\\0'.")
+NO_BUFFERING = ("Write each reply to stdout as soon as it arrives (Writen on STDOUT_FILENO); "
+                "a reply kept in a stdio buffer reaches the user only at exit.")
+
+test_builds = builds_test()
+
+
+# ---------------------------------------------------------------- helpers
+
+
+ALPHABET = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,;:!?'-()"
+
+
+def text(rng, size: int, line_length: int = 0) -> bytes:
+    """Random printable text; with line_length, in lines of about that many
+    bytes, else without a newline."""
+    newlines = round(256 / line_length) if line_length else 0
+    table = bytes(ord("\n") if i < newlines else ALPHABET[i % len(ALPHABET)] for i in range(256))
+    return rng.randbytes(size).translate(table)
+
+
+def short_lines(rng, count: int, longest: int = 70) -> bytes:
+    return b"".join(text(rng, rng.randint(0, longest)) + b"\n" for _ in range(count))
+
+
+class RunningClient:
+    """The student's client, started like procs.start() starts a program (own
+    session, sandbox user and limits, a working folder of its own) with stderr
+    in a log file, and its stdin and stdout either pipes the test drives (fed
+    and read by threads, so neither side ever blocks the other) or the
+    descriptors given (a terminal)."""
+
+    def __init__(self, binary: Path, args, run_dir: Path, *, stdin=None, stdout=None,
+                 name: str = "client"):
+        self._stdin_w = self._stdout_r = None
+        close_in_parent = []
+        if stdin is None:
+            stdin, self._stdin_w = os.pipe()
+            close_in_parent.append(stdin)
+        if stdout is None:
+            self._stdout_r, stdout = os.pipe()
+            close_in_parent.append(stdout)
+        argv = [str(binary), *map(str, args)]
+        try:
+            self.program = procs.start(name, argv, log_dir=run_dir, stdin=stdin, stdout=stdout)
+        finally:
+            for fd in close_in_parent:
+                os.close(fd)
+        self.popen = self.program.popen
+        self._out = bytearray()
+        self._out_done = False
+        self._cond = threading.Condition()
+        self._stdin_lock = threading.Lock()
+        self._threads = []
+        self._feeder = None
+        if self._stdout_r is not None:
+            self._start(self._collect)
+
+    def _start(self, target, *args):
+        thread = threading.Thread(target=target, args=args, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+        return thread
+
+    def _collect(self):
+        while True:
+            try:
+                piece = os.read(self._stdout_r, 1 << 16)
+            except OSError:
+                piece = b""
+            with self._cond:
+                if not piece:
+                    self._out_done = True
+                    self._cond.notify_all()
+                    return
+                self._out += piece
+                self._cond.notify_all()
+
+    def _write_all(self, data: bytes, close: bool):
+        view = memoryview(data)
+        try:
+            while view:
+                view = view[os.write(self._stdin_w, view[:1 << 16]):]
+        except OSError:
+            pass  # the client has gone (EPIPE) or stdin was closed under us
+        if close:
+            self._close_stdin_now()
+
+    def _close_stdin_now(self):
+        with self._stdin_lock:
+            fd, self._stdin_w = self._stdin_w, None
+        if fd is not None:
+            os.close(fd)
+
+    def feed(self, data: bytes, close: bool = False) -> None:
+        """Write data to the client's stdin in the background (then close it)."""
+        if not self.wait_fed():
+            fail(f"the client stopped reading its stdin: what the test wrote "
+                 f"{scaled(PROMPT):.0f} s ago is still not read; {self.state()}")
+        self._feeder = self._start(self._write_all, data, close)
+
+    def wait_fed(self, timeout: float = PROMPT) -> bool:
+        if self._feeder is not None:
+            self._feeder.join(scaled(timeout))
+            if self._feeder.is_alive():
+                return False
+        return True
+
+    def close_stdin(self) -> None:
+        """End of input: close the client's stdin once everything fed is written."""
+        if self.wait_fed():
+            self._close_stdin_now()
+
+    def output(self) -> bytes:
+        with self._cond:
+            return bytes(self._out)
+
+    def wait_output(self, size: int, timeout: float, expected: bytes = None) -> bytes:
+        """Wait until `size` bytes came on stdout, stdout ended, the deadline
+        passed, or (given what is expected) the output went wrong."""
+        deadline = time.monotonic() + scaled(timeout)
+        checked = 0
+        with self._cond:
+            while len(self._out) < size and not self._out_done:
+                if expected is not None:
+                    if self._out[checked:] != expected[checked:len(self._out)]:
+                        break
+                    checked = len(self._out)
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._cond.wait(left)
+            return bytes(self._out)
+
+    def stderr(self) -> bytes:
+        try:
+            return self.program.log_path.read_bytes()
+        except OSError:
+            return b""
+
+    def wait_exit(self, timeout: float):
+        """The client's return code once it has exited and everything it
+        wrote to stdout has been collected; None if it still runs."""
+        code = self.program.wait_exit(timeout)
+        if code is not None and self._stdout_r is not None:
+            deadline = time.monotonic() + scaled(PROMPT)
+            with self._cond:
+                while not self._out_done and time.monotonic() < deadline:
+                    self._cond.wait(deadline - time.monotonic())
+        return code
+
+    def cpu_seconds(self) -> float:
+        proc = self.program.process()
+        try:
+            times = proc.cpu_times()
+        except (AttributeError, psutil.Error):  # gone already
+            return 0.0
+        return times.user + times.system
+
+    def watch_idle(self, seconds: float):
+        """Sample the client's state for `seconds` (scaled), or until it exits.
+        Returns (share of samples in which it was runnable, seconds watched,
+        whether it exited)."""
+        proc = self.program.process()
+        samples = runnable = 0
+        started = time.monotonic()
+        deadline = started + scaled(seconds)
+        while time.monotonic() < deadline:
+            if self.popen.poll() is not None:
+                return 0.0, time.monotonic() - started, True
+            try:
+                state = proc.status()
+            except (AttributeError, psutil.Error):
+                continue  # exiting: poll() says so on the next turn
+            samples += 1
+            runnable += state == psutil.STATUS_RUNNING
+            time.sleep(0.01)  # the sampling interval, not synchronisation
+        exited = self.popen.poll() is not None
+        return runnable / max(samples, 1), time.monotonic() - started, exited
+
+    def ended(self) -> str:
+        """'exited with status 1', for observed messages (what it said on
+        stderr follows in the report, as "client said:")."""
+        silent = "" if self.stderr().strip() else ", saying nothing on stderr"
+        return f"{procs.describe_returncode(self.popen.poll())}{silent}"
+
+    def state(self) -> str:
+        return f"the client {self.ended()}"
+
+    def stop(self):
+        """Kill the client, then (its pipes broken, the threads ended) close them."""
+        self.program.stop(timeout=2)
+        for thread in self._threads:
+            thread.join(scaled(2))
+        self._close_stdin_now()
+        if self._stdout_r is not None:
+            os.close(self._stdout_r)
+            self._stdout_r = None
+
+
+@pytest.fixture
+def upper_server(rng):
+    """Start the grader's uppercase server: upper_server(fragments=True, ...)."""
+    started = []
+
+    def start(**behaviour) -> UpperServer:
+        server = UpperServer(Behaviour(**behaviour), type(rng)(rng.random()))
+        started.append(server)
+        return server
+
+    yield start
+    problems = []
+    for server in started:
+        server.stop()
+        problems += server.errors
+    assert not problems, f"the grader's own server failed (a grader bug): {problems}"
+
+
+@pytest.fixture
+def client(lab_dir, run_dir):
+    """Start the client under test: client(port) or client(args=[...])."""
+    running = []
+
+    def start(port=None, *, args=None, **kwargs) -> RunningClient:
+        argv = args if args is not None else ["127.0.0.1", port]
+        c = RunningClient(lab_dir / "client", argv, run_dir, **kwargs)
+        running.append(c)
+        return c
+
+    yield start
+    for c in running:
+        c.stop()
+
+
+def run_client(lab_dir, run_dir, args, data: bytes = b"", timeout: float = PROMPT):
+    return procs.run("client", [lab_dir / "client", *map(str, args)], log_dir=run_dir,
+                     input=data, timeout=timeout)
+
+
+def outcome(r) -> str:
+    """'exited with status 1 and said on stderr: ...' for a procs.run() result."""
+    said = r.stderr.decode(errors="replace").strip()
+    return r.describe() + (
+        f" and said on stderr: {said[:300]}" if said else ", saying nothing on stderr")
+
+
+def expect_all_replies(c: RunningClient, data: bytes, timeout: float = PROMPT, what="stdout"):
+    """The client printed exactly the uppercase of data (stdin stays open)."""
+    want = uppercase(data)
+    got = c.wait_output(len(want), timeout, want)
+    if len(got) < len(want) and got == want[:len(got)]:
+        if c.wait_exit(0.2) is None:
+            when = (f"after {scaled(timeout):.0f} s the client had printed {len(got)} of the "
+                    f"{len(want)} bytes it was sent back, and was still running")
+        else:
+            when = (f"the client printed {len(got)} of the {len(want)} bytes it was sent back, "
+                    f"then {c.ended()}")
+        fail(f"{when}\n"
+             f"  sent     ({len(data)} bytes): {show(data)}\n"
+             f"  expected ({len(want)} bytes): {show(want)}\n"
+             f"  received ({len(got)} bytes): {show(got)}")
+    expect_reply(data, got, what=f"what the client printed on {what}")
+
+
+def within(c: RunningClient, seconds: float) -> str:
+    """'within 5 s' -- or, for a client that exited, 'before it exited'."""
+    return "before it exited" if c.popen.poll() is not None else f"within {scaled(seconds):.0f} s"
+
+
+def expect_exit_0_at_end_of_input(c: RunningClient):
+    """Every reply has arrived: end the input, expect status 0 soon."""
+    c.close_stdin()
+    code = c.wait_exit(PROMPT)
+    if code is None:
+        fail(f"every reply arrived, but {scaled(PROMPT):.0f} s after its input ended the "
+             "client was still running (a client that does not half-close waits for the "
+             "server, and the server for the client). " + HALF_CLOSE)
+    expect(code == 0, f"every reply arrived; when its input ended, {c.state()} "
+                      "(expected status 0)")
+
+
+# ------------------------------------------------------------ command line
+
+
+BAD_ARGUMENTS = [
+    ["127.0.0.1", "6666", "extra"],
+    ["127.0.0.1", "0"],
+    ["127.0.0.1", "65536"],
+    ["127.0.0.1", "99999999999999999999"],
+    ["127.0.0.1", "80x"],
+    ["127.0.0.1", "-1"],
+    ["127.0.0.1", "+80"],
+    ["127.0.0.1", " 80"],
+    ["127.0.0.1", "0x50"],
+    ["127.0.0.1", ""],
+]
+
+
+@graded(points=1, hint="`client [HOST [PORT]]`: more than two arguments, or a PORT that is "
+                       "not 1-65535 in decimal digits only, prints a usage line on stderr "
+                       "(\"usage: client [HOST [PORT]]\") and exits with status 2. Check every "
+                       "character of PORT and its range yourself: atoi(\"80x\") is 80.")
+def test_bad_arguments(lab_dir, run_dir):
+    """bad arguments: usage on stderr and exit status 2"""
+    for args in BAD_ARGUMENTS:
+        shown = " ".join(repr(a) if not a or " " in a else a for a in args)
+        r = run_client(lab_dir, run_dir, args)
+        said = r.stderr.decode(errors="replace").strip()
+        if r.timed_out:
+            fail(f"`client {shown}` did not exit within {scaled(PROMPT):.0f} s")
+        expect(r.returncode == 2 and "usage" in said.lower(),
+               f"`client {shown}` {outcome(r)}\n(expected: a usage message on stderr and "
+               "status 2)")
+
+
+@graded(points=2, hint="Connect (lab01) already dies with \"connect to ADDR:PORT: reason\" and "
+                       "status 1: connect with it, and make sure nothing runs before it that "
+                       "could wait for input or print something else.")
+def test_refused_connection(lab_dir, run_dir):
+    """no server: "connect to 127.0.0.1:PORT: Connection refused", non-zero exit"""
+    port = net.free_port()  # nothing listens there
+    r = run_client(lab_dir, run_dir, ["127.0.0.1", port], b"hello\n")
+    expected = f"connect to 127.0.0.1:{port}: Connection refused"
+    said = r.stderr.decode(errors="replace").strip()
+    expect(not r.timed_out, f"with no server on port {port} the client was still running after "
+                            f"{scaled(PROMPT):.0f} s")
+    expect(r.returncode is not None and r.returncode > 0 and expected in said,
+           f"with no server on port {port} the client {outcome(r)}\n(expected the message "
+           f"\"{expected}\" and a non-zero status)")
+
+
+@graded(points=1, hint="Resolve HOST with getaddrinfo() (hints: AF_INET, SOCK_STREAM). When it "
+                       "fails, print a message that names the host and gai_strerror()'s reason "
+                       "on stderr, and exit with status 1.")
+def test_unknown_host(lab_dir, run_dir):
+    """a host that does not resolve: a message naming it, non-zero exit"""
+    host = "300.1.2.3"  # no such address; glibc refuses it without asking DNS
+    r = run_client(lab_dir, run_dir, [host, 6666], b"hello\n")
+    said = r.stderr.decode(errors="replace").strip()
+    expect(not r.timed_out, f"`client {host} 6666` was still running after "
+                            f"{scaled(PROMPT):.0f} s")
+    expect(r.returncode is not None and r.returncode > 0 and host in said,
+           f"`client {host} 6666` {outcome(r)}\n(expected a message naming {host} on stderr "
+           "and a non-zero status)")
+
+
+@graded(points=1, hint="Without arguments the client connects to 127.0.0.1 port 6666, the "
+                       "course's port; with HOST alone, to HOST port 6666.")
+def test_defaults(lab_dir, run_dir):
+    """defaults: host 127.0.0.1, port 6666"""
+    if not net.connection_refused(6666):
+        pytest.skip("not run: a program on this machine listens on port 6666 (your lab04 "
+                    "server?); stop it and grade again")
+    expected = "connect to 127.0.0.1:6666: Connection refused"
+    for args in ([], ["127.0.0.1"]):
+        shown = " ".join(["client", *args])
+        r = run_client(lab_dir, run_dir, args)
+        said = r.stderr.decode(errors="replace").strip()
+        if expected not in said and not net.connection_refused(6666):
+            pytest.skip("not run: a program on this machine started listening on port 6666 "
+                        "during the test; grade again")
+        expect(not r.timed_out and expected in said,
+               f"`{shown}` with nothing listening on port 6666 {outcome(r)}\n(expected "
+               f"\"{expected}\": did it try 127.0.0.1:6666?)")
+
+
+@graded(points=1, hint="HOST may be a name: resolve it with getaddrinfo() (AF_INET, "
+                       "SOCK_STREAM) rather than inet_pton(), which takes dotted addresses only.")
+def test_host_name(client, upper_server, rng):
+    """a host name: `client localhost PORT`"""
+    server = upper_server()
+    data = short_lines(rng, 5)
+    c = client(args=["localhost", server.port])
+    c.feed(data)
+    expect_all_replies(c, data, PROMPT)
+
+
+# -------------------------------------------------------------------- data
+
+
+@graded(points=2, hint=READ_EVERYTHING)
+def test_short_lines(client, upper_server, rng):
+    """short lines piped in at once come back uppercase"""
+    server = upper_server()
+    data = short_lines(rng, rng.randint(30, 60))
+    c = client(server.port)
+    c.feed(data)
+    expect_all_replies(c, data)
+
+
+@graded(points=1, hint="The course note's client reads into an 80-byte buffer. A longer line "
+                       "must still go out and come back whole: loop over reads, and never drop "
+                       "what did not fit. " + READ_EVERYTHING)
+def test_long_lines(client, upper_server, rng):
+    """lines longer than the course note's 80-byte buffer"""
+    server = upper_server()
+    data = b"".join(text(rng, rng.randint(81, 20000)) + b"\n" for _ in range(12))
+    c = client(server.port)
+    c.feed(data)
+    expect_all_replies(c, data)
+
+
+@graded(points=1, hint="Send bytes as they arrive on stdin; don't wait for a newline (fgets, "
+                       "Readline) -- input may end without one, or pause in mid-line.")
+def test_no_final_newline(client, upper_server, rng):
+    """input without a final newline"""
+    server = upper_server()
+    data = short_lines(rng, 6) + text(rng, rng.randint(5, 60))
+    c = client(server.port)
+    c.feed(data)
+    expect_all_replies(c, data)
+
+
+@graded(points=2, hint=BYTES_NOT_STRINGS)
+def test_binary_data(client, upper_server, rng):
+    """binary data: NUL and bytes above 0x7f come back as sent"""
+    server = upper_server()
+    data = b"\0\xff" + bytes(range(256)) + rng.randbytes(64 * 1024) + b"\0tail"
+    c = client(server.port)
+    c.feed(data)
+    expect_all_replies(c, data)
+
+
+@graded(points=3, hint="Megabytes take many reads and writes on both sides, and the replies "
+                       "come back while you are still sending: watch stdin and the socket "
+                       "together, write everything with Writen, and at end of input "
+                       "half-close and read until the server closes. " + BYTES_NOT_STRINGS)
+def test_megabytes(client, upper_server, rng):
+    """megabytes: every byte comes back, then exit 0 at end of input"""
+    server = upper_server()
+    size = 4 << 20
+    data = bytearray(text(rng, size, 90))
+    for _ in range(64):  # a few NUL and high bytes among the text
+        data[rng.randrange(size)] = rng.choice((0, 0x80, 0xe9, 0xff))
+    data = bytes(data)
+    c = client(server.port)
+    c.feed(data)
+    expect_all_replies(c, data, timeout=20)
+    expect_exit_0_at_end_of_input(c)
+
+
+# -------------------------------------------------------- end of the session
+
+
+@graded(points=3, hint=HALF_CLOSE)
+def test_owed_replies(client, upper_server, rng):
+    """end of input: half-close, then print every reply still owed, exit 0"""
+    server = upper_server(hold_until_eof=True)
+    data = short_lines(rng, rng.randint(100, 300))
+    c = client(server.port)
+    c.feed(data, close=True)
+    code = c.wait_exit(PROMPT)
+    got = c.output()
+    if code is None:
+        if server.half_closes == 0:
+            fail(f"this server answers only once the client has half-closed. The client's input "
+                 f"ended, and {scaled(PROMPT):.0f} s later the server had not seen end of file "
+                 f"and the client was still running (it printed {len(got)} bytes)")
+        fail(f"the client half-closed, but {scaled(PROMPT):.0f} s later it was still running, "
+             f"having printed {len(got)} of {len(data)} bytes: keep reading until read() "
+             "returns 0, then exit")
+    if got != uppercase(data) and len(got) < len(data):
+        fail(f"this server answers only once the client has half-closed. The client printed "
+             f"{len(got)} of the {len(data)} bytes it was owed, then "
+             f"{c.ended()}: it stopped reading before the server had "
+             "answered")
+    expect_reply(data, got, what="what the client printed")
+    expect(code == 0, f"every reply arrived, but {c.state()} (expected status 0)")
+
+
+@graded(points=2, hint=READ_EVERYTHING)
+def test_fragmented_replies(client, upper_server, rng):
+    """replies that come in small pieces, a few milliseconds apart"""
+    server = upper_server(fragments=True)
+    data = short_lines(rng, 20, 50)
+    c = client(server.port)
+    c.feed(data)
+    expect_all_replies(c, data)
+
+
+@graded(points=2, hint="When read() on the socket returns 0 while stdin is still open, the "
+                       "server has gone: print \"the other side has been closed.\" and exit "
+                       "with a non-zero status. Don't treat 0 as \"nothing yet\" and read again: "
+                       "that loops forever. Watch the socket even while no input comes (poll), "
+                       "or the client notices only when the user types the next line.")
+def test_server_closes(client, upper_server, rng):
+    """the server closes in mid-session: message and non-zero exit"""
+    data = short_lines(rng, rng.randint(3, 8))
+    server = upper_server(close_after=len(data))
+    c = client(server.port)
+    c.feed(data)  # and stdin stays open, as a user who has not finished
+    code = c.wait_exit(PROMPT)
+    out, err = c.output(), c.stderr()
+    if code is None:
+        cpu = c.cpu_seconds()
+        fail(f"the server answered {len(data)} bytes and closed the connection while the "
+             f"client's stdin was still open; {scaled(PROMPT):.0f} s later the client was still "
+             f"running (having used {cpu:.1f} s of CPU) and had printed {len(out)} bytes")
+    expect(out.startswith(uppercase(data)),
+           f"the server answered {len(data)} bytes, then closed; the client printed only "
+           f"{len(out)} bytes of the reply before it {c.ended()}: {show(out)}")
+    said = err + out[len(data):]
+    expect(SERVER_CLOSED in said and code > 0,
+           f"when the server closed, {c.state()}"
+           + f"\n(expected \"{SERVER_CLOSED.decode()}\" on stderr or stdout, and a non-zero "
+             "status)")
+
+
+@graded(points=2, hint="While waiting for the server, the client must sleep in poll() or "
+                       "read(), not spin: once stdin has reached end of file, stop polling it "
+                       "(poll reports it readable forever), and never poll with a zero "
+                       "timeout. When the server resets the connection, read() fails with "
+                       "ECONNRESET: print a message and exit with a non-zero status.")
+def test_server_stops_answering(client, upper_server, rng):
+    """the server stops answering: no busy-wait, then a message when it resets"""
+    server = upper_server(silent=True)
+    data = short_lines(rng, 4)
+    c = client(server.port)
+    c.feed(data, close=True)
+    # Watch from the moment input reaches the server (a client that waits for
+    # each reply before it sends more may not send it all: that is allowed).
+    arrived = wait_for(lambda: server.received > 0 or c.popen.poll() is not None, PROMPT)
+    expect(arrived and server.received > 0,
+           f"the server received none of the {len(data)} bytes of input; {c.state()}")
+    cpu_before = c.cpu_seconds()
+    busy, watched, exited = c.watch_idle(IDLE_WINDOW)
+    if exited:
+        fail(f"the server read the input and stayed silent, and the client "
+             f"{procs.describe_returncode(c.popen.poll())} before any reply came: it stopped "
+             f"waiting for the {server.received} bytes it was owed. " + HALF_CLOSE)
+    used = c.cpu_seconds() - cpu_before
+    expect(busy <= IDLE_BUSY_SHARE,
+           f"while the server stayed silent for {watched:.1f} s the client was running or "
+           f"ready to run {busy:.0%} of the time (it used {used:.2f} s of CPU): it busy-waits "
+           "instead of sleeping in poll()")
+    server.reset_all()
+    code = c.wait_exit(PROMPT)
+    expect(code is not None, f"the server reset the connection; {scaled(PROMPT):.0f} s later "
+                             f"the client was still running (it should report the error "
+                             f"and exit)")
+    expect(code > 0 and c.stderr().strip(),
+           f"the server reset the connection and {c.state()} (expected a message on stderr "
+           "and a non-zero status)")
+
+
+@graded(points=1, hint="A write to a connection the server has reset fails with ECONNRESET or "
+                       "EPIPE -- and raises SIGPIPE, which kills the process silently unless you "
+                       "ignore it (signal(SIGPIPE, SIG_IGN), or send with MSG_NOSIGNAL). Report "
+                       "the error and exit with a non-zero status.")
+def test_reset_while_sending(client, upper_server, rng):
+    """the server resets while the client is still sending: message, non-zero exit"""
+    server = upper_server(reset_after=64 * 1024)
+    data = text(rng, 4 << 20, 70)
+    c = client(server.port)
+    c.feed(data)
+    code = c.wait_exit(PROMPT)
+    expect(server.resets > 0 or code is None,
+           f"{c.state()} before the server had reset the connection (the server had "
+           f"received {server.received} of the 4 MiB)")
+    expect(code is not None, f"the server reset the connection after 64 KiB of the client's "
+                             f"4 MiB; {scaled(PROMPT):.0f} s later the client was still running")
+    expect(code > 0 and c.stderr().strip(),
+           f"the server reset the connection after 64 KiB of the client's 4 MiB, and "
+           f"{c.state()} (expected a message on stderr and a non-zero status)")
+
+
+# ---------------------------------------------------------------- interactive
+
+
+def read_from_terminal(master: int, size: int, timeout: float) -> bytes:
+    got = bytearray()
+    deadline = time.monotonic() + scaled(timeout)
+    while len(got) < size:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([master], [], [], left)[0]:
+            break
+        try:
+            piece = os.read(master, 4096)
+        except OSError:  # EIO: the client closed the terminal (it exited)
+            break
+        if not piece:
+            break
+        got += piece
+    return bytes(got)
+
+
+@graded(points=2, hint="Typed at a terminal, each line must go to the server as soon as Enter "
+                       "is pressed and its reply be printed before the next line comes: read "
+                       "stdin with read() when poll() says it is ready, never wait for a full "
+                       "buffer or for end of input. Ctrl-D ends the input: half-close, print "
+                       "the last replies, exit 0.")
+def test_interactive_terminal(client, upper_server, rng):
+    """at a terminal: each line's reply before the next line, exit 0 at Ctrl-D"""
+    server = upper_server()
+    master, slave = os.openpty()
+    try:
+        attrs = termios.tcgetattr(slave)
+        attrs[1] &= ~termios.OPOST  # print "\n" as is, not "\r\n"
+        attrs[3] &= ~(termios.ECHO | termios.ECHONL)  # the test sees replies only
+        termios.tcsetattr(slave, termios.TCSANOW, attrs)
+        eof_key = attrs[6][termios.VEOF]
+        c = client(server.port, stdin=slave, stdout=slave)
+    finally:
+        os.close(slave)
+    try:
+        lines = [text(rng, rng.randint(1, 100)) + b"\n" for _ in range(8)]
+        for number, line in enumerate(lines, start=1):
+            os.write(master, line)
+            got = read_from_terminal(master, len(line), PROMPT)
+            if got != uppercase(line):
+                c.wait_exit(0.1)
+                fail(f"line {number} typed at the terminal was {show(line)}; "
+                     f"{within(c, PROMPT)} the client printed {show(got)} instead of "
+                     f"{show(uppercase(line))}; {c.state()}")
+        os.write(master, eof_key)
+        code = c.wait_exit(PROMPT)
+        rest = read_from_terminal(master, 1, 0.1) if code is None else b""
+        expect(code == 0, f"after the replies to {len(lines)} lines, Ctrl-D (end of input) was "
+                          f"typed; {scaled(PROMPT):.0f} s later {c.state()}"
+                          + (f" (it printed {show(rest)})" if rest else "")
+                          + " (expected status 0)")
+    finally:
+        os.close(master)
+
+
+@graded(points=1, hint=NO_BUFFERING + " Also read stdin with read() when poll() says it is "
+                       "ready: a program that drives the client through pipes sends one line "
+                       "and waits for its reply.")
+def test_interactive_pipes(client, upper_server, rng):
+    """driven through pipes: each line's reply before the next line"""
+    server = upper_server()
+    c = client(server.port)
+    sent = b""
+    for number in range(1, 9):
+        line = text(rng, rng.randint(1, 200)) + b"\n"
+        c.feed(line)
+        sent += line
+        got = c.wait_output(len(sent), PROMPT, uppercase(sent))
+        if got != uppercase(sent):
+            c.wait_exit(0.1)
+            fail(f"line {number} was written to the client's stdin (a pipe): {show(line)}; "
+                 f"{within(c, PROMPT)} its stdout (a pipe) had {len(got)} bytes instead of "
+                 f"{len(sent)}, ending {show(got[-40:])}; {c.state()}")
+
+
+# ---------------------------------------------------------------- integration
+
+
+@graded(points=2, hint="Your client works with the grader's server but not with your lab04 "
+                       "server: grade lab04 (`make grade` in lab04_sigchld) and compare what "
+                       "each side does at end of input. Its log is in the test's log.",
+        timeout=300)
+def test_with_lab04_server(grading, client, run_dir, rng):
+    """with this submission's lab04 server"""
+    if "lab04_sigchld" not in kit.present_labs(grading.scratch):
+        pytest.skip("not run: lab04_sigchld is not part of this copy of the kit")
+    build = grading.build("lab04_sigchld")
+    if not build.ok:
+        pytest.skip(f"not run: this submission's lab04 server did not build ({build.problem})")
+    lab04 = grading.lab_dir("lab04_sigchld")
+    try:
+        server = net.start_server(lab04 / "server", cwd=lab04, log_dir=run_dir,
+                                  name="lab04-server")
+    except net.ServerDidNotStart as exc:
+        fail(f"this submission's lab04 server did not start: {exc}")
+    data = short_lines(rng, 200) + text(rng, 64 * 1024, 120) + b"\n"
+    c = client(server.port)
+    c.feed(data)
+    expect_all_replies(c, data, timeout=15)
+    expect_exit_0_at_end_of_input(c)

@@ -1,0 +1,428 @@
+// echo_cases.h -- doctest cases for the functions the three server labs share.
+//
+// port_from_args, open_listener, uppercase, serve_client, ignore_sigpipe and
+// after_accept_error are the same in lab02, lab03 and lab04 (students carry
+// theirs forward), so are their unit tests: each lab's test_server.cpp
+// includes this file after its own server.h.  Code that must end the process
+// or that logs runs in a child (testing::run_in_child), so the test sees its
+// exit status and its output.
+#pragma once
+
+// No #include "server.h" here: it would find lab02's, next to this file.
+#include "fakesys.h"
+#include "testing.h"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <arpa/inet.h>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <netinet/in.h>
+#include <poll.h>
+#include <string>
+#include <sys/socket.h>
+#include <thread>
+#include <unistd.h>
+
+namespace echo_cases {
+
+// Both ends of a loopback TCP connection, closed at the end of the scope.
+struct Connection {
+    Connection() : pair(testing::tcp_pair()), client(pair.client), server(pair.server) {}
+    ~Connection()
+    {
+        testing::close_quietly(client);
+        testing::close_quietly(server);
+    }
+    Connection(const Connection &) = delete;
+    Connection &operator=(const Connection &) = delete;
+
+    testing::TcpPair pair;
+    int client;
+    int server;
+};
+
+inline bool contains(const std::string &text, const std::string &part)
+{
+    return text.find(part) != std::string::npos;
+}
+
+inline std::size_t count_of(const std::string &text, const std::string &part)
+{
+    std::size_t count = 0;
+    for (auto at = text.find(part); at != std::string::npos; at = text.find(part, at + 1))
+        ++count;
+    return count;
+}
+
+// The protocol, written independently of the code under test.
+inline std::string expected_reply(std::string data)
+{
+    for (auto &c : data) {
+        if (c >= 'a' && c <= 'z')
+            c = static_cast<char>(c - 'a' + 'A');
+    }
+    return data;
+}
+
+// The address of the peer of fd: what accept() would have stored in cliaddr.
+inline sockaddr_in peer_of(int fd)
+{
+    sockaddr_in sa{};
+    socklen_t len = sizeof sa;
+    REQUIRE(getpeername(fd, reinterpret_cast<sockaddr *>(&sa), &len) == 0);
+    return sa;
+}
+
+inline int connect_to_loopback(std::uint16_t port)
+{
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(connect(fd, reinterpret_cast<sockaddr *>(&sa), sizeof sa) == 0);
+    return fd;
+}
+
+// Write all of data with raw write() calls, as a client would.
+inline void write_all(int fd, const std::string &data)
+{
+    std::size_t done = 0;
+    while (done < data.size()) {
+        const ssize_t n = write(fd, data.data() + done, data.size() - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        REQUIRE(n > 0);
+        done += static_cast<std::size_t>(n);
+    }
+}
+
+// Read up to n bytes, stopping early at end of file or when the deadline
+// passes: a missing byte makes a test fail, never hang.
+inline std::string read_up_to(int fd, std::size_t n,
+                              std::chrono::milliseconds deadline = std::chrono::seconds(5))
+{
+    const auto give_up = std::chrono::steady_clock::now() + deadline;
+    std::string data;
+    char buf[4096];
+    while (data.size() < n) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            give_up - std::chrono::steady_clock::now());
+        pollfd pfd{fd, POLLIN, 0};
+        if (left.count() <= 0 || poll(&pfd, 1, static_cast<int>(left.count())) == 0)
+            break;
+        const ssize_t got = read(fd, buf, std::min(sizeof buf, n - data.size()));
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            break;
+        data.append(buf, static_cast<std::size_t>(got));
+    }
+    return data;
+}
+
+// True if fd reaches end of file (the peer closed) within the deadline,
+// discarding whatever bytes come first.
+inline bool reaches_eof(int fd, std::chrono::milliseconds deadline = std::chrono::seconds(5))
+{
+    const auto give_up = std::chrono::steady_clock::now() + deadline;
+    char buf[4096];
+    for (;;) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            give_up - std::chrono::steady_clock::now());
+        pollfd pfd{fd, POLLIN, 0};
+        if (left.count() <= 0 || poll(&pfd, 1, static_cast<int>(left.count())) == 0)
+            return false;
+        const ssize_t got = read(fd, buf, sizeof buf);
+        if (got == 0)
+            return true;
+        if (got < 0 && errno != EINTR)
+            return false;
+    }
+}
+
+// Wait until the peer of fd has closed its end (its FIN has arrived).
+inline bool peer_has_closed(int fd)
+{
+    pollfd pfd{fd, POLLRDHUP, 0};
+    return poll(&pfd, 1, 5000) == 1 && (pfd.revents & POLLRDHUP) != 0;
+}
+
+} // namespace echo_cases
+
+// ---------------------------------------------------------------- uppercase
+
+TEST_CASE("uppercase: a-z become A-Z and every other byte value is unchanged")
+{
+    std::string bytes = testing::all_byte_values();
+    uppercase(bytes.data(), bytes.size());
+    for (std::size_t i = 0; i < bytes.size(); ++i) {
+        const int value = static_cast<int>(i % 256);
+        const int expected = value >= 'a' && value <= 'z' ? value - 'a' + 'A' : value;
+        CAPTURE(value);
+        CHECK(static_cast<unsigned char>(bytes[i]) == expected);
+    }
+}
+
+TEST_CASE("uppercase: changes only the n bytes it is given")
+{
+    char buf[] = "abc\0def";
+    uppercase(buf, 2);
+    CHECK(std::string(buf, 7) == std::string("ABc\0def", 7));
+    uppercase(buf, 0);
+    CHECK(std::string(buf, 7) == std::string("ABc\0def", 7));
+}
+
+// ----------------------------------------------------------- port_from_args
+
+TEST_CASE("port_from_args: 6666 without an argument")
+{
+    char program[] = "server";
+    char *argv[] = {program, nullptr};
+    CHECK(port_from_args(1, argv) == 6666);
+}
+
+TEST_CASE("port_from_args: a port number from 1 to 65535")
+{
+    char program[] = "server";
+    for (const char *text : {"1", "80", "6666", "65535"}) {
+        CAPTURE(text);
+        std::string arg = text;
+        char *argv[] = {program, arg.data(), nullptr};
+        CHECK(port_from_args(2, argv) == std::stoi(text));
+    }
+}
+
+TEST_CASE("port_from_args: bad arguments print a usage message and exit 2")
+{
+    char program[] = "server";
+    const std::string bad[][2] = {{"abc", ""}, {"0", ""},   {"65536", ""}, {"-1", ""},
+                                  {"80x", ""}, {" 80", ""}, {"", ""},      {"6666", "6667"}};
+    for (const auto &args : bad) {
+        std::string first = args[0];
+        std::string second = args[1];
+        const int argc = second.empty() ? 2 : 3;
+        char *argv[] = {program, first.data(), second.empty() ? nullptr : second.data(), nullptr};
+        CAPTURE(first);
+        CAPTURE(second);
+        const auto r = testing::run_in_child([&] { port_from_args(argc, argv); });
+        CHECK(r.exit_status == kUsageStatus);
+        CHECK(echo_cases::contains(r.err, "usage"));
+    }
+}
+
+// ------------------------------------------------------------ open_listener
+
+TEST_CASE("open_listener: a listening socket with SO_REUSEADDR on the port")
+{
+    const std::uint16_t port = testing::unused_port();
+    const int listenfd = open_listener(port);
+    int option = 0;
+    socklen_t len = sizeof option;
+    REQUIRE(getsockopt(listenfd, SOL_SOCKET, SO_REUSEADDR, &option, &len) == 0);
+    CHECK(option != 0);
+    REQUIRE(getsockopt(listenfd, SOL_SOCKET, SO_ACCEPTCONN, &option, &len) == 0);
+    CHECK(option != 0);
+    sockaddr_in bound{};
+    len = sizeof bound;
+    REQUIRE(getsockname(listenfd, reinterpret_cast<sockaddr *>(&bound), &len) == 0);
+    CHECK(ntohs(bound.sin_port) == port);
+
+    const int client = echo_cases::connect_to_loopback(port);
+    const int connfd = accept(listenfd, nullptr, nullptr);
+    CHECK(connfd >= 0);
+    testing::close_quietly(connfd);
+    close(client);
+    close(listenfd);
+}
+
+TEST_CASE("open_listener: binds the port again at once after a restart")
+{
+    const std::uint16_t port = testing::unused_port();
+    const auto r = testing::run_in_child([port] {
+        const int listenfd = open_listener(port);
+        const int client = echo_cases::connect_to_loopback(port);
+        const int connfd = accept(listenfd, nullptr, nullptr);
+        // The server's end closes first, as when a server is stopped with
+        // clients connected: that end of the connection lingers (FIN_WAIT2,
+        // then TIME_WAIT) and holds the port.
+        close(connfd);
+        close(listenfd);
+        char byte;
+        if (read(client, &byte, 1) != 0)
+            std::printf("no end of file\n");
+        close(client);
+        close(open_listener(port));
+        std::printf("bound again\n");
+    });
+    CHECK(r.exit_status == 0);
+    CHECK(r.out == "bound again\n");
+    CHECK(r.err == "");
+}
+
+TEST_CASE("open_listener: a port in use exits 1 with a message that says so")
+{
+    const testing::Listener busy = testing::listen_on_loopback();
+    const auto r = testing::run_in_child([&] { open_listener(busy.port); });
+    close(busy.fd);
+    CHECK(r.exit_status == 1);
+    CHECK(echo_cases::contains(r.err, std::to_string(busy.port)));
+    CHECK(echo_cases::contains(r.err, std::strerror(EADDRINUSE)));
+}
+
+// ------------------------------------------------------------- serve_client
+
+TEST_CASE("serve_client: echoes in uppercase until the client closes, and logs it")
+{
+    echo_cases::Connection c;
+    const std::string data = "Hello, World! 123\nsecond line: ok?\n";
+    echo_cases::write_all(c.client, data);
+    shutdown(c.client, SHUT_WR);
+    const sockaddr_in peer = echo_cases::peer_of(c.server);
+    const auto r = testing::run_in_child([&] { serve_client(c.server, peer); });
+    CHECK(r.exit_status == 0);
+    CHECK(echo_cases::read_up_to(c.client, data.size() + 1, std::chrono::seconds(1)) ==
+          "HELLO, WORLD! 123\nSECOND LINE: OK?\n");
+    const std::string received =
+        "received from 127.0.0.1 at PORT " + std::to_string(ntohs(peer.sin_port)) + "\n";
+    CHECK(echo_cases::contains(r.out, received));
+    const std::string closed = "the other side has been closed.\n";
+    CHECK(r.out.size() >= closed.size());
+    CHECK(r.out.substr(r.out.size() - std::min(r.out.size(), closed.size())) == closed);
+}
+
+TEST_CASE("serve_client: replies at once to bytes without a newline")
+{
+    echo_cases::Connection c;
+    std::string reply;
+    std::thread client([&] {
+        echo_cases::write_all(c.client, "no newline here");
+        reply = echo_cases::read_up_to(c.client, 15, std::chrono::seconds(5));
+        shutdown(c.client, SHUT_WR);
+    });
+    const sockaddr_in peer = echo_cases::peer_of(c.server);
+    const auto r = testing::run_in_child([&] { serve_client(c.server, peer); });
+    client.join();
+    CHECK(r.exit_status == 0);
+    CHECK(reply == "NO NEWLINE HERE");
+}
+
+TEST_CASE("serve_client: every byte value, across several buffers")
+{
+    echo_cases::Connection c;
+    std::string data;
+    while (data.size() < 3 * kBufferSize + 100)
+        data += testing::all_byte_values();
+    echo_cases::write_all(c.client, data);
+    shutdown(c.client, SHUT_WR);
+    const sockaddr_in peer = echo_cases::peer_of(c.server);
+    const auto r = testing::run_in_child([&] { serve_client(c.server, peer); });
+    CHECK(r.exit_status == 0);
+    CHECK(echo_cases::read_up_to(c.client, data.size() + 1, std::chrono::seconds(1)) ==
+          echo_cases::expected_reply(data));
+}
+
+TEST_CASE("serve_client: short reads and writes lose nothing")
+{
+    echo_cases::Connection c;
+    std::string data;
+    for (int i = 0; i < 200; ++i)
+        data += "line " + std::to_string(i) + " of many\n";
+    echo_cases::write_all(c.client, data);
+    shutdown(c.client, SHUT_WR);
+    const sockaddr_in peer = echo_cases::peer_of(c.server);
+    fakesys::Scope reads(fakesys::Call::read, fakesys::Rule{c.server, 2, EINTR, false, 7});
+    fakesys::set(fakesys::Call::write, fakesys::Rule{c.server, 2, EINTR, false, 5});
+    const auto r = testing::run_in_child([&] { serve_client(c.server, peer); });
+    CHECK(r.exit_status == 0);
+    CHECK(echo_cases::read_up_to(c.client, data.size() + 1, std::chrono::seconds(1)) ==
+          echo_cases::expected_reply(data));
+}
+
+TEST_CASE("serve_client: a reset connection ends it, not the process")
+{
+    echo_cases::Connection c;
+    const sockaddr_in peer = echo_cases::peer_of(c.server);
+    const linger reset_on_close{1, 0};
+    REQUIRE(setsockopt(c.client, SOL_SOCKET, SO_LINGER, &reset_on_close, sizeof reset_on_close) ==
+            0);
+    close(c.client);
+    c.client = -1;
+    const auto r = testing::run_in_child([&] {
+        serve_client(c.server, peer);
+        std::printf("returned\n");
+    });
+    CHECK(r.exit_status == 0);
+    CHECK(echo_cases::contains(r.out, "returned\n"));
+    CHECK(echo_cases::contains(r.err, std::strerror(ECONNRESET)));
+}
+
+TEST_CASE("serve_client: a client that has gone ends it with EPIPE, not SIGPIPE")
+{
+    echo_cases::Connection c;
+    const sockaddr_in peer = echo_cases::peer_of(c.server);
+    // The client sends several buffers' worth and closes before any reply
+    // comes.  The first reply makes its kernel answer with a reset; the
+    // next write finds the connection gone: EPIPE, or death by SIGPIPE.
+    echo_cases::write_all(c.client, std::string(8 * kBufferSize, 'x'));
+    close(c.client);
+    c.client = -1;
+    REQUIRE(echo_cases::peer_has_closed(c.server));
+    const auto r = testing::run_in_child([&] {
+        ignore_sigpipe();
+        serve_client(c.server, peer);
+        std::printf("returned\n");
+    });
+    CHECK(r.signal == 0);
+    CHECK(r.exit_status == 0);
+    CHECK(echo_cases::contains(r.out, "returned\n"));
+    CHECK(echo_cases::contains(r.err, std::strerror(EPIPE)));
+}
+
+// ----------------------------------------------------------- ignore_sigpipe
+
+TEST_CASE("ignore_sigpipe: a write to a closed connection fails with EPIPE")
+{
+    const auto r = testing::run_in_child([] {
+        ignore_sigpipe();
+        int fds[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM, 0, fds) < 0)
+            return;
+        close(fds[1]);
+        const bool epipe = write(fds[0], "x", 1) < 0 && errno == EPIPE;
+        std::printf("%s\n", epipe ? "EPIPE" : "no EPIPE");
+    });
+    CHECK(r.signal == 0);
+    CHECK(r.out == "EPIPE\n");
+}
+
+// ------------------------------------------------------- after_accept_error
+
+TEST_CASE("after_accept_error: after EMFILE it pauses, then returns")
+{
+    const auto started = std::chrono::steady_clock::now();
+    const auto r = testing::run_in_child([] {
+        errno = EMFILE;
+        after_accept_error();
+        std::printf("returned\n");
+    });
+    const auto elapsed = std::chrono::steady_clock::now() - started;
+    CHECK(r.exit_status == 0);
+    CHECK(r.out == "returned\n");
+    CHECK(echo_cases::contains(r.err, std::strerror(EMFILE)));
+    CHECK(elapsed >= std::chrono::milliseconds(kAcceptRetryMs / 2));
+}
+
+TEST_CASE("after_accept_error: other errors exit 1 naming accept")
+{
+    const auto r = testing::run_in_child([] {
+        errno = EBADF;
+        after_accept_error();
+    });
+    CHECK(r.exit_status == 1);
+    CHECK(r.err == std::string("accept: ") + std::strerror(EBADF) + "\n");
+}

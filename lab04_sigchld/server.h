@@ -1,0 +1,78 @@
+// server.h -- the functions of lab04's forking server that reaps its children.
+//
+// Kit file: server.cpp (the student file) defines these, and the unit tests
+// (test_server.cpp) call them one by one.  The first six are lab02's and
+// fork_child is lab03's (their cases are ../lab02_single/echo_cases.h and
+// ../lab03_fork/fork_cases.h); fork_child learns to survive a failed fork(),
+// and reap_children and install_sigchld_handler are new.
+//
+// The protocol: every byte a client sends comes back, in order, with a-z
+// turned into A-Z and every other byte unchanged.  There is no framing: a
+// reply never waits for a newline.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+// The port without an argument: the seed's client port (its server's 800
+// needs root, and a client that knocks on 6666 finds nobody there).
+constexpr std::uint16_t kDefaultPort = 6666;
+
+// Exit status for a bad command line (the usual one for usage errors).
+constexpr int kUsageStatus = 2;
+
+// Bytes serve_client reads at a time.  Any size works, because a reply is
+// whatever one read returned; the seed's 80 only meant more reads.
+constexpr std::size_t kBufferSize = 4096;
+
+// Connections the kernel may hold, handshake done, until accept() takes
+// them.  The kernel caps it at net.core.somaxconn.
+constexpr int kBacklog = SOMAXCONN;
+
+// How long the accept loop pauses after running out of descriptors or memory.
+constexpr int kAcceptRetryMs = 100;
+
+// The port of `server [PORT]`: kDefaultPort without an argument.  Anything
+// else than one number from 1 to 65535 prints a usage message on stderr and
+// exits with kUsageStatus.
+std::uint16_t port_from_args(int argc, char *argv[]);
+
+// A TCP socket listening on every interface at port, with SO_REUSEADDR so
+// that a restarted server gets its port back at once.  Exits 1 through the
+// wrappers ("bind to 0.0.0.0:6666: Address already in use") on failure.
+int open_listener(std::uint16_t port);
+
+// Uppercase buf[0..n) in place: a-z become A-Z, every other byte is unchanged.
+void uppercase(char *buf, std::size_t n);
+
+// Echo what the client on connfd sends back in uppercase, one read at a time,
+// until the client closes (logs "the other side has been closed.") or the
+// connection fails (logs the error on stderr).  Logs "received from IP at
+// PORT N" for every read.  Returns; the caller closes connfd.
+void serve_client(int connfd, const sockaddr_in &cliaddr);
+
+// Ignore SIGPIPE, so that writing to a client that has gone fails with EPIPE
+// instead of killing the process.
+void ignore_sigpipe();
+
+// What the accept loop does after Accept returned -1: for a lack of resources
+// (EMFILE, ENFILE, ENOBUFS, ENOMEM) log it, pause kAcceptRetryMs and return,
+// so the loop tries again; for anything else, perr_exit("accept").
+void after_accept_error();
+
+// Fork a child that serves the client on connfd (serve_client) and then
+// exits with status 0 -- it never returns.  In the parent, close connfd and
+// return the child's pid.  When fork() fails, log it on stderr, close connfd
+// (that client is dropped: it sees end of file) and return -1.
+pid_t fork_child(int listenfd, int connfd, const sockaddr_in &cliaddr);
+
+// The SIGCHLD handler: reap every child that has exited, without blocking,
+// and leave errno as it found it.
+void reap_children(int signo);
+
+// Install reap_children for SIGCHLD with SA_RESTART; exits through perr_exit
+// if sigaction fails.  Called once, before the accept loop.
+void install_sigchld_handler();

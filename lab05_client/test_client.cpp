@@ -1,0 +1,405 @@
+// test_client.cpp -- lab05's unit tests (doctest): `make test`.
+//
+// parse_port() and parse_command_line() are checked directly, and in a
+// forked child where they must exit.  connect_to_server() meets a listener
+// of the test's own.  relay() runs in a forked child (testing::run_in_child,
+// which also stops it at a deadline): its stdin is a socket pair the test
+// feeds, its stdout is captured, and the other end of its connection is
+// served by a thread of the test that plays the server -- prompt, late,
+// closing, resetting.  The grader runs the whole client program instead
+// (grader/tests/test_lab05_client.py).  One case:
+//   build/g++/test_client --test-case='relay: half-closes*'
+#include "client.h"
+#include "fakesys.h"
+#include "testing.h"
+
+#include <doctest/doctest.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <functional>
+#include <random>
+#include <string>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+using namespace std::chrono_literals;
+using testing::ChildResult;
+using testing::run_in_child;
+
+namespace {
+
+std::string upper(std::string data)
+{
+    for (auto &c : data) {
+        if (c >= 'a' && c <= 'z')
+            c = static_cast<char>(c - 'a' + 'A');
+    }
+    return data;
+}
+
+std::string random_text(std::size_t n, unsigned seed, int newline_every = 60)
+{
+    std::mt19937 gen(seed);
+    std::uniform_int_distribution<int> letter(0, 25);
+    std::uniform_int_distribution<int> line(0, newline_every - 1);
+    std::string s(n, '\0');
+    for (auto &c : s)
+        c = line(gen) == 0 ? '\n' : static_cast<char>((letter(gen) % 2 ? 'a' : 'A') + letter(gen));
+    return s;
+}
+
+// Send all of data with raw send() calls; stops early if the peer has gone.
+void send_all(int fd, const std::string &data)
+{
+    std::size_t done = 0;
+    while (done < data.size()) {
+        const ssize_t n = send(fd, data.data() + done, data.size() - done, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return;
+        done += static_cast<std::size_t>(n);
+    }
+}
+
+// Receive until end of file (or an error), or until limit bytes came.
+std::string receive(int fd, std::size_t limit = std::string::npos)
+{
+    std::string data;
+    char buf[8192];
+    while (data.size() < limit) {
+        const ssize_t n = recv(fd, buf, std::min(sizeof buf, limit - data.size()), 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        data.append(buf, static_cast<std::size_t>(n));
+    }
+    return data;
+}
+
+// Close with an RST instead of a FIN.
+void reset_connection(int fd)
+{
+    linger lg{};
+    lg.l_onoff = 1;
+    lg.l_linger = 0;
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    close(fd);
+}
+
+// What the test's server does with its end of the connection.  It owns
+// connfd and closes (or resets) it, but only after reading from the client:
+// the child running relay() closes its own copy of connfd first, so that the
+// server's close is the last one and the client sees it.
+using Serve = std::function<void(int connfd)>;
+
+// A server that answers each piece as it arrives, and closes at end of file.
+void serve_promptly(int connfd)
+{
+    char buf[4096];
+    for (;;) {
+        const ssize_t n = recv(connfd, buf, sizeof buf, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        send_all(connfd, upper(std::string(buf, static_cast<std::size_t>(n))));
+    }
+    close(connfd);
+}
+
+// A server that answers only once the client has half-closed.
+void serve_at_end_of_file(int connfd)
+{
+    send_all(connfd, upper(receive(connfd)));
+    close(connfd);
+}
+
+struct Session {
+    ChildResult client; // exit_status: what relay() returned
+    std::string output() const { return client.out; }
+};
+
+// Run relay() in a child process with `input` on its stdin (ended, if
+// end_input, by a half-close of the socket pair behind stdin) against
+// serve().  in_child(sockfd) runs in the child just before relay().
+Session run_session(
+    const std::string &input, bool end_input, const Serve &serve,
+    const std::function<void(int sockfd)> &in_child = [](int) {},
+    std::chrono::milliseconds timeout = 20s)
+{
+    testing::ScopedIgnoreSigpipe no_sigpipe;
+    int stdin_pair[2];
+    REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, stdin_pair) == 0);
+    const testing::TcpPair conn = testing::tcp_pair();
+    std::thread server(serve, conn.server);
+    std::thread feeder([&] {
+        send_all(stdin_pair[1], input);
+        if (end_input)
+            shutdown(stdin_pair[1], SHUT_WR); // end of file, whoever else holds the socket
+    });
+    Session s;
+    s.client = run_in_child(
+        [&] {
+            close(conn.server);
+            close(stdin_pair[1]);
+            in_child(conn.client);
+            _exit(relay(stdin_pair[0], conn.client, STDOUT_FILENO));
+        },
+        timeout);
+    // The child has exited (or was killed at the deadline).  Close our copies
+    // of its ends too -- the connection with a reset -- so that a server or
+    // feeder thread still blocked on a client that stopped reading (one that
+    // deadlocked, say) gets an error and ends, and the test fails instead of
+    // hanging.
+    close(stdin_pair[0]);
+    reset_connection(conn.client);
+    feeder.join();
+    server.join();
+    close(stdin_pair[1]);
+    return s;
+}
+
+} // namespace
+
+// ------------------------------------------------------------- parse_port
+
+TEST_CASE("parse_port: accepts 1 to 65535")
+{
+    CHECK(parse_port("1") == 1);
+    CHECK(parse_port("80") == 80);
+    CHECK(parse_port("6666") == 6666);
+    CHECK(parse_port("65535") == 65535);
+    CHECK(parse_port("00080") == 80);
+}
+
+TEST_CASE("parse_port: rejects anything else")
+{
+    for (const char *text : {"", "0", "65536", "99999999999999999999", "-1", "+80", " 80", "80 ",
+                             "80x", "0x50", "8 0"}) {
+        CAPTURE(text);
+        CHECK(parse_port(text) == 0);
+    }
+}
+
+// ----------------------------------------------------- parse_command_line
+
+TEST_CASE("parse_command_line: fills in the defaults")
+{
+    char program[] = "client";
+    char host[] = "example.org";
+    char port[] = "7000";
+
+    char *none[] = {program, nullptr};
+    ServerAddress a = parse_command_line(1, none);
+    CHECK(std::string(a.host) == "127.0.0.1");
+    CHECK(a.port == 6666);
+
+    char *host_only[] = {program, host, nullptr};
+    a = parse_command_line(2, host_only);
+    CHECK(std::string(a.host) == "example.org");
+    CHECK(a.port == 6666);
+
+    char *both[] = {program, host, port, nullptr};
+    a = parse_command_line(3, both);
+    CHECK(std::string(a.host) == "example.org");
+    CHECK(a.port == 7000);
+}
+
+TEST_CASE("parse_command_line: bad arguments print usage and exit 2")
+{
+    const std::vector<std::vector<std::string>> bad = {
+        {"client", "127.0.0.1", "6666", "extra"},
+        {"client", "127.0.0.1", "0"},
+        {"client", "127.0.0.1", "66x"},
+        {"client", ""},
+        {"client", "-h"},
+    };
+    for (const auto &args : bad) {
+        CAPTURE(args.size());
+        CAPTURE(args.back());
+        const ChildResult r = run_in_child([&] {
+            std::vector<std::string> copies = args;
+            std::vector<char *> argv;
+            for (auto &a : copies)
+                argv.push_back(a.data());
+            argv.push_back(nullptr);
+            parse_command_line(static_cast<int>(args.size()), argv.data());
+        });
+        CHECK(r.exit_status == kUsageStatus);
+        CHECK(r.err.rfind("usage: client [HOST [PORT]]\n", 0) == 0);
+        CHECK(r.out.empty());
+    }
+}
+
+// ------------------------------------------------------ connect_to_server
+
+TEST_CASE("connect_to_server: connects to an address and to a name")
+{
+    const testing::Listener l = testing::listen_on_loopback();
+    for (const char *host : {"127.0.0.1", "localhost"}) {
+        CAPTURE(host);
+        const int sockfd = connect_to_server(host, l.port);
+        const int connfd = accept(l.fd, nullptr, nullptr);
+        CHECK(connfd >= 0);
+        CHECK(send(sockfd, "x", 1, MSG_NOSIGNAL) == 1);
+        char c = 0;
+        CHECK(recv(connfd, &c, 1, 0) == 1);
+        CHECK(c == 'x');
+        testing::close_quietly(connfd);
+        close(sockfd);
+    }
+    close(l.fd);
+}
+
+TEST_CASE("connect_to_server: a refused connection exits 1 naming the address")
+{
+    const std::uint16_t port = testing::unused_port();
+    const ChildResult r = run_in_child([&] { connect_to_server("127.0.0.1", port); });
+    CHECK(r.exit_status == 1);
+    CHECK(r.err == "connect to 127.0.0.1:" + std::to_string(port) + ": Connection refused\n");
+}
+
+TEST_CASE("connect_to_server: an unknown host exits 1 naming it")
+{
+    // Not an address (300 > 255), and glibc rejects it without asking DNS.
+    const ChildResult r = run_in_child([] { connect_to_server("300.1.2.3", 6666); });
+    CHECK(r.exit_status == 1);
+    CHECK(r.err.find("300.1.2.3") != std::string::npos);
+}
+
+// ------------------------------------------------------------------- relay
+
+TEST_CASE("relay: copies input to the server and every reply to stdout")
+{
+    // Long lines (the course note's buffer holds 80 bytes) and no final newline.
+    const std::string input = random_text(100000, 1, 3000) + "no newline at the end";
+    const Session s = run_session(input, true, serve_promptly);
+    CHECK(s.client.exit_status == 0);
+    CHECK(s.output() == upper(input));
+    CHECK(s.client.err.empty());
+}
+
+TEST_CASE("relay: half-closes at end of input and prints the replies still owed")
+{
+    const std::string input = random_text(20000, 2);
+    const Session s = run_session(input, true, serve_at_end_of_file);
+    CHECK(s.client.exit_status == 0);
+    CHECK(s.output() == upper(input));
+}
+
+TEST_CASE("relay: carries every byte value, NUL included")
+{
+    const std::string input = testing::all_byte_values() + std::string(3, '\0') + "end";
+    const Session s = run_session(input, true, serve_promptly);
+    CHECK(s.client.exit_status == 0);
+    CHECK(s.output() == upper(input));
+}
+
+TEST_CASE("relay: short reads, short writes and EINTR lose nothing")
+{
+    const std::string input = random_text(30000, 3);
+    const Session s = run_session(input, true, serve_promptly, [](int sockfd) {
+        // Replies come 5 bytes per read, stdout takes 7 bytes per write, and
+        // each starts with EINTRs (in the child only: the rules are per process).
+        fakesys::set(fakesys::Call::read, {sockfd, 2, EINTR, false, 5});
+        fakesys::set(fakesys::Call::write, {STDOUT_FILENO, 3, EINTR, false, 7});
+    });
+    CHECK(s.client.exit_status == 0);
+    CHECK(s.output() == upper(input));
+}
+
+TEST_CASE("relay: a server that closes first ends the session with a message")
+{
+    const std::string input = "first line\nsecond line\n";
+    // The input stays open: the user has not finished when the server leaves.
+    const Session s = run_session(input, false, [&](int connfd) {
+        send_all(connfd, upper(receive(connfd, input.size())));
+        close(connfd);
+    });
+    CHECK(s.client.exit_status == kFailureStatus);
+    CHECK(s.output() == upper(input));
+    CHECK(s.client.err == std::string(kServerClosedMessage) + "\n");
+}
+
+TEST_CASE("relay: a reset connection ends the session with a message")
+{
+    const Session s = run_session("hello\n", false, [](int connfd) {
+        receive(connfd, 6);
+        reset_connection(connfd);
+    });
+    CHECK(s.client.exit_status == kFailureStatus);
+    CHECK(s.client.err.find(std::strerror(ECONNRESET)) != std::string::npos);
+}
+
+TEST_CASE("relay: a read error on stdin ends the session with a message")
+{
+    const ChildResult r = run_in_child([] {
+        const testing::TcpPair conn = testing::tcp_pair();
+        const int closed_fd = dup(STDIN_FILENO);
+        close(closed_fd);
+        _exit(relay(closed_fd, conn.client, STDOUT_FILENO));
+    });
+    CHECK(r.exit_status == kFailureStatus);
+    CHECK(r.err.rfind("read from stdin: ", 0) == 0);
+}
+
+TEST_CASE("relay: megabytes through a server that answers in batches")
+{
+    // The server reads 4 MiB, then answers all of it before it reads on; the
+    // buffers of the connection hold far less.  A client that blocks in a
+    // send while the replies pile up unread waits for the server, which
+    // waits for the client to read: a deadlock, ended by the deadline.
+    constexpr std::size_t kBatch = 4 << 20;
+    const std::string input = random_text(3 * kBatch + 12345, 4);
+    const auto set_buffers = [](int fd) {
+        const int size = 128 * 1024; // well above the loopback MSS
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+    };
+    const Session s = run_session(
+        input, true,
+        [&](int connfd) {
+            set_buffers(connfd);
+            for (;;) {
+                const std::string batch = receive(connfd, kBatch);
+                if (batch.empty())
+                    break;
+                send_all(connfd, upper(batch));
+            }
+            close(connfd);
+        },
+        set_buffers);
+    CHECK(s.client.exit_status == 0);
+    CHECK(s.output().size() == input.size());
+    CHECK(s.output() == upper(input));
+}
+
+TEST_CASE("relay: sleeps in poll() while the server is slow to answer")
+{
+    rusage before{};
+    getrusage(RUSAGE_CHILDREN, &before);
+    const std::string input = "take your time\n";
+    const Session s = run_session(input, true, [&](int connfd) {
+        const std::string got = receive(connfd); // until the client half-closes
+        std::this_thread::sleep_for(300ms);      // a slow server, not synchronisation
+        send_all(connfd, upper(got));
+        close(connfd);
+    });
+    rusage after{};
+    getrusage(RUSAGE_CHILDREN, &after);
+    const auto cpu_ms = [](const rusage &r) {
+        return (r.ru_utime.tv_sec + r.ru_stime.tv_sec) * 1000L +
+               (r.ru_utime.tv_usec + r.ru_stime.tv_usec) / 1000L;
+    };
+    CHECK(s.client.exit_status == 0);
+    CHECK(s.output() == upper(input));
+    CHECK(cpu_ms(after) - cpu_ms(before) < 100); // a busy loop would use ~300 ms
+}

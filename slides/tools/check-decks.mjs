@@ -1,0 +1,406 @@
+#!/usr/bin/env node
+// check-decks.mjs -- the browser test of the rendered decks (`make test`).
+//
+//   node tools/check-decks.mjs [--chromium PATH] [--build DIR] AUDIENCE...
+//
+// Opens every build/AUDIENCE/*.html in headless Chromium (Debian's, never a
+// downloaded one) and checks, slide by slide:
+//   * the deck has as many slides as its Markdown has sections;
+//   * every image has loaded (naturalWidth > 0), and no text inside an SVG
+//     diagram is drawn smaller than MIN_DIAGRAM_PX;
+//   * nothing overflows: every piece of text and every image lies inside the
+//     slide's content box (give or take PADDING_SLACK px; header and footer
+//     only have to stay on the page) and inside any box that clips it (a code
+//     block too wide for the slide is clipped by its <pre>: reported);
+//   * no text is set smaller than MIN_TEXT_PX;
+//   * the page made no request outside the file itself, and logged no error.
+// It saves build/png/AUDIENCE/DECK/NNN.png for every slide, checks that the
+// PDF next to each HTML has the same number of pages, and exits 1 with the
+// list of problems, or 0.  The browser runs with a fresh profile in a
+// temporary folder and is gone when the script ends.
+
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import zlib from "node:zlib";
+import puppeteer from "puppeteer-core";
+import { countSlides } from "./build-deck.mjs";
+
+export const MIN_TEXT_PX = 18;
+export const MIN_DIAGRAM_PX = 15;
+// How far (px) content may reach into the slide's padding before it counts
+// as overflowing: the padding is where the page number and footer go.
+export const PADDING_SLACK = 4;
+const SLIDE = { width: 1280, height: 720 };
+const DEADLINE_MS = 120_000;
+
+const CHROMIUM_FLAGS = [
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-default-apps",
+    "--no-default-browser-check", "--disable-extensions", "--hide-scrollbars", "--mute-audio",
+    "--disable-dev-shm-usage", "--font-render-hinting=none",
+    // Two tabs render at once: neither may be throttled as a background tab.
+    "--disable-background-timer-throttling", "--disable-renderer-backgrounding",
+    "--disable-backgrounding-occluded-windows",
+];
+
+function parseArgs(argv) {
+    const options = { chromium: "/usr/bin/chromium", build: "build", audiences: [] };
+    for (let i = 0; i < argv.length; i++) {
+        if (argv[i] === "--chromium") options.chromium = argv[++i];
+        else if (argv[i] === "--build") options.build = argv[++i];
+        else options.audiences.push(argv[i]);
+    }
+    if (options.audiences.length === 0) options.audiences = ["instructor", "student"];
+    return options;
+}
+
+// Runs in the page: what is wrong with the active slide (Marp's <section>).
+function inspectSlide({ index, minText, minDiagram, slideWidth, PADDING_SLACK }) {
+    const problems = [];
+    const svgs = [...document.querySelectorAll("svg[data-marpit-svg]")];
+    const section = svgs[index].querySelector("foreignObject > section");
+    const box = section.getBoundingClientRect();
+    const scale = box.width / slideWidth;
+    const style = getComputedStyle(section);
+    // Content may reach into the padding by at most PADDING_SLACK px.
+    const inset = (name) => Math.max(0, (parseFloat(style[name]) || 0) - PADDING_SLACK) * scale;
+    const allowed = { left: box.left + inset("paddingLeft"), right: box.right - inset("paddingRight"),
+                      top: box.top + inset("paddingTop"), bottom: box.bottom - inset("paddingBottom") };
+    const tolerance = 1.5;
+    const outside = (r, b) => r.left < b.left - tolerance || r.right > b.right + tolerance ||
+                              r.top < b.top - tolerance || r.bottom > b.bottom + tolerance;
+    const describe = (el) => el.tagName.toLowerCase() + (el.className && typeof el.className === "string"
+        ? `.${el.className.trim().split(/\s+/).join(".")}` : "");
+    // The boxes that clip el: every ancestor below the section that hides overflow.
+    const clippers = (el) => {
+        const found = [];
+        for (let a = el.parentElement; a && a !== section; a = a.parentElement) {
+            const s = getComputedStyle(a);
+            if (s.overflowX !== "visible" || s.overflowY !== "visible") found.push(a);
+        }
+        return found;
+    };
+    // Header and footer live in the padding by design: they only must stay on the page.
+    const margins = (el) => el.closest("header, footer") !== null;
+    const checkRect = (rect, el, what) => {
+        if (rect.width === 0 && rect.height === 0) return false;
+        const limit = margins(el) ? box : allowed;
+        if (outside(rect, limit)) {
+            const dx = Math.max(limit.left - rect.left, rect.right - limit.right, 0);
+            const dy = Math.max(limit.top - rect.top, rect.bottom - limit.bottom, 0);
+            problems.push(`${what} overflows the slide by ${Math.round(Math.max(dx, dy) / scale)} px`);
+            return true;
+        }
+        for (const clip of clippers(el)) {
+            const c = clip.getBoundingClientRect();
+            const inner = { left: c.left + clip.clientLeft, top: c.top + clip.clientTop,
+                            right: c.left + clip.clientLeft + clip.clientWidth,
+                            bottom: c.top + clip.clientTop + clip.clientHeight };
+            if (outside(rect, inner)) {
+                problems.push(`${what} is cut off by its ${describe(clip)}`);
+                return true;
+            }
+        }
+        return false;
+    };
+    const walker = document.createTreeWalker(section, NodeFilter.SHOW_TEXT);
+    const range = document.createRange();
+    const small = new Set();
+    let overflowReported = 0;
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        if (!node.textContent.trim()) continue;
+        const el = node.parentElement;
+        const size = parseFloat(getComputedStyle(el).fontSize);
+        if (size < minText) small.add(`${describe(el)} ${size}px`);
+        range.selectNodeContents(node);
+        for (const rect of range.getClientRects()) {
+            const text = JSON.stringify(node.textContent.trim().slice(0, 40));
+            if (overflowReported < 3 && checkRect(rect, el, `text ${text}`)) {
+                overflowReported++;
+                break;
+            }
+        }
+    }
+    for (const item of small) problems.push(`text smaller than ${minText}px: ${item}`);
+    const images = [...section.querySelectorAll("img")];
+    const pending = [];
+    images.forEach((img, i) => {
+        const what = `image ${i + 1} (${(img.alt || "no alt text").slice(0, 50)})`;
+        if (!img.complete || img.naturalWidth === 0) {
+            problems.push(`${what} did not load`);
+            return;
+        }
+        if (!img.alt) problems.push(`${what} has no alt text`);
+        checkRect(img.getBoundingClientRect(), img, what);
+        if (img.src.startsWith("data:image/svg+xml;base64,")) pending.push({ img, what });
+    });
+    // Diagram text: the smallest font-size in the SVG, scaled as it is drawn.
+    for (const { img, what } of pending) {
+        const doc = new DOMParser().parseFromString(atob(img.src.split(",")[1]), "image/svg+xml");
+        const root = doc.documentElement;
+        const viewBox = (root.getAttribute("viewBox") || "").trim().split(/[\s,]+/).map(Number);
+        const width = viewBox.length === 4 ? viewBox[2] : parseFloat(root.getAttribute("width"));
+        const height = viewBox.length === 4 ? viewBox[3] : parseFloat(root.getAttribute("height"));
+        // An SVG keeps its aspect ratio inside its box: the tighter side sets the scale.
+        const rect = img.getBoundingClientRect();
+        const drawn = Math.min(rect.width, height > 0 ? rect.height * width / height : Infinity) / scale;
+        let smallest = Infinity;
+        for (const t of doc.querySelectorAll("text, tspan")) {
+            if (!t.textContent.trim()) continue;
+            for (let e = t; e && e.nodeType === 1; e = e.parentNode) {
+                const own = e.getAttribute("font-size") ||
+                    (/font-size:\s*([\d.]+)/.exec(e.getAttribute("style") || "") || [])[1];
+                if (own) {
+                    smallest = Math.min(smallest, parseFloat(own));
+                    break;
+                }
+            }
+        }
+        if (Number.isFinite(smallest) && width > 0) {
+            const px = smallest * drawn / width;
+            if (px < minDiagram)
+                problems.push(`${what}: its smallest text is drawn at ${px.toFixed(1)}px ` +
+                              `(at least ${minDiagram}px; draw it larger or show it wider)`);
+        }
+    }
+    return problems;
+}
+
+// Runs in a page holding one SVG: the text that sticks out of its viewBox.
+function inspectSvg() {
+    const svg = document.querySelector("svg");
+    const problems = [];
+    const box = svg.viewBox.baseVal;
+    if (!box || box.width === 0) return ["it has no viewBox"];
+    for (const text of svg.querySelectorAll("text")) {
+        if (!text.textContent.trim()) continue;
+        const b = text.getBBox();
+        // The transform of the text (Graphviz puts one on its top group).
+        const m = text.getCTM();
+        const root = svg.getCTM();
+        const toRoot = root.inverse().multiply(m);
+        const corners = [[b.x, b.y], [b.x + b.width, b.y + b.height]].map(([x, y]) =>
+            new DOMPoint(x, y).matrixTransform(toRoot));
+        const [x0, x1] = [Math.min(corners[0].x, corners[1].x), Math.max(corners[0].x, corners[1].x)];
+        const [y0, y1] = [Math.min(corners[0].y, corners[1].y), Math.max(corners[0].y, corners[1].y)];
+        const out = Math.max(box.x - x0, x1 - (box.x + box.width), box.y - y0, y1 - (box.y + box.height));
+        if (out > 1) problems.push(`text ${JSON.stringify(text.textContent.trim().slice(0, 40))} ` +
+                                   `sticks out of the picture by ${Math.round(out)} units`);
+    }
+    return problems;
+}
+
+async function checkSvg(browser, svgText) {
+    const page = await browser.newPage();
+    try {
+        await page.setViewport({ width: 1600, height: 1200, deviceScaleFactor: 1 });
+        await page.setContent(`<!DOCTYPE html><html><body style="margin:0">${svgText}</body></html>`,
+                              { waitUntil: "load" });
+        await page.evaluate(() => document.fonts.ready);
+        return await page.evaluate(inspectSvg);
+    } finally {
+        await page.close();
+    }
+}
+
+// Pages of a PDF written by Chromium: its /Type /Page objects, which sit in
+// compressed object streams.
+export function pdfPages(buffer) {
+    const text = buffer.toString("latin1");
+    const pages = (s) => (s.match(/\/Type\s*\/Page(?![a-zA-Z])/g) || []).length;
+    let count = pages(text);
+    const start = /(?<!end)stream\r?\n/g;
+    for (let m = start.exec(text); m; m = start.exec(text)) {
+        const from = m.index + m[0].length;
+        const to = text.indexOf("endstream", from);
+        if (to < 0) break;
+        try {
+            count += pages(zlib.inflateSync(buffer.subarray(from, to)).toString("latin1"));
+        } catch {
+            // not a Flate stream (an image, a font): no page objects in it
+        }
+        start.lastIndex = to + "endstream".length;
+    }
+    return count;
+}
+
+async function checkDeck(browser, html, mdFile, pngDir, svgs) {
+    const problems = [];
+    const expected = countSlides(fs.readFileSync(mdFile, "utf8"));
+    const page = await browser.newPage();
+    const pageErrors = [];
+    page.on("pageerror", (e) => pageErrors.push(`script error: ${e.message}`));
+    page.on("console", (m) => { if (m.type() === "error") pageErrors.push(`console error: ${m.text()}`); });
+    page.on("request", (r) => {
+        const url = r.url();
+        if (!url.startsWith("file:") && !url.startsWith("data:") && !url.startsWith("about:"))
+            pageErrors.push(`request outside the deck: ${url.slice(0, 80)}`);
+    });
+    page.on("requestfailed", (r) => pageErrors.push(`failed to load ${r.url().slice(0, 80)}`));
+    try {
+        await page.setViewport({ ...SLIDE, deviceScaleFactor: 1 });
+        await page.goto(`${pathToFileURL(html).href}#1`, { waitUntil: "load", timeout: 30_000 });
+        await page.evaluate(() => document.fonts.ready);
+        await page.addStyleTag({ content: ".bespoke-marp-osc { display: none !important; }" });
+        const count = await page.evaluate(() => document.querySelectorAll("svg[data-marpit-svg]").length);
+        if (count !== expected)
+            problems.push(`${count} slides, but its Markdown has ${expected} sections`);
+        fs.rmSync(pngDir, { recursive: true, force: true });
+        fs.mkdirSync(pngDir, { recursive: true });
+        for (let i = 0; i < count; i++) {
+            await page.evaluate((n) => { location.hash = `#${n}`; }, i + 1);
+            await page.waitForFunction(
+                (n) => document.querySelectorAll("svg[data-marpit-svg]")[n]
+                    .classList.contains("bespoke-marp-active"),
+                { timeout: 5_000 }, i);
+            await page.evaluate(() => Promise.all([...document.images].map((img) => img.decode().catch(() => {}))));
+            const found = await page.evaluate(inspectSlide, {
+                index: i, minText: MIN_TEXT_PX, minDiagram: MIN_DIAGRAM_PX, slideWidth: SLIDE.width,
+                PADDING_SLACK,
+            });
+            for (const p of found) problems.push(`slide ${i + 1}: ${p}`);
+            await page.screenshot({ path: path.join(pngDir, `${String(i + 1).padStart(3, "0")}.png`),
+                                    optimizeForSpeed: true, captureBeyondViewport: false });
+        }
+        const sources = await page.evaluate(() => [...document.images].map((img) => img.src)
+            .filter((src) => src.startsWith("data:image/svg+xml;base64,")));
+        for (const src of sources) svgs.add(src);
+    } finally {
+        await page.close();
+    }
+    problems.push(...pageErrors);
+    const pdf = html.replace(/\.html$/, ".pdf");
+    if (fs.existsSync(pdf)) {
+        const pages = pdfPages(fs.readFileSync(pdf));
+        if (pages !== expected) problems.push(`its PDF has ${pages} pages, not ${expected}`);
+    }
+    return { problems, slides: expected };
+}
+
+// PIDs of live processes whose command line mentions marker (our profile dir).
+function processesWith(marker) {
+    const found = [];
+    for (const entry of fs.readdirSync("/proc")) {
+        if (!/^\d+$/.test(entry)) continue;
+        try {
+            const cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, "latin1");
+            if (cmdline.includes(marker)) found.push(Number(entry));
+        } catch {
+            // the process ended while we looked
+        }
+    }
+    return found;
+}
+
+async function main(argv) {
+    const options = parseArgs(argv);
+    if (!fs.existsSync(options.chromium)) {
+        console.error(`check-decks: no Chromium at ${options.chromium} (Debian: apt-get install chromium)`);
+        return 1;
+    }
+    const decks = [];
+    for (const audience of options.audiences) {
+        const dir = path.join(options.build, audience);
+        const htmls = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith(".html")).sort() : [];
+        if (htmls.length === 0) {
+            console.error(`check-decks: no rendered deck in ${dir} (run make html first)`);
+            return 1;
+        }
+        for (const file of htmls) {
+            const name = file.replace(/\.html$/, "");
+            decks.push({ audience, name, html: path.resolve(dir, file),
+                         md: path.join(options.build, "md", audience, `${name}.md`),
+                         png: path.join(options.build, "png", audience, name) });
+        }
+    }
+    // One browser per worker, each with a fresh profile under one temporary
+    // folder: tabs of one headless browser do not render side by side.
+    const profileRoot = fs.mkdtempSync(path.join(os.tmpdir(), "forklab-slides-chromium-"));
+    const workers = Math.max(1, Math.min(2, os.cpus().length, decks.length));
+    const started = Date.now();
+    const browsers = [];
+    const killEverything = () => {
+        for (const b of browsers) b.process()?.kill("SIGKILL");
+        for (const pid of processesWith(profileRoot)) {
+            try { process.kill(pid, "SIGKILL"); } catch { /* gone */ }
+        }
+    };
+    const deadline = setTimeout(() => {
+        console.error(`check-decks: still running after ${DEADLINE_MS / 1000} s: giving up`);
+        killEverything();
+        fs.rmSync(profileRoot, { recursive: true, force: true });
+        process.exit(1);
+    }, DEADLINE_MS);
+    const failures = [];
+    const svgs = new Set(); // every diagram and figure the decks show, as data URIs
+    let slides = 0;
+    try {
+        for (let i = 0; i < workers; i++) {
+            browsers.push(await puppeteer.launch({
+                executablePath: options.chromium, headless: true,
+                userDataDir: path.join(profileRoot, `browser-${i}`),
+                args: CHROMIUM_FLAGS, timeout: 30_000, protocolTimeout: 30_000,
+            }));
+        }
+        const queue = [...decks];
+        const worker = async (browser) => {
+            for (let deck = queue.shift(); deck; deck = queue.shift()) {
+                const label = `${deck.audience}/${deck.name}`;
+                if (!fs.existsSync(deck.md)) {
+                    failures.push(`${label}: no ${deck.md} to count its slides`);
+                    continue;
+                }
+                let problems;
+                let n = 0;
+                try {
+                    ({ problems, slides: n } = await checkDeck(browser, deck.html, deck.md, deck.png, svgs));
+                } catch (error) {
+                    problems = [`the browser failed: ${error.message.split("\n")[0]}`];
+                }
+                slides += n;
+                for (const p of problems) failures.push(`${label}: ${p}`);
+                console.log(`${problems.length ? "FAIL" : "ok  "} ${label}: ${n} slides` +
+                            `${problems.length ? `, ${problems.length} problems` : ""}`);
+            }
+        };
+        await Promise.all(browsers.map(worker));
+        let diagramProblems = 0;
+        for (const src of svgs) {
+            const text = Buffer.from(src.split(",")[1], "base64").toString("utf8");
+            const title = (/<title[^>]*>([^<]*)<\/title>/.exec(text) || [, "untitled"])[1].trim();
+            for (const p of await checkSvg(browsers[0], text)) {
+                failures.push(`diagram "${title.slice(0, 60)}": ${p}`);
+                diagramProblems++;
+            }
+        }
+        console.log(`${diagramProblems ? "FAIL" : "ok  "} ${svgs.size} diagrams and figures: ` +
+                    `${diagramProblems ? `${diagramProblems} problems` : "no text outside its picture"}`);
+    } finally {
+        await Promise.all(browsers.map((b) => b.close().catch(() => b.process()?.kill("SIGKILL"))));
+        clearTimeout(deadline);
+        // Chromium's helpers go with the browser; make sure, by our profile path.
+        for (let tries = 0; tries < 50 && processesWith(profileRoot).length; tries++)
+            await new Promise((r) => setTimeout(r, 100));
+        const left = processesWith(profileRoot);
+        killEverything();
+        if (left.length) failures.push(`Chromium left ${left.length} processes behind (killed: ${left.join(" ")})`);
+        fs.rmSync(profileRoot, { recursive: true, force: true });
+    }
+    const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    if (failures.length) {
+        console.error(`\ncheck-decks: ${failures.length} problems:`);
+        for (const f of failures) console.error(`  ${f}`);
+        const failed = decks.filter((d) => failures.some((f) => f.startsWith(`${d.audience}/${d.name}:`))).length;
+        console.log(`${decks.length - failed} passed, ${failed} failed`);
+        return 1;
+    }
+    console.log(`check-decks: ${decks.length} decks, ${slides} slides, PNGs in ` +
+                `${path.join(options.build, "png")}/ (${seconds} s)`);
+    console.log(`${decks.length} passed, 0 failed`);
+    return 0;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href)
+    main(process.argv.slice(2)).then((code) => { process.exitCode = code; });

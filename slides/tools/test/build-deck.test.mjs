@@ -1,0 +1,189 @@
+// Unit tests of the deck build: anchors, audiences, errors, the rule that
+// keeps solutions out of student decks.  `make -C slides unit-test`.
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { test } from "node:test";
+import { fileURLToPath } from "node:url";
+
+import { DeckBuilder, MAX_EXCERPT, codeSize, countSlides, leaks, longestRun } from "../build-deck.mjs";
+import { DeckError, handoutText, kitFiles, referenceText, selectAnchor, splitLines } from "../kit-code.mjs";
+
+const SLIDES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const KIT = path.resolve(SLIDES, "..");
+
+// A tiny kit in a temporary folder: one student file with two regions.
+function fakeKit() {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "forklab-slides-test-"));
+    fs.mkdirSync(path.join(root, "labx"));
+    fs.writeFileSync(path.join(root, "labx", "server.cpp"), [
+        "// server.cpp -- a test file.",
+        "#include <cstdio>",
+        "",
+        "// Add two numbers.",
+        "int add(int a, int b);",
+        "",
+        "int add(int a, int b)",
+        "{",
+        "    // BEGIN SOLUTION stub: return not_implemented(\"add\", a, b);",
+        "    const int sum = a + b;",
+        "    std::printf(\"%d\\n\", sum);",
+        "    return sum;",
+        "    // END SOLUTION",
+        "}",
+        "",
+        "void helper_free()",
+        "{",
+        "    // BEGIN SOLUTION",
+        "    int one = 1;",
+        "    int two = 2;",
+        "    int three = 3;",
+        "    int four = 4;",
+        "    int five = 5;",
+        "    int six = 6;",
+        "    int seven = 7;",
+        "    // END SOLUTION",
+        "}",
+        "",
+    ].join("\n"));
+    fs.mkdirSync(path.join(root, "diagrams"));
+    fs.writeFileSync(path.join(root, "diagrams", "box.svg"),
+                     '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><title>A box</title></svg>');
+    return root;
+}
+
+function builder(root, variant) {
+    return new DeckBuilder({ variant, kitRoot: root, diagramsDir: path.join(root, "diagrams"),
+                             figuresSource: path.join(root, "none.json") });
+}
+
+const deck = (...lines) => ["---", "marp: true", "---", "", ...lines, ""].join("\n");
+
+test("the handout view follows tools/make_handout.py on every kit file with markers", (t) => {
+    const tool = path.join(KIT, "tools", "make_handout.py");
+    if (!fs.existsSync(tool)) return t.skip("tools/make_handout.py is not in this copy of the kit");
+    const files = kitFiles(KIT).filter((f) => /BEGIN (SOLUTION|HIDDEN)/.test(fs.readFileSync(f, "utf8")));
+    assert.ok(files.length > 0, "no kit file has solution markers");
+    const script = [
+        "import json, sys",
+        `sys.path.insert(0, ${JSON.stringify(path.dirname(tool))})`,
+        "from make_handout import strip_regions",
+        "out = {}",
+        "for name in json.load(sys.stdin):",
+        "    out[name] = strip_regions(open(name).read(), name)",
+        "print(json.dumps(out))",
+    ].join("\n");
+    const python = fs.existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+    const expected = JSON.parse(execFileSync(python, ["-c", script], { input: JSON.stringify(files) }));
+    for (const file of files)
+        assert.equal(handoutText(fs.readFileSync(file, "utf8"), file), expected[file], file);
+});
+
+test("anchors: a function, a declaration, a range, a range inside a function", () => {
+    const text = referenceText(fs.readFileSync(path.join(fakeKit(), "labx", "server.cpp"), "utf8"), "x.cpp");
+    const lines = splitLines(text);
+    const [first, last] = selectAnchor(text, { kind: "function", name: "add" });
+    assert.equal(lines[first], "int add(int a, int b)");
+    assert.equal(lines[last], "}");
+    const decl = selectAnchor(text, { kind: "decl", name: "add" });
+    assert.equal(lines[decl[0]], "int add(int a, int b);");
+    assert.equal(selectAnchor(text, { kind: "function", name: "missing" }), null);
+    assert.equal(selectAnchor(text, { kind: "lines", range: { start: /nothing/, count: 0 } }), null);
+});
+
+test("a code include shows the reference to instructors and the stub to students", () => {
+    const root = fakeKit();
+    const source = deck("## Add", "", "@code labx/server.cpp function=add");
+    const instructor = builder(root, "instructor").build(source, "t.md");
+    const student = builder(root, "student").build(source, "t.md");
+    assert.match(instructor, /const int sum = a \+ b;/);
+    assert.doesNotMatch(instructor, /BEGIN SOLUTION/);
+    assert.match(student, /return not_implemented\("add", a, b\);/);
+    assert.doesNotMatch(student, /const int sum/);
+    assert.match(student, /<div class="src">labx\/server.cpp · <code>add<\/code><\/div>/);
+});
+
+test("a missing file or anchor is an error naming the deck and line", () => {
+    const root = fakeKit();
+    assert.throws(() => builder(root, "instructor").build(deck("@code labx/nope.cpp whole"), "d.md"),
+                  (e) => e instanceof DeckError && /^d\.md:5: @code labx\/nope.cpp: no such file/.test(e.message));
+    assert.throws(() => builder(root, "instructor").build(deck("", "@code labx/server.cpp function=sub"), "d.md"),
+                  (e) => e instanceof DeckError && /^d\.md:6: .*function=sub not found/.test(e.message));
+});
+
+test("solution code missing from the handout tells the author what to write", () => {
+    const root = fakeKit();
+    assert.throws(() => builder(root, "student").build(deck("@code labx/server.cpp lines=/int one/+1"), "d.md"),
+                  (e) => /it is solution code: add student=excerpt/.test(e.message));
+});
+
+test("students may see an excerpt of a solution, never a whole region", () => {
+    const root = fakeKit();
+    const excerpt = deck(`@code labx/server.cpp lines=/int one/+${MAX_EXCERPT - 1} student=excerpt`);
+    assert.match(builder(root, "student").build(excerpt, "d.md"), /int five = 5;/);
+    const tooLong = deck(`@code labx/server.cpp lines=/int one/+${MAX_EXCERPT} student=excerpt`);
+    assert.throws(() => builder(root, "student").build(tooLong, "d.md"),
+                  (e) => /shows 6 lines of the SOLUTION region labx\/server.cpp:18-26/.test(e.message));
+    const whole = deck("@code labx/server.cpp function=add student=excerpt");
+    assert.throws(() => builder(root, "student").build(whole, "d.md"),
+                  (e) => /shows the whole SOLUTION region labx\/server.cpp:9-13/.test(e.message));
+    // Typed in by hand, the same code is caught too.
+    const typed = deck("```cpp", "const int sum = a + b;", "std::printf(\"%d\\n\", sum);", "return sum;", "```");
+    assert.throws(() => builder(root, "student").build(typed, "d.md"), /the whole SOLUTION region/);
+    assert.doesNotThrow(() => builder(root, "instructor").build(whole, "d.md"));
+    assert.match(builder(root, "student").build(deck("@code labx/server.cpp function=add student=hidden"), "d.md"),
+                 /your handout has a stub here/);
+});
+
+test("speaker notes are for instructors; Marp directives stay for everyone", () => {
+    const root = fakeKit();
+    const source = deck("<!-- _class: lead -->", "# Title", "", "<!--", "Say this.", "-->", "", "text");
+    const student = builder(root, "student").build(source, "d.md");
+    assert.match(student, /<!-- _class: lead -->/);
+    assert.doesNotMatch(student, /Say this/);
+    assert.match(builder(root, "instructor").build(source, "d.md"), /Say this/);
+});
+
+test("@only keeps a part for one audience, and must be closed", () => {
+    const root = fakeKit();
+    const source = deck("a", "", "@only instructor", "secret", "@end", "@only student", "public", "@end");
+    assert.match(builder(root, "instructor").build(source, "d.md"), /secret/);
+    assert.doesNotMatch(builder(root, "instructor").build(source, "d.md"), /public/);
+    assert.match(builder(root, "student").build(source, "d.md"), /public/);
+    assert.throws(() => builder(root, "student").build(deck("@only student", "x"), "d.md"), /d\.md:5: @only without @end/);
+    assert.throws(() => builder(root, "student").build(deck("@frobnicate"), "d.md"), /unknown directive @frobnicate/);
+});
+
+test("a diagram becomes an inline SVG with its <title> as alt text", () => {
+    const root = fakeKit();
+    const out = builder(root, "student").build(deck("@diagram box w=600"), "d.md");
+    assert.match(out, /!\[A box w:600\]\(data:image\/svg\+xml;base64,[A-Za-z0-9+/=]+\)/);
+    assert.throws(() => builder(root, "student").build(deck("@diagram nothing"), "d.md"), /d\.md:5: @diagram nothing/);
+});
+
+test("slides are counted as Marp counts them", () => {
+    assert.equal(countSlides(deck("# one")), 1);
+    assert.equal(countSlides(deck("# one", "", "---", "", "# two", "", "```", "---", "```")), 2);
+    assert.equal(countSlides(deck("text", "---", "", "more")), 1); // a heading underline
+});
+
+test("runs and sizes", () => {
+    assert.equal(longestRun(["a", "b", "c", "x"], ["b", "c", "d"]), 2);
+    assert.equal(codeSize(["x".repeat(80)]), "code-l");
+    assert.equal(codeSize(["x".repeat(100)]), "code-s");
+    assert.deepEqual(leaks("```\nx\n```\n", [{ where: "f:1-3", kind: "SOLUTION", lines: ["x"] }], "d"), []);
+});
+
+test("every deck builds for both audiences with no solution leaking to students", (t) => {
+    const diagrams = path.join(SLIDES, "build", "diagrams");
+    if (!fs.existsSync(diagrams)) return t.skip("build/diagrams/ not built yet (make html first)");
+    for (const file of fs.readdirSync(path.join(SLIDES, "decks")).filter((f) => f.endsWith(".md"))) {
+        for (const variant of ["instructor", "student"]) {
+            const b = new DeckBuilder({ variant, kitRoot: KIT, diagramsDir: diagrams,
+                                        figuresSource: path.join(KIT, "bench", "results", "reference.json") });
+            assert.doesNotThrow(() => b.build(fs.readFileSync(path.join(SLIDES, "decks", file), "utf8"), file));
+        }
+    }
+});

@@ -1,0 +1,305 @@
+"""`make demo`: watch lab04's server fork a child per client and reap it.
+
+Starts lab04_sigchld/server on a free port of 127.0.0.1 in a session of its
+own, connects three clients that send lines at staggered moments, and prints
+one timeline, side by side: on the left what happens (what each client sends
+and gets back, what the server logs), on the right the server's process tree
+each time it changes -- children appear, exit, are zombies for an instant,
+and are reaped.  Halfway through, the demo pauses the server (SIGSTOP) while
+a client leaves, so that its child stays a zombie long enough to be seen;
+the server's SIGCHLD handler reaps it as soon as it runs again.
+
+Everything the demo starts ends when it finishes, fails or is interrupted
+(Ctrl-C).  It builds nothing: run `make` first (`make demo` does).
+
+    make demo                       (or: python3 tools/demo.py [--server PATH])
+"""
+
+import argparse
+import os
+import selectors
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+KIT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SERVER = KIT_ROOT / "lab04_sigchld" / "server"
+
+# (seconds from the start, action, client number, bytes to send)
+SCRIPT = [
+    (0.3, "connect", 1, None),
+    (0.8, "send", 1, b"hello from client 1\n"),
+    (1.4, "connect", 2, None),
+    (1.9, "send", 2, b"no newline needed"),
+    (2.5, "connect", 3, None),
+    (3.0, "send", 3, "café, Grüße: bytes >= 0x80\n".encode()),
+    (3.5, "send", 1, b"see you\n"),
+    (4.0, "close", 1, None),
+    (5.0, "pause", None, None),
+    (5.4, "close", 2, None),
+    (6.8, "resume", None, None),
+    (7.6, "close", 3, None),
+    (8.6, "end", None, None),
+]
+
+STATE_LETTERS = {"running": "R", "sleeping": "S", "disk-sleep": "D", "stopped": "T",
+                 "tracing-stop": "t", "zombie": "Z", "dead": "X", "idle": "I"}
+
+EVENT_WIDTH = 48
+
+
+class DemoError(Exception):
+    pass
+
+
+def printable(data: bytes, limit: int = 34) -> str:
+    text = data.decode("utf-8", errors="replace").replace("\n", "\\n")
+    return '"' + (text if len(text) <= limit else text[:limit - 3] + "...") + '"'
+
+
+class Timeline:
+    """Prints `time  event  process tree`, the tree only when it changed."""
+
+    def __init__(self):
+        self.started = time.monotonic()
+
+    def now(self) -> float:
+        return time.monotonic() - self.started
+
+    def line(self, event: str = "", tree: str = "") -> None:
+        print(f"{self.now():5.2f}  {event:<{EVENT_WIDTH}} {tree}".rstrip(), flush=True)
+
+
+class Demo:
+    def __init__(self, server_path: Path):
+        import psutil  # the Python that tools/find-python finds has it
+
+        self.psutil = psutil
+        self.server_path = server_path
+        self.timeline = Timeline()
+        self.selector = selectors.DefaultSelector()
+        self.server = None
+        self.port = None
+        self.clients = {}  # client number -> socket
+        self.owner = {}  # child pid -> client number (the client it was forked for)
+        self.waiting_for_child = []  # clients connected, child not seen yet
+        self.known = {}  # child pid -> last state letter
+        self.last_tree = None
+        self.log_buffer = b""
+        self.forked = 0
+        self.reaped = 0
+
+    # ------------------------------------------------------------ server
+
+    def start_server(self) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.server = subprocess.Popen([str(self.server_path), str(self.port)],
+                                       stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                       stderr=subprocess.STDOUT, start_new_session=True)
+        os.set_blocking(self.server.stdout.fileno(), False)
+        self.selector.register(self.server.stdout, selectors.EVENT_READ, "log")
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            if self.server.poll() is not None:
+                raise DemoError(f"the server exited with status {self.server.returncode} "
+                                f"before it listened: {self.read_log().decode().strip()}")
+            if self.listening():
+                return
+            time.sleep(0.02)  # polling until the server listens
+        raise DemoError(f"the server did not listen on port {self.port} within 5 s")
+
+    def listening(self) -> bool:
+        try:
+            conns = self.psutil.Process(self.server.pid).connections(kind="tcp")
+        except self.psutil.Error:
+            return False
+        return any(c.status == self.psutil.CONN_LISTEN and c.laddr.port == self.port
+                   for c in conns)
+
+    def read_log(self) -> bytes:
+        try:
+            return self.server.stdout.read() or b""
+        except (BlockingIOError, ValueError):
+            return b""
+
+    def stop_server(self) -> None:
+        """End the server and its children (one process group), however we got here."""
+        if self.server is None or self.server.poll() is not None:
+            return
+        for signo in (signal.SIGCONT, signal.SIGTERM):
+            try:
+                os.killpg(self.server.pid, signo)
+            except ProcessLookupError:
+                return
+        try:
+            self.server.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            pass
+        try:
+            os.killpg(self.server.pid, signal.SIGKILL)  # children may be left in the group
+        except ProcessLookupError:
+            pass
+        self.server.wait()
+
+    # ------------------------------------------------------------- trees
+
+    def tree(self) -> str:
+        """'server 4711 S | 4712 S c1  4713 Z c2' (cN: the child of client N)."""
+        psutil = self.psutil
+        try:
+            server = psutil.Process(self.server.pid)
+            server_state = STATE_LETTERS.get(server.status(), "?")
+            children = server.children()
+        except psutil.NoSuchProcess:
+            return "server gone"
+        states = {}
+        for child in children:
+            try:
+                states[child.pid] = STATE_LETTERS.get(child.status(), "?")
+            except psutil.NoSuchProcess:
+                pass
+        self.note_children(states)
+        shown = "  ".join(f"{pid} {state} c{self.owner.get(pid, '?')}"
+                          for pid, state in sorted(states.items())) or "no child"
+        return f"server {self.server.pid} {server_state} | {shown}"
+
+    def note_children(self, states: dict) -> None:
+        """Report children that appeared, became zombies, or were reaped."""
+        for pid, state in sorted(states.items()):
+            if pid not in self.known:
+                self.forked += 1
+                if self.waiting_for_child:
+                    self.owner[pid] = self.waiting_for_child.pop(0)
+                self.event(f"server forks child {pid} for client {self.owner.get(pid, '?')}")
+            if state == "Z" and self.known.get(pid) != "Z":
+                self.event(f"child {pid} has exited: a zombie until reaped")
+            self.known[pid] = state
+        for pid in [p for p in self.known if p not in states]:
+            del self.known[pid]
+            self.reaped += 1
+            self.event(f"child {pid} reaped by the server's SIGCHLD handler")
+
+    def watch_tree(self) -> None:
+        tree = self.tree()
+        if tree != self.last_tree:
+            self.last_tree = tree
+            self.timeline.line("", tree)
+
+    # ------------------------------------------------------------ events
+
+    def event(self, text: str) -> None:
+        self.timeline.line(text)
+
+    def act(self, action: str, number, data) -> None:
+        if action == "connect":
+            sock = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+            sock.setblocking(False)
+            self.clients[number] = sock
+            self.waiting_for_child.append(number)
+            self.selector.register(sock, selectors.EVENT_READ, number)
+            self.event(f"client {number} connects")
+        elif action == "send":
+            self.clients[number].sendall(data)
+            self.event(f"client {number} sends    {printable(data)}")
+        elif action == "close":
+            sock = self.clients.pop(number)
+            self.selector.unregister(sock)
+            sock.close()
+            self.event(f"client {number} leaves")
+        elif action == "pause":
+            os.kill(self.server.pid, signal.SIGSTOP)
+            self.event("demo pauses the server (SIGSTOP): watch for Z")
+        elif action == "resume":
+            os.kill(self.server.pid, signal.SIGCONT)
+            self.event("demo resumes the server (SIGCONT)")
+
+    def on_readable(self, key) -> None:
+        if key.data == "log":
+            self.log_buffer += self.read_log()
+            *lines, self.log_buffer = self.log_buffer.split(b"\n")
+            for line in lines:
+                self.event(f"server   {line.decode(errors='replace')}"[:EVENT_WIDTH])
+            return
+        sock = self.clients.get(key.data)
+        if sock is None:
+            return
+        try:
+            data = sock.recv(4096)
+        except BlockingIOError:
+            return
+        if data:
+            self.event(f"client {key.data} receives {printable(data)}")
+
+    def run(self) -> None:
+        self.start_server()
+        print(f"forklab demo: {self.server_path.relative_to(KIT_ROOT)} on 127.0.0.1:{self.port}"
+              f" (pid {self.server.pid})\n")
+        print(f" time  {'what happens':<{EVENT_WIDTH}} the server's processes: pid, state "
+              f"(S sleeping,\n{'':<{EVENT_WIDTH + 8}}R running, T stopped, Z zombie), cN: child "
+              f"of client N")
+        self.watch_tree()
+        for at, action, number, data in SCRIPT:
+            while self.timeline.now() < at:
+                for key, _mask in self.selector.select(timeout=0.005):
+                    self.on_readable(key)
+                self.watch_tree()
+                if self.server.poll() is not None:
+                    raise DemoError(f"the server exited with status {self.server.returncode}")
+            if action == "end":
+                break
+            self.act(action, number, data)
+        self.summary()
+
+    def summary(self) -> None:
+        zombies = sum(state == "Z" for state in self.known.values())
+        print(f"\n{self.forked} children forked, {self.reaped} reaped, {zombies} zombie(s) left.")
+        print("What to look for: one child per client (the server itself only accepts); each "
+              "child\nexits when its client leaves and is reaped at once by the SIGCHLD "
+              "handler; while the\nserver was paused, the child of client 2 stayed a zombie "
+              "(Z) -- nobody had reaped it.")
+
+
+def on_terminate(signo, _frame):
+    raise SystemExit(128 + signo)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description="Watch lab04's server fork and reap children.")
+    parser.add_argument("--server", type=Path, default=DEFAULT_SERVER,
+                        help="the server program (default: lab04_sigchld/server)")
+    args = parser.parse_args(argv)
+    server_path = args.server.resolve()
+    if not os.access(server_path, os.X_OK):
+        print(f"demo: {server_path} is missing: build the kit first (`make`, or `make demo`)",
+              file=sys.stderr)
+        return 1
+    signal.signal(signal.SIGTERM, on_terminate)
+    signal.signal(signal.SIGHUP, on_terminate)
+    demo = None
+    try:
+        demo = Demo(server_path)
+        demo.run()
+        return 0
+    except DemoError as exc:
+        print(f"demo: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\ndemo: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # `tools/demo.py | head`: the reader has gone
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    finally:
+        if demo is not None:
+            for sock in demo.clients.values():
+                sock.close()
+            demo.stop_server()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
