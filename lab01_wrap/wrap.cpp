@@ -13,31 +13,36 @@
 #include <cstdlib>
 #include <cstring>
 #include <netdb.h>
-#include <string>
 #include <unistd.h>
 
 // BEGIN SOLUTION stub: // Helper functions of your own go here, in an anonymous namespace.
 namespace {
 
-// "ADDR:PORT" of a socket address, for error messages.
-std::string address_text(const struct sockaddr *sa, socklen_t salen)
+// Write "ADDR:PORT" of a socket address into text (size bytes), for messages.
+void address_text(const struct sockaddr *sa, socklen_t salen, char *text, std::size_t size)
 {
     char host[NI_MAXHOST];
     char port[NI_MAXSERV];
     if (getnameinfo(sa, salen, host, sizeof host, port, sizeof port,
-                    NI_NUMERICHOST | NI_NUMERICSERV) != 0)
-        return "(unprintable address)";
-    return std::string(host) + ":" + port;
+                    NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+        std::snprintf(text, size, "(unprintable address)");
+        return;
+    }
+    std::snprintf(text, size, "%s:%s", host, port);
 }
 
 // perr_exit("CALL to ADDR:PORT") for the failure of a call that was given an
-// address, so the message says where the program tried to go.
+// address, so the message says where the program tried to go.  The message
+// is built on the stack: no allocation on the way out.
 [[noreturn]] void perr_exit_at(const char *call, const struct sockaddr *sa, socklen_t salen)
 {
     const int saved_errno = errno; // getnameinfo() may change errno
-    const std::string what = std::string(call) + " to " + address_text(sa, salen);
+    char address[NI_MAXHOST + NI_MAXSERV + 1];
+    address_text(sa, salen, address, sizeof address);
+    char what[sizeof address + 64];
+    std::snprintf(what, sizeof what, "%s to %s", call, address);
     errno = saved_errno;
-    perr_exit(what.c_str());
+    perr_exit(what);
 }
 
 // accept() failures that concern one client only, not the listening socket:

@@ -74,7 +74,9 @@ def test_runaway_loop_is_stopped_by_the_cpu_limit(submission, tmp_path):
 
 def test_memory_hog_is_stopped_by_the_address_space_limit(submission, tmp_path):
     replace_once(submission / "lab01_wrap/wrap.cpp", SOCKET_LINE,
-                 "    std::string hog(std::size_t(8) << 30, 'x');\n" + SOCKET_LINE)
+                 "    char *volatile hog = new char[std::size_t(8) << 30];\n"
+                 "    std::memset(hog, 'x', std::size_t(8) << 30);\n"
+                 "    delete[] hog;\n" + SOCKET_LINE)
     proc, results = grade_hostile(submission, tmp_path)
     output = next(t["output"] for t in results["tests"]
                   if t["name"] == "lab01_wrap: Socket: returns a TCP socket")
