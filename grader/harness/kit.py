@@ -55,7 +55,7 @@ LABS = {
 STUDENT_FILES = tuple(path for lab in LABS.values() for path in lab.student_files)
 
 # What the scratch copy of the kit needs besides the lab folders.
-KIT_SUPPORT_FILES = ("common.mk", "tools/find-python")
+KIT_SUPPORT_FILES = ("common.mk", "program.mk", "tools/find-python")
 
 BUILD_PRODUCTS = shutil.ignore_patterns("build", "*.o", "*.d", "grade-logs", "__pycache__")
 
