@@ -41,7 +41,7 @@ help:
 	@echo "                     SERVER=path adds your own server"
 	@echo "make slides          the lecture decks (slides/build/); make slides-test checks"
 	@echo "                     them in Chromium"
-	@echo "make soak            lab04's long soak (20 000 connections, 300 at once)"
+	@echo "make soak            lab04's long soak (100 000 connections, 300 at once)"
 	@echo "make stability       grade the reference RUNS times (default 20) under CPU load"
 	@echo "make handout         dist/forklab-handout/ and .tar.gz for students"
 	@echo "make gradescope      dist/gradescope-autograder.zip"
@@ -88,7 +88,7 @@ stability: check-python
 stability-short: check-python
 	@if [ -d grader/selftest ]; then $(PYTHON) grader/selftest/stability.py --runs 2 --jobs 2; fi
 
-# lab04's long soak (20 000 connections, 300 at once).
+# lab04's long soak (100 000 connections, 300 at once).
 soak: check-python
 	$(MAKE) -C lab04_sigchld soak
 

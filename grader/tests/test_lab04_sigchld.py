@@ -56,7 +56,7 @@ test_child_closes_listenfd = fork_tests.test_child_closes_listenfd
 REAP_DEADLINE = 5
 
 SOAK_LONG = os.environ.get("FORKLAB_SOAK", "") == "long"
-SOAK_CONNECTIONS, SOAK_AT_ONCE, SOAK_SECONDS = ((20_000, 300, 600) if SOAK_LONG
+SOAK_CONNECTIONS, SOAK_AT_ONCE, SOAK_SECONDS = ((100_000, 300, 600) if SOAK_LONG
                                                 else (2_000, 200, 60))
 
 # Beyond this many zombies the soak opens no new connection until the server
