@@ -64,15 +64,6 @@ struct SocketPair {
     int fd[2];
 };
 
-struct ClosingPair {
-    ~ClosingPair()
-    {
-        testing::close_quietly(pair.client);
-        testing::close_quietly(pair.server);
-    }
-    testing::TcpPair pair = testing::tcp_pair();
-};
-
 std::string random_bytes(std::size_t n, unsigned seed)
 {
     std::mt19937 gen(seed);
@@ -81,34 +72,6 @@ std::string random_bytes(std::size_t n, unsigned seed)
     for (auto &c : s)
         c = static_cast<char>(byte(gen));
     return s;
-}
-
-// Write all of data with raw write() calls, as a peer would.
-void write_all_raw(int fd, const std::string &data)
-{
-    std::size_t done = 0;
-    while (done < data.size()) {
-        const ssize_t n = write(fd, data.data() + done, data.size() - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        REQUIRE(n > 0);
-        done += static_cast<std::size_t>(n);
-    }
-}
-
-// Read until end of file with raw read() calls.
-std::string read_all_raw(int fd)
-{
-    std::string data;
-    char buf[8192];
-    for (;;) {
-        const ssize_t n = read(fd, buf, sizeof buf);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return data;
-        data.append(buf, static_cast<std::size_t>(n));
-    }
 }
 
 // Every piece Readline returns, until end of file.
@@ -401,7 +364,7 @@ TEST_CASE("Accept: retries after a real signal interrupts it")
 TEST_CASE("Read: returns the bytes available")
 {
     SocketPair sp;
-    write_all_raw(sp.fd[1], "hello");
+    REQUIRE(testing::write_all(sp.fd[1], "hello"));
     char buf[64];
     CHECK(Read(sp.fd[0], buf, sizeof buf) == 5);
     CHECK(std::string(buf, 5) == "hello");
@@ -413,7 +376,7 @@ TEST_CASE("Read: returns the bytes available")
 TEST_CASE("Read: retries after EINTR")
 {
     SocketPair sp;
-    write_all_raw(sp.fd[1], "hello");
+    REQUIRE(testing::write_all(sp.fd[1], "hello"));
     fakesys::Scope faults(Call::read, Rule{sp.fd[0], 2, EINTR});
     char buf[64];
     CHECK(Read(sp.fd[0], buf, sizeof buf) == 5);
@@ -473,12 +436,12 @@ TEST_CASE("Write: returns -1 with EPIPE when the peer has gone")
 
 TEST_CASE("Readn: loops over short reads")
 {
-    ClosingPair c;
+    testing::Connection c;
     const std::string data = random_bytes(100000, 1);
-    std::thread peer([&] { write_all_raw(c.pair.client, data); });
-    fakesys::Scope faults(Call::read, Rule{c.pair.server, 0, 0, false, 7});
+    std::thread peer([&] { CHECK(testing::write_all(c.client, data)); });
+    fakesys::Scope faults(Call::read, Rule{c.server, 0, 0, false, 7});
     std::string got(data.size(), '\0');
-    const ssize_t n = Readn(c.pair.server, got.data(), got.size());
+    const ssize_t n = Readn(c.server, got.data(), got.size());
     peer.join();
     CHECK(n == ssize_t(data.size()));
     CHECK(got == data);
@@ -488,7 +451,7 @@ TEST_CASE("Readn: loops over short reads")
 TEST_CASE("Readn: retries after EINTR in mid-transfer")
 {
     SocketPair sp;
-    write_all_raw(sp.fd[1], "0123456789");
+    REQUIRE(testing::write_all(sp.fd[1], "0123456789"));
     fakesys::Scope faults(Call::read, Rule{sp.fd[0], 1, EINTR, false, 4});
     char buf[10];
     CHECK(Readn(sp.fd[0], buf, sizeof buf) == 10);
@@ -498,7 +461,7 @@ TEST_CASE("Readn: retries after EINTR in mid-transfer")
 TEST_CASE("Readn: returns a short count at end of file")
 {
     SocketPair sp;
-    write_all_raw(sp.fd[1], "0123456789");
+    REQUIRE(testing::write_all(sp.fd[1], "0123456789"));
     close(sp.fd[1]);
     sp.fd[1] = -1;
     char buf[100];
@@ -518,16 +481,16 @@ TEST_CASE("Readn: returns -1 with errno on error")
 
 TEST_CASE("Writen: loops over short writes")
 {
-    ClosingPair c;
+    testing::Connection c;
     const std::string data = random_bytes(50000, 2);
     std::string received;
-    std::thread peer([&] { received = read_all_raw(c.pair.server); });
+    std::thread peer([&] { received = testing::read_up_to(c.server, std::string::npos); });
     {
-        fakesys::Scope faults(Call::write, Rule{c.pair.client, 0, 0, false, 5});
-        CHECK(Writen(c.pair.client, data.data(), data.size()) == ssize_t(data.size()));
+        fakesys::Scope faults(Call::write, Rule{c.client, 0, 0, false, 5});
+        CHECK(Writen(c.client, data.data(), data.size()) == ssize_t(data.size()));
         CHECK(fakesys::calls(Call::write) >= int(data.size() / 5));
     }
-    shutdown(c.pair.client, SHUT_WR);
+    shutdown(c.client, SHUT_WR);
     peer.join();
     CHECK(received == data);
 }
@@ -541,7 +504,7 @@ TEST_CASE("Writen: retries after EINTR in mid-transfer")
     }
     close(sp.fd[0]);
     sp.fd[0] = -1;
-    CHECK(read_all_raw(sp.fd[1]) == "0123456789");
+    CHECK(testing::read_up_to(sp.fd[1], std::string::npos) == "0123456789");
 }
 
 TEST_CASE("Writen: returns -1 with EPIPE when the peer has gone")
@@ -558,11 +521,11 @@ TEST_CASE("Writen: returns -1 with EPIPE when the peer has gone")
 
 TEST_CASE("Readn and Writen: carry every byte value including NUL")
 {
-    ClosingPair c;
+    testing::Connection c;
     const std::string data = testing::all_byte_values();
-    REQUIRE(Writen(c.pair.client, data.data(), data.size()) == ssize_t(data.size()));
+    REQUIRE(Writen(c.client, data.data(), data.size()) == ssize_t(data.size()));
     std::string got(data.size(), '\0');
-    CHECK(Readn(c.pair.server, got.data(), got.size()) == ssize_t(data.size()));
+    CHECK(Readn(c.server, got.data(), got.size()) == ssize_t(data.size()));
     CHECK(got == data);
 }
 
@@ -571,7 +534,7 @@ TEST_CASE("Readn and Writen: carry every byte value including NUL")
 TEST_CASE("Readline: returns one line per call")
 {
     SocketPair sp;
-    write_all_raw(sp.fd[1], "one\ntwo\nthree\n");
+    REQUIRE(testing::write_all(sp.fd[1], "one\ntwo\nthree\n"));
     close(sp.fd[1]);
     sp.fd[1] = -1;
     LineBuffer lb(sp.fd[0]);
@@ -587,7 +550,7 @@ TEST_CASE("Readline: splits a long line without dropping bytes")
         line[i] = static_cast<char>('a' + i % 26);
     line += '\n';
     std::thread peer([&] {
-        write_all_raw(sp.fd[1], line + "next\n");
+        CHECK(testing::write_all(sp.fd[1], line + "next\n"));
         shutdown(sp.fd[1], SHUT_WR);
     });
     LineBuffer lb(sp.fd[0]);
@@ -604,7 +567,7 @@ TEST_CASE("Readline: splits a long line without dropping bytes")
 
 TEST_CASE("Readline: lines cross buffer refills and short reads")
 {
-    ClosingPair c;
+    testing::Connection c;
     std::mt19937 gen(3);
     std::uniform_int_distribution<std::size_t> length(0, 3 * LineBuffer::kCapacity);
     std::vector<std::string> lines;
@@ -616,13 +579,13 @@ TEST_CASE("Readline: lines cross buffer refills and short reads")
         data += line;
     }
     std::thread peer([&] {
-        write_all_raw(c.pair.client, data);
-        shutdown(c.pair.client, SHUT_WR);
+        CHECK(testing::write_all(c.client, data));
+        shutdown(c.client, SHUT_WR);
     });
     std::vector<std::string> got;
     {
-        fakesys::Scope faults(Call::read, Rule{c.pair.server, 0, 0, false, 1000});
-        LineBuffer lb(c.pair.server);
+        fakesys::Scope faults(Call::read, Rule{c.server, 0, 0, false, 1000});
+        LineBuffer lb(c.server);
         got = read_pieces(lb, 4 * LineBuffer::kCapacity);
     }
     peer.join();
@@ -632,7 +595,7 @@ TEST_CASE("Readline: lines cross buffer refills and short reads")
 TEST_CASE("Readline: returns the last line without a newline at end of file")
 {
     SocketPair sp;
-    write_all_raw(sp.fd[1], "abc\ndef");
+    REQUIRE(testing::write_all(sp.fd[1], "abc\ndef"));
     close(sp.fd[1]);
     sp.fd[1] = -1;
     LineBuffer lb(sp.fd[0]);
@@ -644,7 +607,7 @@ TEST_CASE("Readline: keeps NUL and bytes above 0x7f")
 {
     SocketPair sp;
     const std::string data = testing::all_byte_values();
-    write_all_raw(sp.fd[1], data);
+    REQUIRE(testing::write_all(sp.fd[1], data));
     close(sp.fd[1]);
     sp.fd[1] = -1;
     LineBuffer lb(sp.fd[0]);
@@ -658,8 +621,8 @@ TEST_CASE("Readline: keeps a separate buffer per descriptor")
 {
     SocketPair first;
     SocketPair second;
-    write_all_raw(first.fd[1], "a1\na2\n");
-    write_all_raw(second.fd[1], "b1\nb2\n");
+    REQUIRE(testing::write_all(first.fd[1], "a1\na2\n"));
+    REQUIRE(testing::write_all(second.fd[1], "b1\nb2\n"));
     LineBuffer lb_first(first.fd[0]);
     LineBuffer lb_second(second.fd[0]);
     char buf[16];
@@ -676,7 +639,7 @@ TEST_CASE("Readline: keeps a separate buffer per descriptor")
 TEST_CASE("Readline: rejects a buffer smaller than 2 bytes")
 {
     SocketPair sp;
-    write_all_raw(sp.fd[1], "ab\n");
+    REQUIRE(testing::write_all(sp.fd[1], "ab\n"));
     LineBuffer lb(sp.fd[0]);
     char buf[2];
     errno = 0;

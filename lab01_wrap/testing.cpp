@@ -1,6 +1,7 @@
 // testing.cpp -- see testing.h.
 #include "testing.h"
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <cerrno>
 #include <cstdio>
@@ -124,19 +125,38 @@ Listener listen_on_loopback()
     return l;
 }
 
+int connect_to_loopback(std::uint16_t port)
+{
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    const sockaddr_in sa = loopback(port);
+    if (fd < 0 || connect(fd, reinterpret_cast<const sockaddr *>(&sa), sizeof sa) < 0)
+        fail("connect");
+    return fd;
+}
+
 TcpPair tcp_pair()
 {
     const Listener l = listen_on_loopback();
     TcpPair pair;
-    pair.client = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in sa = loopback(l.port);
-    if (pair.client < 0 || connect(pair.client, reinterpret_cast<sockaddr *>(&sa), sizeof sa) < 0)
-        fail("connect");
+    pair.client = connect_to_loopback(l.port);
     pair.server = accept(l.fd, nullptr, nullptr);
     if (pair.server < 0)
         fail("accept");
     close(l.fd);
     return pair;
+}
+
+Connection::Connection()
+{
+    const TcpPair pair = tcp_pair();
+    client = pair.client;
+    server = pair.server;
+}
+
+Connection::~Connection()
+{
+    close_quietly(client);
+    close_quietly(server);
 }
 
 std::uint16_t unused_port()
@@ -150,6 +170,89 @@ void close_quietly(int fd)
 {
     if (fd >= 0)
         close(fd);
+}
+
+void close_with_reset(int fd)
+{
+    // Lingering on, with a zero timeout: close() discards what is unsent and
+    // sends a reset.
+    const linger reset_on_close{1, 0};
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset_on_close, sizeof reset_on_close);
+    close(fd);
+}
+
+bool write_all(int fd, const std::string &data)
+{
+    std::size_t done = 0;
+    while (done < data.size()) {
+        const ssize_t n = write(fd, data.data() + done, data.size() - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return false;
+        done += static_cast<std::size_t>(n);
+    }
+    return true;
+}
+
+namespace {
+
+// Wait until fd is readable; false when the deadline has passed first.
+bool readable_before(int fd, std::chrono::steady_clock::time_point give_up)
+{
+    for (;;) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            give_up - std::chrono::steady_clock::now());
+        if (left.count() <= 0)
+            return false;
+        pollfd pfd{fd, POLLIN, 0};
+        const int ready = poll(&pfd, 1, static_cast<int>(left.count()));
+        if (ready > 0)
+            return true;
+        if (ready == 0 || errno != EINTR)
+            return false;
+    }
+}
+
+} // namespace
+
+std::string read_up_to(int fd, std::size_t limit, std::chrono::milliseconds deadline)
+{
+    const auto give_up = std::chrono::steady_clock::now() + deadline;
+    std::string data;
+    char buf[8192];
+    while (data.size() < limit && readable_before(fd, give_up)) {
+        const ssize_t n = read(fd, buf, std::min(sizeof buf, limit - data.size()));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        data.append(buf, static_cast<std::size_t>(n));
+    }
+    return data;
+}
+
+bool reaches_eof(int fd, std::chrono::milliseconds deadline)
+{
+    const auto give_up = std::chrono::steady_clock::now() + deadline;
+    char buf[8192];
+    while (readable_before(fd, give_up)) {
+        const ssize_t n = read(fd, buf, sizeof buf);
+        if (n == 0)
+            return true;
+        if (n < 0 && errno != EINTR)
+            return false;
+    }
+    return false;
+}
+
+std::string uppercase_reply(std::string data)
+{
+    for (auto &c : data) {
+        if (c >= 'a' && c <= 'z')
+            c = static_cast<char>(c - 'a' + 'A');
+    }
+    return data;
 }
 
 bool wait_until(const std::function<bool()> &predicate, std::chrono::milliseconds deadline)

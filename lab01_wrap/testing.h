@@ -40,10 +40,45 @@ struct TcpPair {
 };
 TcpPair tcp_pair();
 
+// A TcpPair whose ends are closed at the end of the scope (a test that closes
+// one itself sets it to -1).
+struct Connection {
+    Connection();
+    ~Connection();
+    Connection(const Connection &) = delete;
+    Connection &operator=(const Connection &) = delete;
+
+    int client = -1;
+    int server = -1;
+};
+
+// A socket connected to 127.0.0.1:port.
+int connect_to_loopback(std::uint16_t port);
+
 // A TCP port on 127.0.0.1 where nothing listens (bound, then released).
 std::uint16_t unused_port();
 
 void close_quietly(int fd);
+
+// Close with a reset (RST) instead of an orderly end of stream (FIN).
+void close_with_reset(int fd);
+
+// Write all of data with raw write() calls, retrying EINTR.  False if a
+// write failed (errno says why; SIGPIPE must be ignored for EPIPE to show).
+bool write_all(int fd, const std::string &data);
+
+// Read with raw read() calls until limit bytes came, end of file, an error,
+// or the deadline: a missing byte makes a test fail, never hang.
+std::string read_up_to(int fd, std::size_t limit,
+                       std::chrono::milliseconds deadline = std::chrono::seconds(10));
+
+// True if fd reaches end of file (the peer closed) within the deadline,
+// discarding whatever bytes come first.
+bool reaches_eof(int fd, std::chrono::milliseconds deadline = std::chrono::seconds(5));
+
+// The protocol's reply to data -- a-z become A-Z, every other byte stays --
+// written independently of the code under test.
+std::string uppercase_reply(std::string data);
 
 // Poll predicate until it holds or the deadline passes; returns its last value.
 bool wait_until(const std::function<bool()> &predicate,

@@ -28,22 +28,6 @@
 
 namespace echo_cases {
 
-// Both ends of a loopback TCP connection, closed at the end of the scope.
-struct Connection {
-    Connection() : pair(testing::tcp_pair()), client(pair.client), server(pair.server) {}
-    ~Connection()
-    {
-        testing::close_quietly(client);
-        testing::close_quietly(server);
-    }
-    Connection(const Connection &) = delete;
-    Connection &operator=(const Connection &) = delete;
-
-    testing::TcpPair pair;
-    int client;
-    int server;
-};
-
 inline bool contains(const std::string &text, const std::string &part)
 {
     return text.find(part) != std::string::npos;
@@ -57,16 +41,6 @@ inline std::size_t count_of(const std::string &text, const std::string &part)
     return count;
 }
 
-// The protocol, written independently of the code under test.
-inline std::string expected_reply(std::string data)
-{
-    for (auto &c : data) {
-        if (c >= 'a' && c <= 'z')
-            c = static_cast<char>(c - 'a' + 'A');
-    }
-    return data;
-}
-
 // The address of the peer of fd: what accept() would have stored in cliaddr.
 inline sockaddr_in peer_of(int fd)
 {
@@ -76,80 +50,37 @@ inline sockaddr_in peer_of(int fd)
     return sa;
 }
 
-inline int connect_to_loopback(std::uint16_t port)
-{
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    REQUIRE(fd >= 0);
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(connect(fd, reinterpret_cast<sockaddr *>(&sa), sizeof sa) == 0);
-    return fd;
-}
-
-// Write all of data with raw write() calls, as a client would.
-inline void write_all(int fd, const std::string &data)
-{
-    std::size_t done = 0;
-    while (done < data.size()) {
-        const ssize_t n = write(fd, data.data() + done, data.size() - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        REQUIRE(n > 0);
-        done += static_cast<std::size_t>(n);
-    }
-}
-
-// Read up to n bytes, stopping early at end of file or when the deadline
-// passes: a missing byte makes a test fail, never hang.
-inline std::string read_up_to(int fd, std::size_t n,
-                              std::chrono::milliseconds deadline = std::chrono::seconds(5))
-{
-    const auto give_up = std::chrono::steady_clock::now() + deadline;
-    std::string data;
-    char buf[4096];
-    while (data.size() < n) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-            give_up - std::chrono::steady_clock::now());
-        pollfd pfd{fd, POLLIN, 0};
-        if (left.count() <= 0 || poll(&pfd, 1, static_cast<int>(left.count())) == 0)
-            break;
-        const ssize_t got = read(fd, buf, std::min(sizeof buf, n - data.size()));
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got <= 0)
-            break;
-        data.append(buf, static_cast<std::size_t>(got));
-    }
-    return data;
-}
-
-// True if fd reaches end of file (the peer closed) within the deadline,
-// discarding whatever bytes come first.
-inline bool reaches_eof(int fd, std::chrono::milliseconds deadline = std::chrono::seconds(5))
-{
-    const auto give_up = std::chrono::steady_clock::now() + deadline;
-    char buf[4096];
-    for (;;) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-            give_up - std::chrono::steady_clock::now());
-        pollfd pfd{fd, POLLIN, 0};
-        if (left.count() <= 0 || poll(&pfd, 1, static_cast<int>(left.count())) == 0)
-            return false;
-        const ssize_t got = read(fd, buf, sizeof buf);
-        if (got == 0)
-            return true;
-        if (got < 0 && errno != EINTR)
-            return false;
-    }
-}
-
 // Wait until the peer of fd has closed its end (its FIN has arrived).
 inline bool peer_has_closed(int fd)
 {
     pollfd pfd{fd, POLLRDHUP, 0};
     return poll(&pfd, 1, 5000) == 1 && (pfd.revents & POLLRDHUP) != 0;
+}
+
+// What serve_client did with a client's bytes: the child that ran it, and
+// the reply the client received.
+struct Served {
+    testing::ChildResult child;
+    std::string reply;
+    unsigned client_port = 0;
+};
+
+// The client sends data and half-closes; serve_client then runs on the
+// server's end in a child process, as in the forking server.
+inline Served serve(testing::Connection &c, const std::string &data)
+{
+    REQUIRE(testing::write_all(c.client, data));
+    shutdown(c.client, SHUT_WR);
+    const sockaddr_in peer = peer_of(c.server);
+    Served served;
+    served.client_port = ntohs(peer.sin_port);
+    served.child = testing::run_in_child([&] { serve_client(c.server, peer); });
+    // Our copy of the server's end would keep the client from seeing end of
+    // file; the child's copy is already closed.
+    testing::close_quietly(c.server);
+    c.server = -1;
+    served.reply = testing::read_up_to(c.client, std::string::npos);
+    return served;
 }
 
 } // namespace echo_cases
@@ -232,7 +163,7 @@ TEST_CASE("open_listener: a listening socket with SO_REUSEADDR on the port")
     REQUIRE(getsockname(listenfd, reinterpret_cast<sockaddr *>(&bound), &len) == 0);
     CHECK(ntohs(bound.sin_port) == port);
 
-    const int client = echo_cases::connect_to_loopback(port);
+    const int client = testing::connect_to_loopback(port);
     const int connfd = accept(listenfd, nullptr, nullptr);
     CHECK(connfd >= 0);
     testing::close_quietly(connfd);
@@ -245,7 +176,7 @@ TEST_CASE("open_listener: binds the port again at once after a restart")
     const std::uint16_t port = testing::unused_port();
     const auto r = testing::run_in_child([port] {
         const int listenfd = open_listener(port);
-        const int client = echo_cases::connect_to_loopback(port);
+        const int client = testing::connect_to_loopback(port);
         const int connfd = accept(listenfd, nullptr, nullptr);
         // The server's end closes first, as when a server is stopped with
         // clients connected: that end of the connection lingers (FIN_WAIT2,
@@ -278,30 +209,25 @@ TEST_CASE("open_listener: a port in use exits 1 with a message that says so")
 
 TEST_CASE("serve_client: echoes in uppercase until the client closes, and logs it")
 {
-    echo_cases::Connection c;
-    const std::string data = "Hello, World! 123\nsecond line: ok?\n";
-    echo_cases::write_all(c.client, data);
-    shutdown(c.client, SHUT_WR);
-    const sockaddr_in peer = echo_cases::peer_of(c.server);
-    const auto r = testing::run_in_child([&] { serve_client(c.server, peer); });
-    CHECK(r.exit_status == 0);
-    CHECK(echo_cases::read_up_to(c.client, data.size() + 1, std::chrono::seconds(1)) ==
-          "HELLO, WORLD! 123\nSECOND LINE: OK?\n");
-    const std::string received =
-        "received from 127.0.0.1 at PORT " + std::to_string(ntohs(peer.sin_port)) + "\n";
-    CHECK(echo_cases::contains(r.out, received));
+    testing::Connection c;
+    const auto served = echo_cases::serve(c, "Hello, World! 123\nsecond line: ok?\n");
+    CHECK(served.child.exit_status == 0);
+    CHECK(served.reply == "HELLO, WORLD! 123\nSECOND LINE: OK?\n");
+    const std::string &log = served.child.out;
+    CHECK(echo_cases::contains(log, "received from 127.0.0.1 at PORT " +
+                                        std::to_string(served.client_port) + "\n"));
     const std::string closed = "the other side has been closed.\n";
-    CHECK(r.out.size() >= closed.size());
-    CHECK(r.out.substr(r.out.size() - std::min(r.out.size(), closed.size())) == closed);
+    CHECK((log.size() >= closed.size() &&
+           log.compare(log.size() - closed.size(), closed.size(), closed) == 0));
 }
 
 TEST_CASE("serve_client: replies at once to bytes without a newline")
 {
-    echo_cases::Connection c;
+    testing::Connection c;
     std::string reply;
     std::thread client([&] {
-        echo_cases::write_all(c.client, "no newline here");
-        reply = echo_cases::read_up_to(c.client, 15, std::chrono::seconds(5));
+        CHECK(testing::write_all(c.client, "no newline here"));
+        reply = testing::read_up_to(c.client, 15);
         shutdown(c.client, SHUT_WR);
     });
     const sockaddr_in peer = echo_cases::peer_of(c.server);
@@ -313,44 +239,33 @@ TEST_CASE("serve_client: replies at once to bytes without a newline")
 
 TEST_CASE("serve_client: every byte value, across several buffers")
 {
-    echo_cases::Connection c;
+    testing::Connection c;
     std::string data;
     while (data.size() < 3 * kBufferSize + 100)
         data += testing::all_byte_values();
-    echo_cases::write_all(c.client, data);
-    shutdown(c.client, SHUT_WR);
-    const sockaddr_in peer = echo_cases::peer_of(c.server);
-    const auto r = testing::run_in_child([&] { serve_client(c.server, peer); });
-    CHECK(r.exit_status == 0);
-    CHECK(echo_cases::read_up_to(c.client, data.size() + 1, std::chrono::seconds(1)) ==
-          echo_cases::expected_reply(data));
+    const auto served = echo_cases::serve(c, data);
+    CHECK(served.child.exit_status == 0);
+    CHECK(served.reply == testing::uppercase_reply(data));
 }
 
 TEST_CASE("serve_client: short reads and writes lose nothing")
 {
-    echo_cases::Connection c;
+    testing::Connection c;
     std::string data;
     for (int i = 0; i < 200; ++i)
         data += "line " + std::to_string(i) + " of many\n";
-    echo_cases::write_all(c.client, data);
-    shutdown(c.client, SHUT_WR);
-    const sockaddr_in peer = echo_cases::peer_of(c.server);
     fakesys::Scope reads(fakesys::Call::read, fakesys::Rule{c.server, 2, EINTR, false, 7});
-    fakesys::set(fakesys::Call::write, fakesys::Rule{c.server, 2, EINTR, false, 5});
-    const auto r = testing::run_in_child([&] { serve_client(c.server, peer); });
-    CHECK(r.exit_status == 0);
-    CHECK(echo_cases::read_up_to(c.client, data.size() + 1, std::chrono::seconds(1)) ==
-          echo_cases::expected_reply(data));
+    fakesys::Scope writes(fakesys::Call::write, fakesys::Rule{c.server, 2, EINTR, false, 5});
+    const auto served = echo_cases::serve(c, data);
+    CHECK(served.child.exit_status == 0);
+    CHECK(served.reply == testing::uppercase_reply(data));
 }
 
 TEST_CASE("serve_client: a reset connection ends it, not the process")
 {
-    echo_cases::Connection c;
+    testing::Connection c;
     const sockaddr_in peer = echo_cases::peer_of(c.server);
-    const linger reset_on_close{1, 0};
-    REQUIRE(setsockopt(c.client, SOL_SOCKET, SO_LINGER, &reset_on_close, sizeof reset_on_close) ==
-            0);
-    close(c.client);
+    testing::close_with_reset(c.client);
     c.client = -1;
     const auto r = testing::run_in_child([&] {
         serve_client(c.server, peer);
@@ -363,12 +278,12 @@ TEST_CASE("serve_client: a reset connection ends it, not the process")
 
 TEST_CASE("serve_client: a client that has gone ends it with EPIPE, not SIGPIPE")
 {
-    echo_cases::Connection c;
+    testing::Connection c;
     const sockaddr_in peer = echo_cases::peer_of(c.server);
     // The client sends several buffers' worth and closes before any reply
     // comes.  The first reply makes its kernel answer with a reset; the
     // next write finds the connection gone: EPIPE, or death by SIGPIPE.
-    echo_cases::write_all(c.client, std::string(8 * kBufferSize, 'x'));
+    REQUIRE(testing::write_all(c.client, std::string(8 * kBufferSize, 'x')));
     close(c.client);
     c.client = -1;
     REQUIRE(echo_cases::peer_has_closed(c.server));

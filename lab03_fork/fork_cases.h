@@ -8,6 +8,7 @@
 #pragma once
 
 // No #include "server.h" here: it would find lab03's, next to this file.
+#include "../lab02_single/echo_cases.h"
 #include "testing.h"
 
 #include <doctest/doctest.h>
@@ -28,7 +29,7 @@ namespace fork_cases {
 // A listening socket, a client connected to it, and the accepted connection.
 struct Accepted {
     testing::Listener listener = testing::listen_on_loopback();
-    int client = echo_cases::connect_to_loopback(listener.port);
+    int client = testing::connect_to_loopback(listener.port);
     sockaddr_in cliaddr{};
     int connfd = accept_connection();
 
@@ -79,11 +80,11 @@ TEST_CASE("fork_child: the child serves the client, the parent closes connfd")
         std::printf("parent: pid %s, connfd %s, listenfd %s\n", pid > 0 ? "> 0" : "<= 0",
                     fork_cases::is_open(a.connfd) ? "open" : "closed",
                     fork_cases::is_open(a.listener.fd) ? "open" : "closed");
-        echo_cases::write_all(a.client, "hello, child");
+        testing::write_all(a.client, "hello, child");
         shutdown(a.client, SHUT_WR);
-        std::printf("reply: %s\n", echo_cases::read_up_to(a.client, 12).c_str());
+        std::printf("reply: %s\n", testing::read_up_to(a.client, 12).c_str());
         // End of file comes only once both copies of connfd are closed.
-        std::printf("end of file: %s\n", echo_cases::reaches_eof(a.client) ? "yes" : "no");
+        std::printf("end of file: %s\n", testing::reaches_eof(a.client) ? "yes" : "no");
         int status = 0;
         waitpid(pid, &status, 0);
         std::printf("child: %s\n", fork_cases::describe_status(status));
@@ -101,8 +102,8 @@ TEST_CASE("fork_child: the child closes the listening socket")
         fork_cases::Accepted a;
         const pid_t pid = fork_child(a.listener.fd, a.connfd, a.cliaddr);
         // Once the child has answered, it is past its set-up.
-        echo_cases::write_all(a.client, "x");
-        const bool answered = echo_cases::read_up_to(a.client, 1) == "X";
+        testing::write_all(a.client, "x");
+        const bool answered = testing::read_up_to(a.client, 1) == "X";
         std::printf("answered: %s, child holds the listening socket: %s\n", answered ? "yes" : "no",
                     fork_cases::holds_same_socket(pid, a.listener.fd) ? "yes" : "no");
         shutdown(a.client, SHUT_WR);

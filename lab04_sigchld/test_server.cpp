@@ -82,15 +82,25 @@ TEST_CASE("reap_children: returns at once while other children still run")
 {
     const auto r = testing::run_in_child(
         [] {
+            // busy lives until the write end of the lifeline closes: when this
+            // process closes it, or dies because reap_children hung and
+            // run_in_child killed it.  Either way, no orphan stays behind.
+            int lifeline[2];
+            if (pipe(lifeline) < 0)
+                _exit(1);
             const pid_t busy = fork();
             if (busy == 0) {
-                pause();
+                close(lifeline[1]);
+                char byte;
+                while (read(lifeline[0], &byte, 1) < 0 && errno == EINTR) {
+                }
                 _exit(0);
             }
+            close(lifeline[0]);
             const pid_t done = exited_children(1).front();
             reap_children(SIGCHLD);
             std::printf("returned; exited child reaped: %s\n", is_gone(done) ? "yes" : "no");
-            kill(busy, SIGKILL);
+            close(lifeline[1]);
             waitpid(busy, nullptr, 0);
         },
         std::chrono::seconds(5));
@@ -126,8 +136,7 @@ TEST_CASE("fork_child: a failed fork drops that client and returns -1")
         std::printf("returned %d, connfd %s, listenfd %s\n", pid,
                     fork_cases::is_open(a.connfd) ? "open" : "closed",
                     fork_cases::is_open(a.listener.fd) ? "open" : "closed");
-        std::printf("client sees end of file: %s\n",
-                    echo_cases::reaches_eof(a.client) ? "yes" : "no");
+        std::printf("client sees end of file: %s\n", testing::reaches_eof(a.client) ? "yes" : "no");
     });
     CHECK(r.exit_status == 0);
     CHECK(r.out == "returned -1, connfd closed, listenfd open\nclient sees end of file: yes\n");

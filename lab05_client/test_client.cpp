@@ -17,6 +17,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstring>
 #include <functional>
 #include <random>
@@ -34,15 +35,6 @@ using testing::run_in_child;
 
 namespace {
 
-std::string upper(std::string data)
-{
-    for (auto &c : data) {
-        if (c >= 'a' && c <= 'z')
-            c = static_cast<char>(c - 'a' + 'A');
-    }
-    return data;
-}
-
 std::string random_text(std::size_t n, unsigned seed, int newline_every = 60)
 {
     std::mt19937 gen(seed);
@@ -52,46 +44,6 @@ std::string random_text(std::size_t n, unsigned seed, int newline_every = 60)
     for (auto &c : s)
         c = line(gen) == 0 ? '\n' : static_cast<char>((letter(gen) % 2 ? 'a' : 'A') + letter(gen));
     return s;
-}
-
-// Send all of data with raw send() calls; stops early if the peer has gone.
-void send_all(int fd, const std::string &data)
-{
-    std::size_t done = 0;
-    while (done < data.size()) {
-        const ssize_t n = send(fd, data.data() + done, data.size() - done, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return;
-        done += static_cast<std::size_t>(n);
-    }
-}
-
-// Receive until end of file (or an error), or until limit bytes came.
-std::string receive(int fd, std::size_t limit = std::string::npos)
-{
-    std::string data;
-    char buf[8192];
-    while (data.size() < limit) {
-        const ssize_t n = recv(fd, buf, std::min(sizeof buf, limit - data.size()), 0);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        data.append(buf, static_cast<std::size_t>(n));
-    }
-    return data;
-}
-
-// Close with an RST instead of a FIN.
-void reset_connection(int fd)
-{
-    linger lg{};
-    lg.l_onoff = 1;
-    lg.l_linger = 0;
-    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-    close(fd);
 }
 
 // What the test's server does with its end of the connection.  It owns
@@ -110,7 +62,8 @@ void serve_promptly(int connfd)
             continue;
         if (n <= 0)
             break;
-        send_all(connfd, upper(std::string(buf, static_cast<std::size_t>(n))));
+        testing::write_all(connfd,
+                           testing::uppercase_reply(std::string(buf, static_cast<std::size_t>(n))));
     }
     close(connfd);
 }
@@ -118,19 +71,15 @@ void serve_promptly(int connfd)
 // A server that answers only once the client has half-closed.
 void serve_at_end_of_file(int connfd)
 {
-    send_all(connfd, upper(receive(connfd)));
+    testing::write_all(connfd,
+                       testing::uppercase_reply(testing::read_up_to(connfd, std::string::npos)));
     close(connfd);
 }
-
-struct Session {
-    ChildResult client; // exit_status: what relay() returned
-    std::string output() const { return client.out; }
-};
 
 // Run relay() in a child process with `input` on its stdin (ended, if
 // end_input, by a half-close of the socket pair behind stdin) against
 // serve().  in_child(sockfd) runs in the child just before relay().
-Session run_session(
+ChildResult run_session(
     const std::string &input, bool end_input, const Serve &serve,
     const std::function<void(int sockfd)> &in_child = [](int) {},
     std::chrono::milliseconds timeout = 20s)
@@ -141,13 +90,14 @@ Session run_session(
     const testing::TcpPair conn = testing::tcp_pair();
     std::thread server(serve, conn.server);
     std::thread feeder([&] {
-        send_all(stdin_pair[1], input);
+        testing::write_all(stdin_pair[1], input);
         if (end_input)
             shutdown(stdin_pair[1], SHUT_WR); // end of file, whoever else holds the socket
     });
-    Session s;
-    s.client = run_in_child(
+    const ChildResult client = run_in_child(
         [&] {
+            // The test ignores SIGPIPE; relay() must not rely on that.
+            signal(SIGPIPE, SIG_DFL);
             close(conn.server);
             close(stdin_pair[1]);
             in_child(conn.client);
@@ -160,11 +110,11 @@ Session run_session(
     // deadlocked, say) gets an error and ends, and the test fails instead of
     // hanging.
     close(stdin_pair[0]);
-    reset_connection(conn.client);
+    testing::close_with_reset(conn.client);
     feeder.join();
     server.join();
     close(stdin_pair[1]);
-    return s;
+    return client;
 }
 
 } // namespace
@@ -281,62 +231,63 @@ TEST_CASE("relay: copies input to the server and every reply to stdout")
 {
     // Long lines (the course note's buffer holds 80 bytes) and no final newline.
     const std::string input = random_text(100000, 1, 3000) + "no newline at the end";
-    const Session s = run_session(input, true, serve_promptly);
-    CHECK(s.client.exit_status == 0);
-    CHECK(s.output() == upper(input));
-    CHECK(s.client.err.empty());
+    const ChildResult s = run_session(input, true, serve_promptly);
+    CHECK(s.exit_status == 0);
+    CHECK(s.out == testing::uppercase_reply(input));
+    CHECK(s.err.empty());
 }
 
 TEST_CASE("relay: half-closes at end of input and prints the replies still owed")
 {
     const std::string input = random_text(20000, 2);
-    const Session s = run_session(input, true, serve_at_end_of_file);
-    CHECK(s.client.exit_status == 0);
-    CHECK(s.output() == upper(input));
+    const ChildResult s = run_session(input, true, serve_at_end_of_file);
+    CHECK(s.exit_status == 0);
+    CHECK(s.out == testing::uppercase_reply(input));
 }
 
 TEST_CASE("relay: carries every byte value, NUL included")
 {
     const std::string input = testing::all_byte_values() + std::string(3, '\0') + "end";
-    const Session s = run_session(input, true, serve_promptly);
-    CHECK(s.client.exit_status == 0);
-    CHECK(s.output() == upper(input));
+    const ChildResult s = run_session(input, true, serve_promptly);
+    CHECK(s.exit_status == 0);
+    CHECK(s.out == testing::uppercase_reply(input));
 }
 
 TEST_CASE("relay: short reads, short writes and EINTR lose nothing")
 {
     const std::string input = random_text(30000, 3);
-    const Session s = run_session(input, true, serve_promptly, [](int sockfd) {
+    const ChildResult s = run_session(input, true, serve_promptly, [](int sockfd) {
         // Replies come 5 bytes per read, stdout takes 7 bytes per write, and
         // each starts with EINTRs (in the child only: the rules are per process).
         fakesys::set(fakesys::Call::read, {sockfd, 2, EINTR, false, 5});
         fakesys::set(fakesys::Call::write, {STDOUT_FILENO, 3, EINTR, false, 7});
     });
-    CHECK(s.client.exit_status == 0);
-    CHECK(s.output() == upper(input));
+    CHECK(s.exit_status == 0);
+    CHECK(s.out == testing::uppercase_reply(input));
 }
 
 TEST_CASE("relay: a server that closes first ends the session with a message")
 {
     const std::string input = "first line\nsecond line\n";
     // The input stays open: the user has not finished when the server leaves.
-    const Session s = run_session(input, false, [&](int connfd) {
-        send_all(connfd, upper(receive(connfd, input.size())));
+    const ChildResult s = run_session(input, false, [&](int connfd) {
+        testing::write_all(connfd,
+                           testing::uppercase_reply(testing::read_up_to(connfd, input.size())));
         close(connfd);
     });
-    CHECK(s.client.exit_status == kFailureStatus);
-    CHECK(s.output() == upper(input));
-    CHECK(s.client.err == std::string(kServerClosedMessage) + "\n");
+    CHECK(s.exit_status == kFailureStatus);
+    CHECK(s.out == testing::uppercase_reply(input));
+    CHECK(s.err == std::string(kServerClosedMessage) + "\n");
 }
 
 TEST_CASE("relay: a reset connection ends the session with a message")
 {
-    const Session s = run_session("hello\n", false, [](int connfd) {
-        receive(connfd, 6);
-        reset_connection(connfd);
+    const ChildResult s = run_session("hello\n", false, [](int connfd) {
+        testing::read_up_to(connfd, 6);
+        testing::close_with_reset(connfd);
     });
-    CHECK(s.client.exit_status == kFailureStatus);
-    CHECK(s.client.err.find(std::strerror(ECONNRESET)) != std::string::npos);
+    CHECK(s.exit_status == kFailureStatus);
+    CHECK(s.err.find(std::strerror(ECONNRESET)) != std::string::npos);
 }
 
 TEST_CASE("relay: a read error on stdin ends the session with a message")
@@ -364,22 +315,22 @@ TEST_CASE("relay: megabytes through a server that answers in batches")
         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
         setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
     };
-    const Session s = run_session(
+    const ChildResult s = run_session(
         input, true,
         [&](int connfd) {
             set_buffers(connfd);
             for (;;) {
-                const std::string batch = receive(connfd, kBatch);
+                const std::string batch = testing::read_up_to(connfd, kBatch);
                 if (batch.empty())
                     break;
-                send_all(connfd, upper(batch));
+                testing::write_all(connfd, testing::uppercase_reply(batch));
             }
             close(connfd);
         },
         set_buffers);
-    CHECK(s.client.exit_status == 0);
-    CHECK(s.output().size() == input.size());
-    CHECK(s.output() == upper(input));
+    CHECK(s.exit_status == 0);
+    CHECK(s.out.size() == input.size());
+    CHECK(s.out == testing::uppercase_reply(input));
 }
 
 TEST_CASE("relay: sleeps in poll() while the server is slow to answer")
@@ -387,10 +338,11 @@ TEST_CASE("relay: sleeps in poll() while the server is slow to answer")
     rusage before{};
     getrusage(RUSAGE_CHILDREN, &before);
     const std::string input = "take your time\n";
-    const Session s = run_session(input, true, [&](int connfd) {
-        const std::string got = receive(connfd); // until the client half-closes
-        std::this_thread::sleep_for(300ms);      // a slow server, not synchronisation
-        send_all(connfd, upper(got));
+    const ChildResult s = run_session(input, true, [&](int connfd) {
+        const std::string got =
+            testing::read_up_to(connfd, std::string::npos); // until the client half-closes
+        std::this_thread::sleep_for(300ms);                 // a slow server, not synchronisation
+        testing::write_all(connfd, testing::uppercase_reply(got));
         close(connfd);
     });
     rusage after{};
@@ -399,7 +351,7 @@ TEST_CASE("relay: sleeps in poll() while the server is slow to answer")
         return (r.ru_utime.tv_sec + r.ru_stime.tv_sec) * 1000L +
                (r.ru_utime.tv_usec + r.ru_stime.tv_usec) / 1000L;
     };
-    CHECK(s.client.exit_status == 0);
-    CHECK(s.output() == upper(input));
+    CHECK(s.exit_status == 0);
+    CHECK(s.out == testing::uppercase_reply(input));
     CHECK(cpu_ms(after) - cpu_ms(before) < 100); // a busy loop would use ~300 ms
 }
