@@ -19,22 +19,22 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def is_listening(pid: int, port: int) -> bool:
+def tcp_sockets(pid: int):
+    """The TCP sockets process pid holds, as psutil connections (none once
+    it has exited)."""
     try:
-        conns = psutil.Process(pid).connections(kind="tcp")
+        return psutil.Process(pid).connections(kind="tcp")
     except (psutil.NoSuchProcess, psutil.ZombieProcess):
-        return False
-    return any(c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port
-               for c in conns)
+        return []
 
 
 def listening_sockets(pid: int):
-    """The listening TCP sockets process pid holds, as psutil connections."""
-    try:
-        return [c for c in psutil.Process(pid).connections(kind="tcp")
-                if c.status == psutil.CONN_LISTEN]
-    except (psutil.NoSuchProcess, psutil.ZombieProcess):
-        return []
+    """The listening TCP sockets process pid holds."""
+    return [c for c in tcp_sockets(pid) if c.status == psutil.CONN_LISTEN]
+
+
+def is_listening(pid: int, port: int) -> bool:
+    return any(c.laddr and c.laddr.port == port for c in listening_sockets(pid))
 
 
 class ServerDidNotStart(Exception):
@@ -73,9 +73,9 @@ class Client:
     """One TCP connection to the server under test, with a deadline on every
     operation."""
 
-    def __init__(self, port: int, timeout: float = 10, host: str = "127.0.0.1"):
+    def __init__(self, port: int, timeout: float = 10):
         self.timeout = scaled(timeout)
-        self.sock = socket.create_connection((host, port), timeout=self.timeout)
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=self.timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def __enter__(self):
@@ -125,14 +125,12 @@ class Client:
             self.sock.settimeout(self.timeout)
         return False  # a byte, or end of file, arrived
 
-    def exchange(self, data: bytes, chunk: int = 1 << 16, pause: float = 0.0,
-                 expect: int = None) -> bytes:
+    def exchange(self, data: bytes, chunk: int = 1 << 16, pause: float = 0.0) -> bytes:
         """Send data and read the reply at the same time (so that neither side
         blocks on a full socket buffer), `chunk` bytes per send, waiting
         `pause` seconds between sends.  Returns the bytes received once
-        `expect` (default len(data)) arrived, the server closed, or the
-        deadline passed."""
-        want = len(data) if expect is None else expect
+        len(data) arrived, the server closed, or the deadline passed."""
+        want = len(data)
         deadline = time.monotonic() + self.timeout
         received = bytearray()
         sent = 0
@@ -173,9 +171,6 @@ class Client:
             self.sock.settimeout(self.timeout)
         return bytes(received)
 
-    def shutdown_write(self) -> None:
-        self.sock.shutdown(socket.SHUT_WR)
-
     def read_until_eof(self, timeout: float = None) -> tuple:
         """(bytes, saw_eof): read until the server closes or the deadline."""
         deadline = time.monotonic() + (scaled(timeout) if timeout else self.timeout)
@@ -205,10 +200,6 @@ class Client:
             self.sock.close()
 
 
-def connect(port: int, timeout: float = 10) -> Client:
-    return Client(port, timeout)
-
-
 def connection_refused(port: int) -> bool:
     try:
         socket.create_connection(("127.0.0.1", port), timeout=scaled(2)).close()
@@ -217,5 +208,5 @@ def connection_refused(port: int) -> bool:
     return False
 
 
-__all__ = ["free_port", "is_listening", "listening_sockets", "start_server", "Client",
-           "connect", "connection_refused", "ServerDidNotStart", "wait_for"]
+__all__ = ["free_port", "tcp_sockets", "listening_sockets", "is_listening", "start_server",
+           "Client", "connection_refused", "ServerDidNotStart"]

@@ -82,7 +82,7 @@ class Program:
             return []
 
     def live_children(self):
-        return [c for c in self.children() if status_of(c) not in (psutil.STATUS_ZOMBIE, None)]
+        return [c for c in self.children() if is_live(c)]
 
     def zombie_children(self):
         return [c for c in self.children() if status_of(c) == psutil.STATUS_ZOMBIE]
@@ -93,10 +93,6 @@ class Program:
             return proc.num_fds() if proc else None
         except psutil.NoSuchProcess:
             return None
-
-    def signal(self, signo) -> None:
-        if self.running():
-            os.kill(self.pid, signo)
 
     def wait_exit(self, timeout: float):
         """Wait up to `timeout` (scaled) seconds for the program to exit;
@@ -120,10 +116,16 @@ class Program:
 
 
 def status_of(proc):
+    """psutil's status of proc, or None once it is gone."""
     try:
         return proc.status()
     except psutil.NoSuchProcess:
         return None
+
+
+def is_live(proc) -> bool:
+    """Running or sleeping: neither gone nor a zombie."""
+    return status_of(proc) not in (None, psutil.STATUS_ZOMBIE)
 
 
 def describe_returncode(code) -> str:

@@ -196,7 +196,9 @@ class GradePlugin:
                 # Capture the programs' output now, before clean-up ends them.
                 phases["tails"] = [(p, p.tail()) for p in procs.started_in_this_test]
         if call.when == "teardown":
-            self._finish(item, phases)
+            # Popped: a kept traceback would keep the failed test's frames --
+            # its sockets, pipes and programs -- alive until the run ends.
+            self._finish(item, self._phases.pop(item.nodeid))
 
     def pytest_sessionfinish(self):
         self._end_lab()

@@ -81,6 +81,9 @@ def parse(path: Path) -> Mutant:
         raise MutantError(f"{path}: {mutant.file} is not a student file")
     if not mutant.grade:
         mutant.grade = [mutant.file.split("/")[0]]
+    unknown = [lab for lab in mutant.grade if lab not in kit.LABS]
+    if unknown:
+        raise MutantError(f"{path}: 'grade:' names no lab of the kit: {' '.join(unknown)}")
     return mutant
 
 

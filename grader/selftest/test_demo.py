@@ -67,11 +67,16 @@ def read_until(proc, pattern: str, seconds: float) -> str:
 
 
 def test_demo_shows_replies_children_and_a_zombie_then_cleans_up(server_path):
-    proc = subprocess.run([sys.executable, str(DEMO)], stdin=subprocess.DEVNULL,
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.Popen([sys.executable, str(DEMO)], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out, err = "", ""
     try:
-        assert proc.returncode == 0, proc.stderr
-        out = proc.stdout
+        try:
+            out, err = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, err = proc.communicate()
+        assert proc.returncode == 0, err
         assert 'client 1 receives "HELLO FROM CLIENT 1\\n"' in out
         assert 'client 2 receives "NO NEWLINE NEEDED"' in out
         assert 'client 3 receives "CAFé, GRüßE: BYTES >= 0X80\\n"' in out
@@ -81,7 +86,7 @@ def test_demo_shows_replies_children_and_a_zombie_then_cleans_up(server_path):
         assert len(pids) == 4, out
         assert still_running(pids, server_path) == []
     finally:
-        kill_leftovers(started_pids(proc.stdout), server_path)
+        kill_leftovers(started_pids(out), server_path)
 
 
 def test_demo_stopped_halfway_leaves_nothing_running(server_path):

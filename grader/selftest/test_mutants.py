@@ -64,9 +64,24 @@ def test_catalogue_table_in_readme_is_up_to_date():
         "`python3 grader/selftest/mutants.py --update-readme`")
 
 
+def graded_test_names() -> set:
+    """'lab: title' of every graded test, as `grade --list` names them."""
+    listing = run_grade("--list", timeout=120)
+    assert listing.returncode == 0, listing.stderr
+    names, lab = set(), None
+    for line in listing.stdout.splitlines():
+        if not line.startswith(" "):
+            lab = line.split(":", 1)[0]
+        elif line.strip():
+            names.add(f"{lab}: {line.split(maxsplit=1)[1]}")
+    return names
+
+
 def test_catalogue_files_parse_and_name_real_tests():
     assert CATALOGUE, "the catalogue is empty"
+    real = graded_test_names()
     for mutant in CATALOGUE:
         assert mutant.fails, f"{mutant.name} lists no failing test"
         for name in mutant.fails:
             assert name.split(": ", 1)[0] in mutant.grade, f"{mutant.name}: {name}"
+            assert name in real, f"{mutant.name}: no graded test is called {name!r}"

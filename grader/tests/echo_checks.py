@@ -130,17 +130,6 @@ def check_reply(server, client, data: bytes, what: str = "the reply", **exchange
 
 # -------------------------------------------------------------- processes
 
-def status_of(proc):
-    try:
-        return proc.status()
-    except psutil.NoSuchProcess:
-        return None
-
-
-def is_live(proc) -> bool:
-    return status_of(proc) not in (None, psutil.STATUS_ZOMBIE)
-
-
 def wait_until_idle(server, timeout: float = 5) -> bool:
     """Wait until the server has no child left that is still running (its
     children, if it has any, have exited: zombies or gone)."""
@@ -155,7 +144,7 @@ def wait_until_accepting(server, timeout: float = 5) -> bool:
     proc = server.process()
     if proc is None:
         return False
-    return wait_for(lambda: status_of(proc) in (psutil.STATUS_SLEEPING, None), timeout)
+    return wait_for(lambda: procs.status_of(proc) in (psutil.STATUS_SLEEPING, None), timeout)
 
 
 def catches_sigchld(pid: int) -> bool:
@@ -185,10 +174,10 @@ def leave(server, client, *, reset: bool = False, timeout: float = 5) -> None:
         client.close()
     if not serving:
         return
-    wait_for(lambda: any(not is_live(c) for c in serving), timeout)
-    ended = [c for c in serving if not is_live(c)]
+    wait_for(lambda: any(not procs.is_live(c) for c in serving), timeout)
+    ended = [c for c in serving if not procs.is_live(c)]
     if ended and catches_sigchld(server.pid):
-        wait_for(lambda: not server.running() or all(status_of(c) is None for c in ended),
+        wait_for(lambda: not server.running() or all(procs.status_of(c) is None for c in ended),
                  timeout)
 
 
@@ -198,7 +187,7 @@ def serving_process(server):
     children = server.live_children()
     if not children:
         return server.process()
-    return max(children, key=lambda p: p.create_time() if status_of(p) else 0)
+    return max(children, key=lambda p: p.create_time() if procs.status_of(p) else 0)
 
 
 @contextmanager
@@ -207,7 +196,7 @@ def stopped(pid: int, what: str):
     os.kill(pid, signal.SIGSTOP)
     try:
         proc = psutil.Process(pid)
-        if not wait_for(lambda: status_of(proc) in (psutil.STATUS_STOPPED, None), 5):
+        if not wait_for(lambda: procs.status_of(proc) in (psutil.STATUS_STOPPED, None), 5):
             fail(f"grader: {what} (pid {pid}) did not stop within {scaled(5):.0f} s of SIGSTOP")
         yield
     finally:
@@ -228,15 +217,21 @@ def wait_status(pid: int):
     return int(fields[49]) if len(fields) >= 50 else None
 
 
+def descriptors_after_settling(server, baseline, timeout: float = 3):
+    """Wait until the server holds no more open descriptors than baseline;
+    returns how many it holds then (None once it has exited)."""
+    def settled():
+        now = server.num_fds()
+        return now is None or baseline is None or now <= baseline
+    wait_for(settled, timeout)
+    return server.num_fds()
+
+
 def describe_status(status) -> str:
+    """A wait status (as exit_status() reads it) in words."""
     if status is None:
         return "ended (its status could not be read)"
-    if status & 0x7F:
-        try:
-            return f"was killed by {signal.Signals(status & 0x7F).name}"
-        except ValueError:
-            return f"was killed by signal {status & 0x7F}"
-    return f"exited with status {(status >> 8) & 0xFF}"
+    return procs.describe_returncode(os.waitstatus_to_exitcode(status))
 
 
 def children_states(pid: int) -> dict:
@@ -264,18 +259,10 @@ def children_states(pid: int) -> dict:
 def connection_state(pid: int, client_port: int):
     """TCP state (psutil.CONN_*) of process pid's socket connected to
     client_port, or None if it holds no such socket."""
-    try:
-        conns = psutil.Process(pid).connections(kind="tcp")
-    except (psutil.NoSuchProcess, psutil.ZombieProcess):
-        return None
-    for c in conns:
+    for c in net.tcp_sockets(pid):
         if c.raddr and c.raddr.port == client_port:
             return c.status
     return None
-
-
-def log_text(server) -> str:
-    return server.output()
 
 
 # ------------------------------------------------------------------ hints
@@ -572,12 +559,12 @@ def test_client_gone_while_written_to(lab_dir, run_dir, rng):
                             5),
                    f"grader: {who} did not see the client close within {scaled(5):.0f} s")
         if is_child:
-            wait_for(lambda: not is_live(serving), 5)
+            wait_for(lambda: not procs.is_live(serving), 5)
         else:
             wait_for(lambda: not server.running() or connection_state(server.pid, port) is None,
                      5)
         if is_child:
-            expect(not is_live(serving),
+            expect(not procs.is_live(serving),
                    f"{who} was still running {scaled(5):.0f} s after its client had gone")
             status = wait_status(serving.pid)
             expect(status is None or not status & 0x7F,
@@ -599,16 +586,16 @@ def test_log_lines(lab_dir, run_dir, rng):
         port = client.local_port()
         leave(server, client)
         received = RECEIVED.format(address="127.0.0.1", port=port)
-        logged = wait_for(lambda: received in log_text(server)
-                          and log_text(server).count(CLOSED) >= number, 5)
-        output = log_text(server)
+        logged = wait_for(lambda: received in server.output()
+                          and server.output().count(CLOSED) >= number, 5)
+        output = server.output()
         expect(received in output,
                f"{scaled(5):.0f} s after client {number} (port {port}) was answered and had "
                f"closed, the server's output had no line '{received}'; it had "
                f"{len(output.splitlines())} line(s): {show(output[-200:].encode(), 200)}")
         expect(logged, f"{scaled(5):.0f} s after client {number} had closed, the server's output "
                        f"had {output.count(CLOSED)} line(s) '{CLOSED}', not {number}")
-    output = log_text(server)
+    output = server.output()
     expect(output.count(ACCEPTING) == 1,
            f"'{ACCEPTING}' appears {output.count(ACCEPTING)} times in the server's output "
            f"after 3 clients, not once")

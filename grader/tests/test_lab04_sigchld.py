@@ -21,7 +21,7 @@ import pytest
 
 import echo_checks as echo
 import test_lab03_fork as fork_tests
-from harness import graded, note
+from harness import graded, note, procs
 from harness.common import builds_test
 from harness.expect import expect, fail, show, uppercase
 from harness.timing import scaled, wait_for
@@ -132,8 +132,8 @@ def test_many_exit_at_once(lab_dir, run_dir, rng):
     with echo.stopped(server.pid, "the server"):
         for client in clients:
             client.close()
-        exited = wait_for(lambda: not any(echo.is_live(c) for c in children), 10)
-        expect(exited, f"{sum(echo.is_live(c) for c in children)} of {count} children were "
+        exited = wait_for(lambda: not any(procs.is_live(c) for c in children), 10)
+        expect(exited, f"{sum(procs.is_live(c) for c in children)} of {count} children were "
                        f"still running {scaled(10):.0f} s after their clients left")
     reaped = wait_for(lambda: not server.children(), REAP_DEADLINE)
     expect(reaped, f"{count} children exited together; {scaled(REAP_DEADLINE):.0f} s later "
@@ -171,9 +171,9 @@ def test_killed_child_reaped(lab_dir, run_dir, rng):
     for child, signo in zip(children, (signal.SIGKILL, signal.SIGTERM)):
         echo.wait_until_accepting(server)
         os.kill(child.pid, signo)
-        gone = wait_for(lambda: echo.status_of(child) is None, REAP_DEADLINE)
+        gone = wait_for(lambda: procs.status_of(child) is None, REAP_DEADLINE)
         expect(gone, f"child {child.pid}, killed by {signo.name}, was "
-                     f"{'a zombie' if echo.status_of(child) == 'zombie' else 'still there'} "
+                     f"{'a zombie' if procs.status_of(child) == 'zombie' else 'still there'} "
                      f"{scaled(REAP_DEADLINE):.0f} s later ({echo.state(server)})")
     for client in clients:
         client.close()
@@ -329,25 +329,31 @@ class Soak:
         deadline = started + scaled(seconds)
         baseline_fds = self.server.num_fds() or 0
         next_check = 0.0
-        while self.finished < self.total:
-            now = time.monotonic()
-            expect(now < deadline, f"only {self.finished} of {self.total} connections had ended "
-                                   f"after {scaled(seconds):.0f} s ({echo.state(self.server)}, "
-                                   f"{remaining_children(self.server)})")
-            while (self.started < self.total and self.too_many_zombies_since is None
-                   and len(self.selector.get_map()) < self.at_once):
-                self.open_one()
-            for key, mask in self.selector.select(timeout=0.1):
-                try:
-                    self.step(key.data, mask)
-                except (BlockingIOError, InterruptedError):
-                    pass
-                except OSError as exc:
-                    self.finish(key.data, f"the connection failed: {exc.strerror or exc}")
-            if now >= next_check:
-                self.health(baseline_fds)
-                next_check = now + 0.05
-        self.selector.close()
+        try:
+            while self.finished < self.total:
+                now = time.monotonic()
+                expect(now < deadline,
+                       f"only {self.finished} of {self.total} connections had ended after "
+                       f"{scaled(seconds):.0f} s ({echo.state(self.server)}, "
+                       f"{remaining_children(self.server)})")
+                while (self.started < self.total and self.too_many_zombies_since is None
+                       and len(self.selector.get_map()) < self.at_once):
+                    self.open_one()
+                for key, mask in self.selector.select(timeout=0.1):
+                    try:
+                        self.step(key.data, mask)
+                    except (BlockingIOError, InterruptedError):
+                        pass
+                    except OSError as exc:
+                        self.finish(key.data, f"the connection failed: {exc.strerror or exc}")
+                if now >= next_check:
+                    self.health(baseline_fds)
+                    next_check = now + 0.05
+        finally:
+            # A failed soak must not keep hundreds of sockets open after it.
+            for key in list(self.selector.get_map().values()):
+                key.fileobj.close()
+            self.selector.close()
         if self.wrong:
             self.report_wrong()
         return time.monotonic() - started
@@ -368,9 +374,8 @@ def test_soak(lab_dir, run_dir, rng):
     settled = wait_for(lambda: not server.children(), 5)
     expect(settled, f"{what}: 5 s after the last client left, the server had "
                     f"{remaining_children(server)}")
-    wait_for(lambda: server.num_fds() <= baseline_fds, 3)
-    fds = server.num_fds()
-    expect(fds is not None and fds <= baseline_fds,
+    fds = echo.descriptors_after_settling(server, baseline_fds)
+    expect(fds is not None and baseline_fds is not None and fds <= baseline_fds,
            f"{what}: the server's open descriptors went from {baseline_fds} to {fds} "
            f"({echo.state(server)})")
     if SOAK_LONG:
