@@ -161,6 +161,7 @@ class RunningServer:
         self.port = port
         self.log_path = log_path
         self.stopped = False
+        self.left_behind = []  # pids stop() found outside the server's process group
         with open(log_path, "wb") as log:
             self.proc = subprocess.Popen(spec.argv + [str(port)], stdin=subprocess.DEVNULL,
                                          stdout=log, stderr=subprocess.STDOUT,
@@ -173,7 +174,10 @@ class RunningServer:
         exits or does not listen within 10 s.  A port someone took between
         free_port() and the server's bind() is retried with another."""
         for _attempt in range(3):
-            server = cls(spec, free_port(), LOGS / f"{spec.key}.log")
+            try:
+                server = cls(spec, free_port(), LOGS / f"{spec.key}.log")
+            except OSError as e:  # not executable, not a program, no such file...
+                raise ServerDidNotStart(f"cannot run {spec.argv[0]}: {e.strerror or e}") from e
             cls.running_now.append(server)
             up = wait_for(lambda: server.proc.poll() is not None
                           or listens_on(server.pid, server.port), 10)
@@ -193,7 +197,9 @@ class RunningServer:
 
     def stop(self):
         """SIGTERM to the server's process group, SIGKILL to whatever is left
-        of it after 2 s (or at once), then reap it and any orphan."""
+        of it after 2 s (or at once), then reap it and any orphan.  Orphans
+        outside the group survived the SIGKILL: they are noted in left_behind
+        (the smoke test requires none) before they are killed too."""
         if self.stopped:
             return
         self.stopped = True
@@ -207,7 +213,17 @@ class RunningServer:
                 self.proc.wait(timeout=grace)
             except subprocess.TimeoutExpired:
                 continue
+        keep = {server.pid for server in RunningServer.running_now}
+        self.left_behind = [p.pid for p in psutil.Process().children()
+                            if p.pid not in keep and not in_group(p.pid, self.pid)]
         reap_orphans()
+
+
+def in_group(pid, pgid):
+    try:
+        return os.getpgid(pid) == pgid
+    except ProcessLookupError:
+        return True  # gone already: nothing left behind
 
 
 def reap_orphans():
@@ -313,15 +329,18 @@ def run_loadgen(loadgen, port, cell, duration, extra=(), timeout=OP_TIMEOUT, abo
         argv[1:1] = ["--duration", str(duration)]
     # Worst case: every client's connect, then every reply, waits a full deadline.
     limit = duration + 3 * timeout + cell.clients * 0.05 + 10
-    with subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                          stderr=subprocess.PIPE) as proc:
-        problem = wait_or_kill(proc, limit, abort)
-        stderr = proc.stderr.read().decode(errors="replace").strip()
-    if problem:
-        return {"problem": problem}
-    if proc.returncode not in (0, 1) or not out.exists():
-        return {"problem": f"loadgen exited with {proc.returncode}: {stderr}"}
-    return json.loads(out.read_text())
+    try:
+        with subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE) as proc:
+            problem = wait_or_kill(proc, limit, abort)
+            stderr = proc.stderr.read().decode(errors="replace").strip()
+        if problem:
+            return {"problem": problem}
+        if proc.returncode not in (0, 1) or not out.exists():
+            return {"problem": f"loadgen exited with {proc.returncode}: {stderr}"}
+        return json.loads(out.read_text())
+    finally:
+        out.unlink(missing_ok=True)  # the report lives on in results/NAME.json
 
 
 def wait_or_kill(proc, limit, abort):
@@ -563,8 +582,8 @@ def check_binary(spec):
     program = Path(spec.argv[0])
     if not program.exists():
         return f"{program} does not exist (not built?)"
-    if not os.access(program, os.X_OK):
-        return f"{program} is not executable"
+    if not program.is_file() or not os.access(program, os.X_OK):
+        return f"{program} is not an executable file"
     return ""
 
 
@@ -734,14 +753,22 @@ def cpu_per_connection(measured, key, cell):
     return cpu["parent"] + cpu["children"] if cpu and r.get("ops") else None
 
 
+def extra_cpu_per(rows, unit, second):
+    """(rows[0], rows[second], fork CPU us per `unit` more), or None if either
+    row is missing or failed."""
+    if len(rows) <= second or "problem" in rows[0] or "problem" in rows[second]:
+        return None
+    a, b = rows[0], rows[second]
+    return a, b, (b["cpu_us"]["total"] - a["cpu_us"]["total"]) / (b[unit] - a[unit])
+
+
 def lessons(measured, sweep):
     """The measured answers to the seed's concerns, one sentence each."""
     out = []
     busiest = [c for c in CELLS if c.mode == "conn"][-1]
-    if sweep and len(sweep["memory"]) > 2 and "problem" not in sweep["memory"][2]:
-        small, big = sweep["memory"][0], sweep["memory"][2]
-        per_mb = (big["cpu_us"]["total"] - small["cpu_us"]["total"]) / (
-            big["rss_mb"] - small["rss_mb"])
+    sweep = sweep or {"memory": [], "memory_hugepages": [], "mappings": []}  # --no-forkcost
+    if slope := extra_cpu_per(sweep["memory"], "rss_mb", 2):
+        small, big, per_mb = slope
         out.append(f"fork+_exit+waitpid costs {small['cpu_us']['total'] / 1000:.2f} ms of CPU in "
                    f"a {small['rss_mb']:.0f} MB parent, {big['cpu_us']['total'] / 1000:.2f} ms "
                    f"in a {big['rss_mb']:.0f} MB one: about {per_mb:.0f} us more per resident MB")
@@ -751,10 +778,8 @@ def lessons(measured, sweep):
         out.append(f"with 1 GB resident: {small_pages[0]['cpu_us']['total'] / 1000:.1f} ms in "
                    f"4 KB pages, {huge[0]['cpu_us']['total'] / 1000:.2f} ms in 2 MB pages "
                    f"(512 times fewer page-table entries to copy)")
-    if sweep and len(sweep["mappings"]) > 1 and "problem" not in sweep["mappings"][1]:
-        base, more = sweep["mappings"][0], sweep["mappings"][1]
-        per_map = (more["cpu_us"]["total"] - base["cpu_us"]["total"]) / (
-            more["mappings"] - base["mappings"])
+    if slope := extra_cpu_per(sweep["mappings"], "mappings", 1):
+        base, more, per_map = slope
         out.append(f"each extra mapping (one touched page) adds about {per_map:.1f} us of CPU "
                    f"to a fork ({base['mappings']} -> {more['mappings']} mappings: "
                    f"{base['cpu_us']['total'] / 1000:.2f} -> "
@@ -944,7 +969,7 @@ def parse_args(argv):
         p.error("--rounds must be from 1 to 10, with at least 0.25 s of load per round")
     if not args.save_as.replace("-", "").replace("_", "").isalnum():
         p.error("--save-as takes a name of letters, digits, - and _ (results/NAME.json)")
-    if args.server and not os.access(args.server, os.X_OK):
+    if args.server and not (Path(args.server).is_file() and os.access(args.server, os.X_OK)):
         p.error(f"--server {args.server}: no such executable file")
     return args
 

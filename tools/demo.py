@@ -98,9 +98,12 @@ class Demo:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
-        self.server = subprocess.Popen([str(self.server_path), str(self.port)],
-                                       stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                       stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            self.server = subprocess.Popen([str(self.server_path), str(self.port)],
+                                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                           stderr=subprocess.STDOUT, start_new_session=True)
+        except OSError as exc:  # executable, but not a program (ENOEXEC) or the like
+            raise DemoError(f"cannot run {self.server_path}: {exc.strerror or exc}") from exc
         os.set_blocking(self.server.stdout.fileno(), False)
         self.selector.register(self.server.stdout, selectors.EVENT_READ, "log")
         deadline = time.monotonic() + 5
@@ -128,18 +131,20 @@ class Demo:
             return b""
 
     def stop_server(self) -> None:
-        """End the server and its children (one process group), however we got here."""
-        if self.server is None or self.server.poll() is not None:
+        """End the server and its children (one process group), however we got here:
+        also when the server itself has exited, its children may still serve."""
+        if self.server is None:
             return
-        for signo in (signal.SIGCONT, signal.SIGTERM):
+        if self.server.poll() is None:
+            for signo in (signal.SIGCONT, signal.SIGTERM):
+                try:
+                    os.killpg(self.server.pid, signo)
+                except ProcessLookupError:
+                    break
             try:
-                os.killpg(self.server.pid, signo)
-            except ProcessLookupError:
-                return
-        try:
-            self.server.wait(timeout=2)
-        except subprocess.TimeoutExpired:
-            pass
+                self.server.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                pass
         try:
             os.killpg(self.server.pid, signal.SIGKILL)  # children may be left in the group
         except ProcessLookupError:
@@ -237,7 +242,7 @@ class Demo:
 
     def run(self) -> None:
         self.start_server()
-        print(f"forklab demo: {self.server_path.relative_to(KIT_ROOT)} on 127.0.0.1:{self.port}"
+        print(f"forklab demo: {shown_path(self.server_path)} on 127.0.0.1:{self.port}"
               f" (pid {self.server.pid})\n")
         print(f" time  {'what happens':<{EVENT_WIDTH}} the server's processes: pid, state "
               f"(S sleeping,\n{'':<{EVENT_WIDTH + 8}}R running, T stopped, Z zombie), cN: child "
@@ -264,6 +269,14 @@ class Demo:
               "(Z) -- nobody had reaped it.")
 
 
+def shown_path(path: Path) -> str:
+    """path relative to the kit when it is inside it, as given otherwise."""
+    try:
+        return str(path.relative_to(KIT_ROOT))
+    except ValueError:
+        return str(path)
+
+
 def on_terminate(signo, _frame):
     raise SystemExit(128 + signo)
 
@@ -274,9 +287,12 @@ def main(argv=None) -> int:
                         help="the server program (default: lab04_sigchld/server)")
     args = parser.parse_args(argv)
     server_path = args.server.resolve()
-    if not os.access(server_path, os.X_OK):
+    if not server_path.exists():
         print(f"demo: {server_path} is missing: build the kit first (`make`, or `make demo`)",
               file=sys.stderr)
+        return 1
+    if not server_path.is_file() or not os.access(server_path, os.X_OK):
+        print(f"demo: {server_path} is not an executable file", file=sys.stderr)
         return 1
     signal.signal(signal.SIGTERM, on_terminate)
     signal.signal(signal.SIGHUP, on_terminate)

@@ -14,8 +14,8 @@ at the marker's indentation (no `stub:` -- the region just goes), and
     # END HIDDEN
 
 is removed.  Markers are whole-line comments in the file's own comment syntax: `//` in
-C++, `#` in Python, shell and Makefiles, `<!-- ... -->` in Markdown.  Regions do not nest; an
-unbalanced marker is an error naming the file and line.  Files and folders
+C and C++, `#` in Python, shell and Makefiles, `<!-- ... -->` in Markdown.  Regions do not
+nest; an unbalanced marker is an error naming the file and line.  Files and folders
 listed in INSTRUCTOR_ONLY are left out altogether.
 
 Output: OUT/forklab-handout/ and OUT/forklab-handout.tar.gz.
@@ -51,13 +51,14 @@ INSTRUCTOR_ONLY = (
 )
 STUDENT_DECKS = Path("slides") / "build" / "student"
 
+# The comment that starts a marker line, by file suffix (slides/tools/kit-code.mjs
+# has the same table).
 COMMENT_STYLES = {
-    ".cpp": ("//", ""), ".h": ("//", ""), ".hh": ("//", ""),
-    ".py": ("#", ""), ".sh": ("#", ""), ".mk": ("#", ""), ".ini": ("#", ""),
-    ".yml": ("#", ""), ".yaml": ("#", ""),
-    ".md": ("<!--", "-->"), ".html": ("<!--", "-->"),
+    ".cpp": "//", ".h": "//", ".hh": "//", ".c": "//",
+    ".py": "#", ".sh": "#", ".mk": "#", ".ini": "#", ".yml": "#", ".yaml": "#",
+    ".md": "<!--", ".html": "<!--",
 }
-NAMED_STYLES = {"Makefile": ("#", "")}
+NAMED_STYLES = {"Makefile": "#"}
 
 
 
@@ -84,7 +85,7 @@ def marker_for(where: str):
     """The marker pattern of a file, by its name: a `// BEGIN SOLUTION` line
     in a Markdown code block is an example, not a marker."""
     style = comment_style(Path(where))
-    return MARKERS[style[0]] if style else None
+    return MARKERS[style] if style else None
 
 
 def strip_regions(text: str, where: str, keep_hidden: bool = False) -> str:

@@ -23,6 +23,11 @@ def test_solution_region_without_stub_and_hidden_region_vanish():
     assert strip_regions(text, "x.py") == "a\nb\nc\n"
 
 
+def test_c_files_take_the_markers_of_cpp_files():
+    text = "a\n// BEGIN HIDDEN\nb\n// END HIDDEN\nc\n"
+    assert strip_regions(text, "fork_server.c") == "a\nc\n"
+
+
 def test_markdown_markers():
     text = "intro\n<!-- BEGIN HIDDEN -->\nfor instructors\n<!-- END HIDDEN -->\nend\n"
     assert strip_regions(text, "README.md") == "intro\nend\n"
