@@ -15,6 +15,7 @@ and its own scratch folder and ports.  Results:
 import csv
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -29,6 +30,9 @@ from harness import procs, sandbox
 from harness.kit import UsageError
 
 GRADER = Path(__file__).resolve().parent / "forklab_grade.py"
+# How long a worker that is told to stop (SIGTERM) may take to end its
+# programs and remove its scratch folder before it is killed.
+WORKER_GRACE_SECONDS = 5
 
 
 @dataclass
@@ -53,22 +57,99 @@ def submissions_in(folder: Path) -> list:
     return found
 
 
-def end_worker(popen: subprocess.Popen, uid) -> None:
-    """Kill a worker grader and everything below it (re-parented to us)."""
-    procs.kill_tree(popen.pid)
-    popen.wait()
-    if uid is not None:
-        for proc in psutil.process_iter(["uids"]):
-            uids = proc.info["uids"]
-            if uids is not None and uids.real == uid:
-                try:
-                    proc.kill()
-                except psutil.Error:
-                    pass
-    procs.reap_orphans()
+class Workers:
+    """The batch's running worker graders, so that an interrupted batch can
+    end them (they run in sessions of their own: Ctrl-C does not reach them)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._running = {}  # Popen -> its sandbox uid
+        self._stopping = False
+
+    def start(self, argv, uid, **popen_args):
+        """Popen(argv, **popen_args), or None once end_all() has been called."""
+        with self._lock:
+            if self._stopping:
+                return None
+            popen = subprocess.Popen(argv, **popen_args)
+            self._running[popen] = uid
+            return popen
+
+    def finished(self, popen) -> None:
+        with self._lock:
+            self._running.pop(popen, None)
+
+    def end(self, popen: subprocess.Popen, uid, terminated=False) -> None:
+        """End a worker grader and everything below it (re-parented to us):
+        SIGTERM first (unless the caller sent it already), so that the worker
+        ends its programs and removes its scratch folder, then SIGKILL for
+        whatever is still there after WORKER_GRACE_SECONDS."""
+        if not terminated:
+            popen.terminate()
+        try:
+            popen.wait(timeout=WORKER_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            procs.kill_tree(popen.pid)
+            popen.wait()
+        if uid is not None:
+            for proc in psutil.process_iter(["uids"]):
+                uids = proc.info["uids"]
+                if uids is not None and uids.real == uid:
+                    try:
+                        proc.kill()
+                    except psutil.Error:
+                        pass
+        self._reap_orphans()
+
+    def end_all(self) -> None:
+        """Start no more workers; end the running ones, all told at once."""
+        with self._lock:
+            self._stopping = True
+            running = dict(self._running)
+        for popen in running:
+            popen.terminate()
+        for popen, uid in running.items():
+            self.end(popen, uid, terminated=True)
+
+    def _reap_orphans(self) -> None:
+        """procs.reap_orphans() that leaves the running workers alone: the
+        exit status of each is for its Popen to collect (one taken from it
+        reads as status 0)."""
+        with self._lock:
+            workers = {popen.pid for popen in self._running}
+            try:
+                children = psutil.Process().children()
+            except psutil.Error:
+                return
+            for child in children:
+                if child.pid not in workers:
+                    try:
+                        os.waitpid(child.pid, os.WNOHANG)
+                    except ChildProcessError:
+                        pass
 
 
-def grade_one(submission: Path, out: Path, args, labs, seed: int, sandbox_uids) -> Outcome:
+def read_results(path: Path, outcome: Outcome) -> None:
+    """Fill outcome in from a worker's results.json.  Raises OSError,
+    ValueError, LookupError, TypeError or AttributeError when the file is
+    unreadable, e.g. half written by a worker killed at its timeout."""
+    data = json.loads(path.read_text())
+    score, max_score = data["score"], data["extra_data"]["max_score"]
+    labs = {lab: v["score"] for lab, v in data["extra_data"]["labs"].items()}
+    failed, not_run = [], 0
+    for test in data["tests"]:
+        if test["status"] == "passed":
+            continue
+        if test["output"].startswith("not run"):
+            not_run += 1
+        else:
+            failed.append(test["name"])
+    outcome.score, outcome.max_score, outcome.labs = score, max_score, labs
+    outcome.failed, outcome.not_run = failed, not_run
+
+
+def grade_one(submission: Path, out: Path, args, labs, seed: int, sandbox_uids,
+              workers) -> Outcome:
     outcome = Outcome(student=submission.name)
     folder = out / submission.name
     folder.mkdir(parents=True, exist_ok=True)
@@ -86,13 +167,19 @@ def grade_one(submission: Path, out: Path, args, labs, seed: int, sandbox_uids) 
     started = time.monotonic()
     try:
         with open(folder / "grade.txt", "wb") as transcript:
-            popen = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=transcript,
-                                     stderr=subprocess.STDOUT, env=env, start_new_session=True)
+            popen = workers.start(argv, uid, stdin=subprocess.DEVNULL, stdout=transcript,
+                                  stderr=subprocess.STDOUT, env=env, start_new_session=True)
+            if popen is None:
+                outcome.status = "error"
+                outcome.detail = "not graded: the batch was interrupted"
+                return outcome
             try:
                 code = popen.wait(timeout=args.submission_timeout)
             except subprocess.TimeoutExpired:
-                end_worker(popen, uid)
                 code = None
+            workers.finished(popen)
+            if code is None:
+                workers.end(popen, uid)
     finally:
         if uid is not None:
             sandbox_uids.give_back(uid)
@@ -104,17 +191,13 @@ def grade_one(submission: Path, out: Path, args, labs, seed: int, sandbox_uids) 
         outcome.status = "error"
         outcome.detail = f"the grader exited with status {code}; see {folder / 'grade.txt'}"
     if results.is_file():
-        data = json.loads(results.read_text())
-        outcome.score = data["score"]
-        outcome.max_score = data["extra_data"]["max_score"]
-        outcome.labs = {lab: v["score"] for lab, v in data["extra_data"]["labs"].items()}
-        for test in data["tests"]:
-            if test["status"] == "passed":
-                continue
-            if test["output"].startswith("not run"):
-                outcome.not_run += 1
-            else:
-                outcome.failed.append(test["name"])
+        try:
+            read_results(results, outcome)
+        except (OSError, ValueError, LookupError, TypeError, AttributeError) as exc:
+            if outcome.status == "ok":
+                outcome.status = "error"
+                outcome.detail = f"see {folder / 'grade.txt'}"
+            outcome.detail += f"; {results} is unreadable ({type(exc).__name__}: {exc})"
     return outcome
 
 
@@ -148,20 +231,29 @@ class SandboxUids:
 
 
 def run_batch(args, labs) -> int:
+    if not args.submission_timeout > 0:
+        raise UsageError(f"--submission-timeout must be more than 0 seconds, "
+                         f"not {args.submission_timeout:g}")
     submissions = submissions_in(args.batch.resolve())
     out = (args.out or Path("grades")).resolve()
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create the results folder {out}: {exc.strerror}") from None
     seed = args.seed if args.seed is not None else int(time.time()) % (1 << 31)
     jobs = max(1, args.jobs)
     procs.become_subreaper()
     print(f"forklab batch: {len(submissions)} submissions from {args.batch}, {jobs} at once, "
           f"seed {seed}, labs {', '.join(labs)}", flush=True)
     sandbox_uids = SandboxUids()
+    workers = Workers()
     lock = threading.Lock()
     done = []
 
     def grade_and_report(submission):
-        outcome = grade_one(submission, out, args, labs, seed, sandbox_uids)
+        outcome = grade_one(submission, out, args, labs, seed, sandbox_uids, workers)
         with lock:
             done.append(outcome)
             status = "" if outcome.status == "ok" else f"  [{outcome.status}: {outcome.detail}]"
@@ -170,8 +262,23 @@ def run_batch(args, labs) -> int:
                   flush=True)
         return outcome
 
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
+    pool = ThreadPoolExecutor(max_workers=jobs)
+    try:
         outcomes = list(pool.map(grade_and_report, submissions))
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (forklab_grade.on_terminate)
+        # A second one must not cut the clean-up short: it takes at most
+        # WORKER_GRACE_SECONDS, then SIGKILL.
+        for signo in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signo, signal.SIG_IGN)
+        with lock:
+            graded = len(done)
+        pool.shutdown(wait=False, cancel_futures=True)
+        workers.end_all()
+        pool.shutdown()
+        print(f"batch interrupted: {graded} of {len(submissions)} submissions graded "
+              f"(their results are in {out}); grades.csv not written", file=sys.stderr)
+        raise
+    pool.shutdown()
     write_csv(out / "grades.csv", outcomes, labs)
     problems = [o for o in outcomes if o.status != "ok"]
     print(f"grades: {out / 'grades.csv'}" + (f"; {len(problems)} could not be graded fully"

@@ -4,19 +4,20 @@
                  [--logs DIR] [--seed N] [--quiet] [--keep]
     grader/grade --batch DIR [-j N] [--out DIR] [--lab LAB ...] [--seed N]
 
-With no --submission it grades this checkout of the kit.  Exit status: 0 at
-full marks, 1 otherwise, 2 for bad arguments, 3 when the grader itself failed.
---batch grades every folder in DIR as one student's submission (see batch.py);
-its exit status is 0 when every submission was graded, 1 otherwise.
+With no --submission it grades this checkout of the kit.  Exit status: see
+EXIT_STATUS below.  --batch grades every folder in DIR as one student's
+submission (see batch.py).
 """
 
 import argparse
 import os
 import random
 import shutil
+import signal
 import sys
 import tempfile
 import time
+import traceback
 from pathlib import Path
 
 import pytest
@@ -33,10 +34,20 @@ from harness.kit import UsageError  # noqa: E402
 from harness.scoring import GradePlugin  # noqa: E402
 from harness.timing import scale  # noqa: E402
 
+EXIT_STATUS = """\
+exit status:
+  0    full marks (--batch: every submission was graded)
+  1    not full marks (--batch: some submission could not be graded)
+  2    bad arguments or settings: a one-line message, nothing graded
+  3    the grader itself failed, or stopped early: no score, no --json/--junit
+  130  interrupted (Ctrl-C); 143 and 129 when stopped by SIGTERM or SIGHUP: no score
+"""
+
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(
-        prog="grade", description="Build and grade the forklab labs of a submission.")
+        prog="grade", description="Build and grade the forklab labs of a submission.",
+        epilog=EXIT_STATUS, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lab", action="append", default=[], metavar="LAB",
                         help="grade only this lab (repeat for several); default: every lab")
     parser.add_argument("--submission", type=Path, metavar="DIR",
@@ -80,8 +91,26 @@ def selected_labs(requested) -> list:
 
 
 def check_output_path(path):
-    if path is not None and not path.parent.is_dir():
+    """Refuse, before grading, a --json or --junit file that cannot be written."""
+    if path is None:
+        return
+    if path.is_dir():
+        raise UsageError(f"cannot write {path}: it is a folder")
+    if not path.parent.is_dir():
         raise UsageError(f"cannot write {path}: folder {path.parent} does not exist")
+    if not os.access(path if path.exists() else path.parent, os.W_OK):
+        raise UsageError(f"cannot write {path}: permission denied")
+
+
+def check_logs_folder(path):
+    """Refuse, before grading, a --logs folder that cannot be created or written."""
+    existing = path
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UsageError(f"cannot write logs into {path}: {existing} is not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(f"cannot write logs into {path}: {existing} is not writable")
 
 
 def grade(args) -> int:
@@ -93,13 +122,14 @@ def grade(args) -> int:
     check_output_path(args.junit)
     seed = args.seed if args.seed is not None else random.randrange(1, 1 << 31)
     logs_dir = (args.logs or kit.KIT_ROOT / "grade-logs").resolve()
+    check_logs_folder(logs_dir)
 
     procs.become_subreaper()
-    scratch = Path(tempfile.mkdtemp(prefix="forklab-grade-"))
-    os.chmod(scratch, 0o755)
     started = time.monotonic()
     watchdog = sandbox.Watchdog().start()
+    scratch = Path(tempfile.mkdtemp(prefix="forklab-grade-"))
     try:
+        os.chmod(scratch, 0o755)
         kit.copy_kit(scratch)
         missing = kit.take_student_files(submission, scratch)
         plugin = GradePlugin(scratch=scratch, missing=missing, seed=seed, logs_dir=logs_dir,
@@ -107,11 +137,21 @@ def grade(args) -> int:
         print(f"forklab grader: {submission} (seed {seed}, timeouts x{scale():g})", flush=True)
         print(f"{sandbox.describe_limits()}\n", flush=True)
         modules = [str(TESTS_DIR / f"test_{lab}.py") for lab in labs]
-        pytest.main(["-c", str(GRADER_DIR / "pytest.ini"), "--rootdir", str(TESTS_DIR),
-                     "-p", "no:cacheprovider", "-p", "no:terminal", "-s", "--assert=plain",
-                     *modules],
-                    plugins=[plugin])
+        code = pytest.main(["-c", str(GRADER_DIR / "pytest.ini"), "--rootdir", str(TESTS_DIR),
+                            "-p", "no:cacheprovider", "-p", "no:terminal", "-s",
+                            "--assert=plain", *modules],
+                           plugins=[plugin])
         left = procs.end_all()
+        if code == pytest.ExitCode.INTERRUPTED:
+            # pytest caught the Ctrl-C (or SIGTERM, see on_terminate) and
+            # stopped: only the tests before it have results.
+            raise KeyboardInterrupt
+        if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) \
+                and not plugin.internal_errors:
+            # INTERNAL_ERROR: a hook raised (pytest printed INTERNALERROR lines).
+            # NO_TESTS_COLLECTED only follows a collection error, reported already.
+            plugin.internal_errors.append(f"grading stopped early (pytest exit status "
+                                          f"{int(code)}): the results are incomplete, no score")
         if plugin.internal_errors or left:
             for error in plugin.internal_errors:
                 print(f"grade: internal error: {error}", file=sys.stderr)
@@ -180,8 +220,26 @@ class TestLister:
             self.items.append((item.module.LAB, title_of(item.function), info.points))
 
 
+# The signal that stopped the grader (SIGTERM, SIGHUP), if one did.
+stopped_by = None
+
+
+def on_terminate(signo, _frame):
+    """SIGTERM, SIGHUP (`timeout`, a CI job cancelled): stop as Ctrl-C does,
+    so that the clean-up in grade() and batch.py runs.  A KeyboardInterrupt,
+    not a SystemExit: pytest stops the run at a KeyboardInterrupt, where it
+    counts a SystemExit as one failed test and goes on.  main() then exits
+    with 128 + signo."""
+    global stopped_by
+    stopped_by = signo
+    raise KeyboardInterrupt
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
+    for signo in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(signo) != signal.SIG_IGN:  # under nohup, SIGHUP stays ignored
+            signal.signal(signo, on_terminate)
     try:
         if args.list:
             return list_tests(selected_labs(args.lab))
@@ -195,8 +253,17 @@ def main(argv=None) -> int:
         print(f"grade: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("grade: interrupted", file=sys.stderr)
+        if stopped_by is not None:
+            print(f"grade: stopped by {signal.Signals(stopped_by).name}; no score",
+                  file=sys.stderr)
+            return 128 + stopped_by
+        print("grade: interrupted; no score", file=sys.stderr)
         return 130
+    except Exception:  # a bug of the grader's: 3, not the 1 of "not full marks"
+        traceback.print_exc()
+        print("grade: internal error: the grader failed (traceback above); no score",
+              file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":

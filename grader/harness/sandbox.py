@@ -21,17 +21,38 @@ protection rests on the scratch copy alone (documented in grader/README.md).
 
 import os
 import resource
+import sys
 import threading
 from pathlib import Path
 
 import psutil
 
+
+def setting(name: str, default):
+    """A positive whole number from the environment, or default.  A bad value
+    ends the grader with a one-line message and exit status 2, as a bad
+    argument does: this runs at import, before forklab_grade's main() could
+    report it."""
+    text = os.environ.get(name)
+    if text is None:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        print(f"grade: {name} must be a whole number of at least 1, not {text!r}",
+              file=sys.stderr)
+        raise SystemExit(2)
+    return value
+
+
 # Defaults, overridable through the environment for slow or small machines.
-MAX_PROCESSES = int(os.environ.get("FORKLAB_MAX_PROCS", "1000"))
+MAX_PROCESSES = setting("FORKLAB_MAX_PROCS", 1000)
 LIMITS = {
     resource.RLIMIT_NOFILE: 1024,
-    resource.RLIMIT_CPU: int(os.environ.get("FORKLAB_MAX_CPU_SECONDS", "60")),
-    resource.RLIMIT_AS: int(os.environ.get("FORKLAB_MAX_MEMORY_MB", "2048")) << 20,
+    resource.RLIMIT_CPU: setting("FORKLAB_MAX_CPU_SECONDS", 60),
+    resource.RLIMIT_AS: setting("FORKLAB_MAX_MEMORY_MB", 2048) << 20,
     resource.RLIMIT_FSIZE: 64 << 20,
     resource.RLIMIT_CORE: 0,
 }
@@ -48,6 +69,7 @@ LIMIT_NAMES = {
 # FORKLAB_SANDBOX_UID forces one.
 FIRST_SANDBOX_UID = 61000
 SANDBOX_UIDS = 3000
+FORCED_UID = setting("FORKLAB_SANDBOX_UID", None)
 _chosen_uid = None
 
 
@@ -76,8 +98,8 @@ def sandbox_uid():
     global _chosen_uid
     if os.geteuid() != 0:
         return None
-    if "FORKLAB_SANDBOX_UID" in os.environ:
-        return int(os.environ["FORKLAB_SANDBOX_UID"])
+    if FORCED_UID is not None:
+        return FORCED_UID
     if _chosen_uid is None:
         _chosen_uid = pick_free_uid()
     return _chosen_uid

@@ -1,8 +1,14 @@
 """The grader's command line: bad input, broken and incomplete submissions."""
 
+import shutil
+import signal
+import textwrap
 import xml.etree.ElementTree as ET
 
-from conftest import failed_tests, load_results, replace_once, run_grade
+import psutil
+import pytest
+
+from conftest import GRADER_DIR, failed_tests, load_results, replace_once, run_grade
 
 
 def test_unknown_lab_is_a_usage_error():
@@ -22,6 +28,130 @@ def test_output_into_a_missing_folder_is_a_usage_error(tmp_path):
     proc = run_grade("--lab", "lab01_wrap", "--json", tmp_path / "no" / "r.json")
     assert proc.returncode == 2
     assert "cannot write" in proc.stderr
+
+
+@pytest.mark.parametrize("option", ["--json", "--junit"])
+def test_output_onto_a_folder_is_a_usage_error(tmp_path, option):
+    proc = run_grade("--lab", "lab01_wrap", option, tmp_path)
+    assert proc.returncode == 2
+    assert f"cannot write {tmp_path}: it is a folder" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_logs_under_a_file_is_a_usage_error(tmp_path):
+    (tmp_path / "file").write_text("")
+    proc = run_grade("--lab", "lab01_wrap", "--logs", tmp_path / "file" / "logs")
+    assert proc.returncode == 2
+    assert f"{tmp_path / 'file'} is not a folder" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_a_bad_limit_setting_is_a_usage_error():
+    proc = run_grade("--lab", "lab01_wrap", env={"FORKLAB_MAX_PROCS": "abc"})
+    assert proc.returncode == 2
+    assert "FORKLAB_MAX_PROCS must be a whole number of at least 1, not 'abc'" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_batch_results_onto_a_file_is_a_usage_error(tmp_path):
+    (tmp_path / "class" / "alice").mkdir(parents=True)
+    (tmp_path / "grades").write_text("")
+    proc = run_grade("--batch", tmp_path / "class", "--out", tmp_path / "grades")
+    assert proc.returncode == 2
+    assert "is not a folder" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_a_submission_timeout_of_zero_is_a_usage_error(tmp_path):
+    (tmp_path / "class" / "alice").mkdir(parents=True)
+    proc = run_grade("--batch", tmp_path / "class", "--out", tmp_path / "grades",
+                     "--submission-timeout", "0")
+    assert proc.returncode == 2
+    assert "--submission-timeout must be more than 0 seconds" in proc.stderr
+    assert not (tmp_path / "grades").exists()
+
+
+# Graded tests of our own (FORKLAB_GRADER_TESTS), built on nothing: fast.
+# The first passes; the second stops the run, as {stop} says.
+STOPPED_TESTS = """
+    import os
+    import signal
+
+    from harness import graded, procs
+
+    LAB = "lab01_wrap"
+
+    @graded(points=1, hint="none")
+    def test_passes():
+        \"\"\"passes\"\"\"
+
+    @graded(points=1, hint="none")
+    def test_stops_the_run(run_dir):
+        \"\"\"starts a program, then stops the run\"\"\"
+        procs.start("sleeper", ["sleep", "{mark}"], cwd=run_dir, log_dir=run_dir)
+        {stop}
+
+    @graded(points=1, hint="none")
+    def test_never_runs():
+        \"\"\"never runs\"\"\"
+"""
+# A sleep length no other process on the machine uses, to find our sleeper.
+MARK = "313.4242"
+
+
+def grade_stopped(tmp_path, stop, conftest_extra=""):
+    """Grade STOPPED_TESTS; returns the CompletedProcess and the folder the
+    grader makes its scratch folder in."""
+    tests = tmp_path / "tests"
+    tests.mkdir()
+    shutil.copy(GRADER_DIR / "tests" / "conftest.py", tests)
+    with open(tests / "conftest.py", "a") as f:
+        f.write(textwrap.dedent(conftest_extra))
+    (tests / "test_lab01_wrap.py").write_text(
+        textwrap.dedent(STOPPED_TESTS).format(mark=MARK, stop=stop))
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    proc = run_grade("--lab", "lab01_wrap", "--json", tmp_path / "r.json",
+                     "--logs", tmp_path / "logs", timeout=120,
+                     env={"FORKLAB_GRADER_TESTS": str(tests), "TMPDIR": str(temp)})
+    return proc, temp
+
+
+def sleepers():
+    return [p.pid for p in psutil.process_iter(["cmdline"])
+            if MARK in " ".join(p.info["cmdline"] or [])]
+
+
+@pytest.mark.parametrize("signo, status, message", [
+    (signal.SIGINT, 130, "grade: interrupted; no score"),
+    (signal.SIGTERM, 143, "grade: stopped by SIGTERM; no score"),
+])
+def test_a_stopped_grading_claims_no_score_and_cleans_up(tmp_path, signo, status, message):
+    """Ctrl-C, or `timeout`'s SIGTERM, in mid-run: the tests before it all
+    passed, yet there is no score, and nothing is left behind."""
+    assert sleepers() == []
+    proc, temp = grade_stopped(tmp_path, f"os.kill(os.getpid(), {int(signo)})")
+    assert proc.returncode == status, proc.stdout + proc.stderr
+    assert message in proc.stderr
+    assert "PASS" in proc.stdout and "Score:" not in proc.stdout
+    assert not (tmp_path / "r.json").exists()
+    assert list(temp.iterdir()) == []  # the scratch folder was removed
+    assert sleepers() == []
+
+
+def test_an_internal_error_in_mid_run_claims_no_score(tmp_path):
+    """A hook that raises stops pytest after the first test (its exit status
+    3): the one test that ran passed, yet there is no score."""
+    proc, temp = grade_stopped(tmp_path, "pass", conftest_extra="""
+
+        def pytest_runtest_logfinish(nodeid, location):
+            raise RuntimeError("a hook of the graded tests failed")
+        """)
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert "grade: internal error: grading stopped early (pytest exit status 3)" in proc.stderr
+    assert "Score:" not in proc.stdout
+    assert not (tmp_path / "r.json").exists()
+    assert list(temp.iterdir()) == []
 
 
 def test_broken_accept_fails_exactly_the_accept_retry_tests(submission, tmp_path):

@@ -327,6 +327,9 @@ async function main(argv) {
             try { process.kill(pid, "SIGKILL"); } catch { /* gone */ }
         }
     };
+    // However the run ends (Ctrl-C included: puppeteer then exits at once),
+    // the profiles go with it.
+    process.on("exit", () => fs.rmSync(profileRoot, { recursive: true, force: true }));
     const deadline = setTimeout(() => {
         console.error(`check-decks: still running after ${DEADLINE_MS / 1000} s: giving up`);
         killEverything();

@@ -5,7 +5,7 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { test } from "node:test";
+import { after, test } from "node:test";
 import { fileURLToPath } from "node:url";
 
 import { DeckBuilder, MAX_EXCERPT, codeSize, countSlides, leaks, longestRun } from "../build-deck.mjs";
@@ -14,9 +14,21 @@ import { DeckError, handoutText, kitFiles, referenceText, selectAnchor, splitLin
 const SLIDES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const KIT = path.resolve(SLIDES, "..");
 
+// Temporary folders of this file's tests, removed when they have run.
+const scratchDirs = [];
+after(() => {
+    for (const dir of scratchDirs) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function scratchDir(prefix) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+    scratchDirs.push(dir);
+    return dir;
+}
+
 // A tiny kit in a temporary folder: one student file with two regions.
 function fakeKit() {
-    const root = fs.mkdtempSync(path.join(os.tmpdir(), "forklab-slides-test-"));
+    const root = scratchDir("forklab-slides-test-");
     fs.mkdirSync(path.join(root, "labx"));
     fs.writeFileSync(path.join(root, "labx", "server.cpp"), [
         "// server.cpp -- a test file.",

@@ -4,12 +4,24 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { test } from "node:test";
+import { after, test } from "node:test";
 
 import { FIGURES, figureSvg, formatNumber } from "../figures.mjs";
 
+// Temporary folders of this file's tests, removed when they have run.
+const scratchDirs = [];
+after(() => {
+    for (const dir of scratchDirs) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function scratchDir(prefix) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+    scratchDirs.push(dir);
+    return dir;
+}
+
 function writeJson(data) {
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "forklab-fig-")), "r.json");
+    const file = path.join(scratchDir("forklab-fig-"), "r.json");
     fs.writeFileSync(file, JSON.stringify(data));
     return file;
 }
