@@ -49,7 +49,9 @@ $(BUILD):
 	mkdir -p $@
 
 # `make grade` in a lab folder grades that lab of this checkout.
+ifdef LAB
 grade:
 	$(KIT_ROOT)/grader/grade --lab $(LAB)
+endif
 
 .PHONY: all test grade clean

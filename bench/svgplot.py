@@ -95,10 +95,7 @@ class Axis:
 def nice_ceiling(value):
     """The smallest 1, 2, 2.5 or 5 times a power of ten that is >= value."""
     power = 10 ** math.floor(math.log10(value))
-    for m in (1, 2, 2.5, 5, 10):
-        if m * power >= value:
-            return m * power
-    return 10 * power
+    return next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= value)
 
 
 def bar_chart(svg, box, title, ylabel, groups, series, values, log=True, keyed=False):

@@ -81,6 +81,29 @@ class Program:
         except psutil.NoSuchProcess:
             return []
 
+    def child_states(self) -> dict:
+        """{pid: state letter ('S', 'R', 'Z'...)} of the direct children,
+        zombies included.  Read from /proc/PID/task/*/children: much cheaper
+        than psutil's children(), which reads every process of the machine,
+        for a test that asks many times a second.  psutil where the kernel
+        has no such file."""
+        tasks = Path(f"/proc/{self.pid}/task")
+        if not (tasks / str(self.pid) / "children").exists():
+            return {c.pid: "Z" if status_of(c) == psutil.STATUS_ZOMBIE else "S"
+                    for c in self.children()}
+        states = {}
+        for listing in tasks.glob("*/children"):
+            try:
+                pids = listing.read_text().split()
+            except OSError:
+                continue
+            for pid in pids:
+                try:
+                    states[int(pid)] = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1][1]
+                except (OSError, IndexError):
+                    pass  # reaped meanwhile
+        return states
+
     def live_children(self):
         return [c for c in self.children() if is_live(c)]
 

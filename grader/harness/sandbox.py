@@ -199,7 +199,6 @@ class Watchdog:
 
     def __init__(self, interval: float = 0.05):
         self.interval = interval
-        self.peak = 0
         self.tripped = False
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="forklab-watchdog",
@@ -214,7 +213,6 @@ class Watchdog:
         self._thread.join()
 
     def reset(self) -> None:
-        self.peak = 0
         self.tripped = False
 
     def _run(self) -> None:
@@ -224,7 +222,6 @@ class Watchdog:
                 tree = me.children(recursive=True)
             except psutil.Error:
                 continue
-            self.peak = max(self.peak, len(tree))
             if len(tree) > MAX_PROCESSES:
                 self.tripped = True
                 for proc in tree:

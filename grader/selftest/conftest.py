@@ -2,7 +2,6 @@
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +12,7 @@ GRADER_DIR = Path(__file__).resolve().parents[1]
 KIT_ROOT = GRADER_DIR.parent
 sys.path.insert(0, str(GRADER_DIR))
 
-from harness import kit  # noqa: E402
+import mutants  # noqa: E402
 
 
 def run_grade(*args, env=None, timeout=600, grader=GRADER_DIR):
@@ -25,8 +24,7 @@ def run_grade(*args, env=None, timeout=600, grader=GRADER_DIR):
 
 
 def load_results(path: Path) -> dict:
-    data = json.loads(path.read_text())
-    return data
+    return json.loads(path.read_text())
 
 
 def failed_tests(results: dict) -> set:
@@ -37,11 +35,7 @@ def failed_tests(results: dict) -> set:
 def submission(tmp_path):
     """A submission folder holding a copy of the reference student files."""
     folder = tmp_path / "submission"
-    for rel in kit.STUDENT_FILES:
-        source = KIT_ROOT / rel
-        if source.is_file():
-            (folder / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, folder / rel)
+    mutants.reference_submission(folder)
     return folder
 
 

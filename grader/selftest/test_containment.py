@@ -48,13 +48,18 @@ def leftovers():
     return found
 
 
+def output_of(results: dict, name: str) -> str:
+    """What results.json says of one test."""
+    return next(t["output"] for t in results["tests"] if t["name"] == name)
+
+
 def test_fork_bomb_is_stopped_and_reported(submission, tmp_path):
     replace_once(submission / "lab01_wrap/wrap.cpp", SOCKET_LINE,
                  "    for (;;)\n        fork();\n" + SOCKET_LINE)
     proc, results = grade_hostile(submission, tmp_path, env={"FORKLAB_MAX_PROCS": "150"})
     socket_test = "lab01_wrap: Socket: returns a TCP socket"
     assert socket_test in failed_tests(results)
-    output = next(t["output"] for t in results["tests"] if t["name"] == socket_test)
+    output = output_of(results, socket_test)
     assert "created more than 150 processes" in output
     # The rest of the lab was graded normally once the bomb was ended.
     assert "lab01_wrap: Readline: returns one line per call" not in failed_tests(results)
@@ -66,8 +71,7 @@ def test_runaway_loop_is_stopped_by_the_cpu_limit(submission, tmp_path):
                  "    for (volatile int spin = 0;; spin = spin + 1) {\n    }\n" + CLOSE_LINE)
     proc, results = grade_hostile(submission, tmp_path,
                                   env={"FORKLAB_MAX_CPU_SECONDS": "1"})
-    output = next(t["output"] for t in results["tests"]
-                  if t["name"] == "lab01_wrap: Close: closes the descriptor")
+    output = output_of(results, "lab01_wrap: Close: closes the descriptor")
     assert "SIGXCPU" in output and "more than 1 s of CPU" in output
     assert leftovers() == []
 
@@ -78,8 +82,7 @@ def test_memory_hog_is_stopped_by_the_address_space_limit(submission, tmp_path):
                  "    std::memset(hog, 'x', std::size_t(8) << 30);\n"
                  "    delete[] hog;\n" + SOCKET_LINE)
     proc, results = grade_hostile(submission, tmp_path)
-    output = next(t["output"] for t in results["tests"]
-                  if t["name"] == "lab01_wrap: Socket: returns a TCP socket")
+    output = output_of(results, "lab01_wrap: Socket: returns a TCP socket")
     assert "bad_alloc" in output or "SIGABRT" in output
     assert leftovers() == []
 
@@ -92,8 +95,7 @@ def test_huge_file_is_stopped_by_the_file_size_limit(submission, tmp_path):
                  "        std::fclose(f);\n"
                  "    }\n" + SOCKET_LINE)
     proc, results = grade_hostile(submission, tmp_path)
-    output = next(t["output"] for t in results["tests"]
-                  if t["name"] == "lab01_wrap: Socket: returns a TCP socket")
+    output = output_of(results, "lab01_wrap: Socket: returns a TCP socket")
     assert "SIGXFSZ" in output
     assert leftovers() == []
 

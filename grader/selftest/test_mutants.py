@@ -4,13 +4,12 @@ the tests it should, and the reference passes all of them.
 The mutants of each lab are graded together with the reference in one batch
 (`grade --batch`), which also exercises batch grading."""
 
-import json
 from collections import defaultdict
 
 import pytest
 
 import mutants
-from conftest import GRADER_DIR, run_grade
+from conftest import GRADER_DIR, failed_tests, load_results, run_grade
 
 CATALOGUE = mutants.catalogue()
 
@@ -23,8 +22,7 @@ def groups():
 
 
 def non_passing(results_path):
-    data = json.loads(results_path.read_text())
-    return {t["name"] for t in data["tests"] if t["status"] != "passed"}
+    return failed_tests(load_results(results_path))
 
 
 def folder_name(mutant):

@@ -234,28 +234,6 @@ def describe_status(status) -> str:
     return procs.describe_returncode(os.waitstatus_to_exitcode(status))
 
 
-def children_states(pid: int) -> dict:
-    """{child pid: state letter ('S', 'R', 'Z'...)} of process pid's children,
-    read from /proc/PID/task/*/children: much cheaper than psutil, which
-    reads every process of the machine to find them."""
-    states = {}
-    try:
-        tasks = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return states
-    for tid in tasks:
-        try:
-            listed = Path(f"/proc/{pid}/task/{tid}/children").read_text().split()
-        except OSError:
-            continue
-        for child in listed:
-            try:
-                states[int(child)] = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1][1]
-            except (OSError, IndexError):
-                pass
-    return states
-
-
 def connection_state(pid: int, client_port: int):
     """TCP state (psutil.CONN_*) of process pid's socket connected to
     client_port, or None if it holds no such socket."""

@@ -301,7 +301,7 @@ class Soak:
         done = (f"once {self.started} of {self.total} connections had been opened "
                 f"({self.finished} of them answered and closed)")
         expect(server.running(), f"{echo.state(server)} {done}{echo.last_output(server, 2)}")
-        states = echo.children_states(server.pid)
+        states = server.child_states()
         self.peak_children = max(self.peak_children, len(states))
         zombies = sum(state == "Z" for state in states.values())
         if zombies <= MAX_SOAK_ZOMBIES:

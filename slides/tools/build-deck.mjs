@@ -141,27 +141,34 @@ export function countSlides(text) {
         if (i === 0) return 0;
     }
     let count = 1;
-    let fenceOpen = null;
+    let fence = null;
     for (let previous = ""; i < lines.length; previous = lines[i], i++) {
         const line = lines[i];
-        const marker = /^\s*(`{3,}|~{3,})/.exec(line);
-        if (marker && fenceOpen === null) fenceOpen = marker[1];
-        else if (marker && fenceOpen !== null && line.trim() === fenceOpen) fenceOpen = null;
-        else if (fenceOpen === null && /^ {0,3}(-{3,}|\*{3,}|_{3,})\s*$/.test(line) && !previous.trim())
+        const wasOpen = fence !== null;
+        fence = fenceAfter(fence, line);
+        if (!wasOpen && fence === null && /^ {0,3}(-{3,}|\*{3,}|_{3,})\s*$/.test(line) && !previous.trim())
             count++;
     }
     return count;
 }
 
+// The code fence open after `line`, given the one open before it (null:
+// none).  CommonMark's rule: a block opens at ``` or ~~~ (an info string may
+// follow) and closes at a bare line of the same character, at least as long.
+export function fenceAfter(open, line) {
+    if (open === null) return /^\s*(`{3,}|~{3,})/.exec(line)?.[1] ?? null;
+    const closing = /^\s*(`{3,}|~{3,})\s*$/.exec(line);
+    return closing && closing[1][0] === open[0] && closing[1].length >= open.length ? null : open;
+}
+
 // Fenced code blocks of a Markdown text: [{line (1-based), lines}].
 export function codeBlocks(text) {
     const blocks = [];
-    let open = null;
+    let open = null; // {fence, line, lines}
     splitLines(text).forEach((line, index) => {
-        const marker = /^\s*(`{3,}|~{3,})/.exec(line);
-        if (open === null && marker) open = { fence: marker[1], line: index + 1, lines: [] };
-        else if (open !== null && marker && marker[1].startsWith(open.fence) &&
-                 line.trim() === marker[1]) {
+        const fence = fenceAfter(open?.fence ?? null, line);
+        if (open === null && fence !== null) open = { fence, line: index + 1, lines: [] };
+        else if (open !== null && fence === null) {
             blocks.push(open);
             open = null;
         } else if (open !== null) open.lines.push(line);
@@ -211,11 +218,7 @@ export class DeckBuilder {
         let comment = null; // lines of an HTML comment being collected
         lines.forEach((line, index) => {
             const where = `${deckName}:${index + 1}`;
-            const fenceMatch = /^\s*(`{3,}|~{3,})/.exec(line);
-            if (comment === null && fenceMatch) {
-                if (fenceOpen === null) fenceOpen = fenceMatch[1];
-                else if (line.trim() === fenceOpen) fenceOpen = null;
-            }
+            if (comment === null) fenceOpen = fenceAfter(fenceOpen, line);
             const skipping = only !== null && only.audience !== this.variant;
             if (fenceOpen === null && comment === null) {
                 const directive = /^@(\w+)\s*(.*)$/.exec(line);

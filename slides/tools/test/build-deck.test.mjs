@@ -8,7 +8,8 @@ import path from "node:path";
 import { after, test } from "node:test";
 import { fileURLToPath } from "node:url";
 
-import { DeckBuilder, MAX_EXCERPT, codeSize, countSlides, leaks, longestRun } from "../build-deck.mjs";
+import { DeckBuilder, MAX_EXCERPT, codeBlocks, codeSize, countSlides, fenceAfter, leaks, longestRun }
+    from "../build-deck.mjs";
 import { DeckError, handoutText, kitFiles, referenceText, selectAnchor, splitLines } from "../kit-code.mjs";
 
 const SLIDES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -179,6 +180,17 @@ test("slides are counted as Marp counts them", () => {
     assert.equal(countSlides(deck("# one")), 1);
     assert.equal(countSlides(deck("# one", "", "---", "", "# two", "", "```", "---", "```")), 2);
     assert.equal(countSlides(deck("text", "---", "", "more")), 1); // a heading underline
+});
+
+test("one rule for code fences: a longer bare fence of the same kind closes one", () => {
+    assert.equal(fenceAfter(null, "```cpp"), "```");
+    assert.equal(fenceAfter("```", "```cpp"), "```"); // an info string: still code
+    assert.equal(fenceAfter("```", "~~~"), "```");
+    assert.equal(fenceAfter("````", "```"), "````");
+    assert.equal(fenceAfter("```", "````"), null);
+    const text = ["````md", "```", "---", "````", "", "---", ""].join("\n");
+    assert.deepEqual(codeBlocks(text).map((b) => b.lines), [["```", "---"]]);
+    assert.equal(countSlides(text), 2);
 });
 
 test("runs and sizes", () => {
