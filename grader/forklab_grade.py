@@ -1,7 +1,8 @@
 """forklab's grader: build a submission's labs and grade them.
 
     grader/grade [--lab LAB ...] [--submission DIR] [--json FILE] [--junit FILE]
-                 [--logs DIR] [--seed N] [--quiet] [--keep]
+                 [--github-summary FILE] [--github-output FILE] [--annotations]
+                 [--prairielearn FILE] [--logs DIR] [--seed N] [--quiet] [--keep]
     grader/grade --batch DIR [-j N] [--out DIR] [--lab LAB ...] [--seed N]
 
 With no --submission it grades this checkout of the kit.  Exit status: see
@@ -31,6 +32,7 @@ TESTS_DIR = Path(os.environ.get("FORKLAB_GRADER_TESTS", GRADER_DIR / "tests")).r
 import batch  # noqa: E402
 from harness import kit, procs, report, sandbox  # noqa: E402
 from harness.kit import UsageError  # noqa: E402
+from harness.results import Grading  # noqa: E402
 from harness.scoring import GradePlugin  # noqa: E402
 from harness.timing import scale  # noqa: E402
 
@@ -55,6 +57,15 @@ def parse_args(argv):
     parser.add_argument("--json", type=Path, metavar="FILE",
                         help="write Gradescope's results.json format here")
     parser.add_argument("--junit", type=Path, metavar="FILE", help="write JUnit XML here")
+    platforms = parser.add_argument_group("GitHub Actions and PrairieLearn")
+    platforms.add_argument("--github-summary", type=Path, metavar="FILE",
+                           help="append the Markdown table to FILE ($GITHUB_STEP_SUMMARY)")
+    platforms.add_argument("--github-output", type=Path, metavar="FILE",
+                           help="append score=, max-score= and LAB= lines to FILE ($GITHUB_OUTPUT)")
+    platforms.add_argument("--annotations", action="store_true",
+                           help="print a GitHub '::error' annotation for each failed test")
+    platforms.add_argument("--prairielearn", type=Path, metavar="FILE",
+                           help="write PrairieLearn's results.json here")
     parser.add_argument("--logs", type=Path, metavar="DIR",
                         help="per-test logs of failed tests (default: grade-logs/ in the kit)")
     parser.add_argument("--seed", type=int, help="seed of the random inputs, to replay a run")
@@ -118,8 +129,9 @@ def grade(args) -> int:
     submission = (args.submission or kit.KIT_ROOT).resolve()
     if not submission.is_dir():
         raise UsageError(f"submission folder {submission} does not exist")
-    check_output_path(args.json)
-    check_output_path(args.junit)
+    for path in (args.json, args.junit, args.github_summary, args.github_output,
+                 args.prairielearn):
+        check_output_path(path)
     seed = args.seed if args.seed is not None else random.randrange(1, 1 << 31)
     logs_dir = (args.logs or kit.KIT_ROOT / "grade-logs").resolve()
     check_logs_folder(logs_dir)
@@ -158,18 +170,15 @@ def grade(args) -> int:
             if left:
                 print(f"grade: internal error: processes left behind: {left}", file=sys.stderr)
             return 3
-        results = plugin.results
-        got, total = report.totals(results)
         elapsed = time.monotonic() - started
-        if args.json:
-            report.write_json(args.json, results, seed=seed, seconds=elapsed,
-                              problems=list(missing.values()))
-        if args.junit:
-            report.write_junit(args.junit, results)
+        grading = Grading.from_scoring(plugin.results, seed=seed, seconds=elapsed,
+                                       missing=missing)
+        write_outputs(args, grading)
+        got, total = grading.score, grading.max_score
         print(f"Score: {got}/{total}  ({elapsed:.1f} s)")
         if got < total:
-            failed = sum(r.status == "failed" for r in results)
-            skipped = sum(r.status == "not run" for r in results)
+            failed = len(grading.failed)
+            skipped = sum(lab.not_run for lab in grading.labs)
             print(f"{failed} failed, {skipped} not run; logs of the failures are in {logs_dir}")
             print(f"Replay these inputs with: grader/grade --seed {seed}")
         return 0 if got == total else 1
@@ -180,6 +189,23 @@ def grade(args) -> int:
             print(f"scratch folder kept: {scratch}")
         else:
             shutil.rmtree(scratch, ignore_errors=True)
+
+
+def write_outputs(args, grading) -> None:
+    """Every file asked for, each a rendering of the same grading."""
+    if args.json:
+        report.write_json(args.json, grading)
+    if args.junit:
+        report.write_junit(args.junit, grading)
+    if args.prairielearn:
+        report.write_prairielearn(args.prairielearn, grading)
+    if args.github_summary:
+        report.append_text(args.github_summary, report.github_summary(grading))
+    if args.github_output:
+        report.append_text(args.github_output, report.github_outputs(grading))
+    if args.annotations:
+        for line in report.github_annotations(grading):
+            print(line)
 
 
 def list_tests(labs) -> int:
@@ -244,8 +270,12 @@ def main(argv=None) -> int:
         if args.list:
             return list_tests(selected_labs(args.lab))
         if args.batch is not None:
-            if args.submission is not None or args.json or args.junit:
-                raise UsageError("--batch does not combine with --submission, --json or --junit")
+            single = (args.json, args.junit, args.github_summary, args.github_output,
+                      args.prairielearn)
+            if args.submission is not None or any(single) or args.annotations:
+                raise UsageError("--batch does not combine with --submission or the options "
+                                 "that write one grading's results (--json, --junit, "
+                                 "--github-*, --annotations, --prairielearn)")
             labs = selected_labs(args.lab)
             return batch.run_batch(args, labs)
         return grade(args)
