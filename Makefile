@@ -24,7 +24,7 @@ CPP_SOURCES = $(shell find $(BUILD_DIRS) grader/support -maxdepth 1 \
 
 .PHONY: all help demo test unit-test sanitize-test clang-build grade grade-reference \
         grader-selftest stability stability-short soak bench slides slides-test \
-        format format-check handout gradescope clean deps deps-grade check-python
+        format format-check handout gradescope prairielearn clean deps deps-grade check-python
 
 all:
 	@for dir in $(BUILD_DIRS); do $(MAKE) -C $$dir all || exit 1; done
@@ -45,6 +45,8 @@ help:
 	@echo "make stability       grade the reference RUNS times (default 20) under CPU load"
 	@echo "make handout         dist/forklab-handout/ and .tar.gz for students"
 	@echo "make gradescope      dist/gradescope-autograder.zip"
+	@echo "make prairielearn    dist/prairielearn/: grading image and questions"
+	@echo "                     (IMAGE=org/name: the image's name on Docker Hub)"
 	@echo "make format          clang-format every C/C++ file in place"
 	@echo "make deps            install the Debian packages the kit needs"
 	@echo "                     (make deps-grade: only what grading needs)"
@@ -116,6 +118,10 @@ handout: check-python
 
 gradescope: check-python
 	$(PYTHON) tools/make_gradescope.py --out dist
+
+# IMAGE: the grading image's name on Docker Hub, written into each info.json.
+prairielearn: check-python
+	$(PYTHON) tools/make_prairielearn.py --out dist $(if $(IMAGE),--image $(IMAGE))
 
 check-python:
 	@test -n "$(PYTHON)" || { tools/find-python; exit 1; }

@@ -40,8 +40,10 @@ INSTRUCTOR_ONLY = (
     "grader/selftest/",
     "grader/mutants/",
     "grader/gradescope/",
+    "grader/prairielearn/",
     "tools/make_handout.py",
     "tools/make_gradescope.py",
+    "tools/make_prairielearn.py",
     # A complete fork + SIGCHLD server in C: lab03's and lab04's answer.  The
     # bench leaves its columns out when it is missing.
     "bench/fork_server.c",

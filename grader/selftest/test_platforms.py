@@ -1,17 +1,30 @@
-"""Gradescope's autograder zip and the GitHub Classroom workflow."""
+"""The platforms: Gradescope's autograder zip, the GitHub Actions workflow of
+the handout, PrairieLearn's image and questions; and the renderings of one
+grading they are built from.  Nothing here runs on those platforms' servers:
+each is simulated by the files and environment it gives the grader."""
 
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 import zipfile
 
-from conftest import GRADER_DIR, KIT_ROOT
+import pytest
+import yaml
+
+from conftest import GRADER_DIR, KIT_ROOT, failed_tests, load_results
+import mutants
 
 sys.path.insert(0, str(KIT_ROOT / "tools"))
 
+from harness import report  # noqa: E402
+from harness.results import Grading  # noqa: E402
+from harness.scoring import Result  # noqa: E402
 from make_gradescope import make_zip  # noqa: E402
+from make_prairielearn import ENTRYPOINT, grade_packages, make_prairielearn  # noqa: E402
 
 
 def extract(archive: zipfile.ZipFile, target) -> None:
@@ -60,15 +73,280 @@ def test_gradescope_upload_without_labs_gets_a_clear_message(tmp_path):
     assert "No lab folder" in results["output"]
 
 
-def test_classroom_workflow_runs_every_lab_for_its_points():
-    workflow = (KIT_ROOT / ".github" / "workflows" / "classroom.yml").read_text()
-    listing = subprocess.run([sys.executable, str(GRADER_DIR / "forklab_grade.py"), "--list"],
-                             capture_output=True, text=True, check=True).stdout
-    totals = dict(re.findall(r"^(lab\w+): (\d+) points$", listing, re.MULTILINE))
-    steps = re.findall(r"command: grader/grade --lab (\w+)\n\s+timeout: \d+\n"
-                       r"\s+max-score: (\d+)", workflow)
-    assert dict(steps) == totals
-    runners = re.search(r"runners: (.+)", workflow).group(1).split(",")
-    assert runners == list(totals)
-    for lab in totals:
-        assert f'{lab.upper()}_RESULTS: "${{{{steps.{lab}.outputs.result}}}}"' in workflow
+def listed_points(lab: str):
+    """(the lab's total, {"LAB: title": points}) as `grade --list` shows them."""
+    listing = subprocess.run([sys.executable, str(GRADER_DIR / "forklab_grade.py"), "--list",
+                              "--lab", lab], capture_output=True, text=True, check=True).stdout
+    total = int(re.search(rf"^{lab}: (\d+) points$", listing, re.MULTILINE).group(1))
+    points = {f"{lab}: {title}": int(p)
+              for p, title in re.findall(r"^\s+(\d+)  (.+)$", listing, re.MULTILINE)}
+    assert sum(points.values()) == total
+    return total, points
+
+
+def single_failure_mutant(name: str):
+    """A mutant of the catalogue that fails exactly one test of its lab."""
+    mutant = mutants.parse(mutants.MUTANTS_DIR / f"{name}.mutant")
+    assert len(mutant.fails) == 1 and mutant.grade == [name.split("/")[0]], mutant.fails
+    return mutant
+
+
+# ------------------------------------------------------- one grading, rendered
+
+def a_grading():
+    results = [
+        Result("lab01_wrap", "builds", 1, 1, "passed", 1.5, notes=["a note"]),
+        Result("lab04_sigchld", "keeps accepting, even | when: interrupted", 2, 0, "failed",
+               0.25, "saw ``` and 100%\nsecond line", "Use `while`, 100% of the time.",
+               "/logs/lab04_sigchld/keeps.log", [("server", "last words")]),
+        Result("lab04_sigchld", "later test", 3, 0, "not run", 0.0,
+               "not run: it needs 'keeps accepting', which did not pass", "a hint"),
+    ]
+    return Grading.from_scoring(results, seed=42, seconds=3.21,
+                                missing={"lab02_single/server.cpp": "lab02_single/server.cpp "
+                                                                    "is missing"})
+
+
+def test_every_rendering_shows_the_same_points():
+    g = a_grading()
+    assert (g.score, g.max_score) == (1, 6)
+
+    gradescope = report.gradescope_json(g)
+    assert set(gradescope) == {"score", "execution_time", "output", "tests", "extra_data"}
+    assert gradescope["score"] == 1 and gradescope["extra_data"]["max_score"] == 6
+    assert gradescope["extra_data"]["labs"] == {"lab01_wrap": {"score": 1, "max_score": 1},
+                                                "lab04_sigchld": {"score": 0, "max_score": 5}}
+    assert [t["number"] for t in gradescope["tests"]] == ["1.1", "2.1", "2.2"]
+    assert [t["status"] for t in gradescope["tests"]] == ["passed", "failed", "failed"]
+    assert "lab02_single/server.cpp is missing" in gradescope["output"]
+
+    junit = report.junit_xml(g)
+    suite = junit.find("testsuite[@name='lab04_sigchld']")
+    assert (suite.get("failures"), suite.get("skipped")) == ("1", "1")
+
+    pl = report.prairielearn_json(g)
+    assert pl["gradable"] is True and pl["score"] == pytest.approx(1 / 6)
+    assert [(t["points"], t["max_points"]) for t in pl["tests"]] == [(1, 1), (0, 2), (0, 3)]
+    assert pl["tests"][1]["message"] == "failed: saw ``` and 100%"
+    assert "hint: Use `while`" in pl["tests"][1]["output"]
+    assert "FAIL   0/2   keeps accepting" in pl["output"]
+
+    summary = report.github_summary(g)
+    assert "| **total** | **1/6** | 1 | 1 |" in summary
+    assert "| lab04_sigchld: reaping children with SIGCHLD | 0/5 | 1 | 1 |" in summary
+    # A | in a title cannot split its table cell; ``` in an observation
+    # cannot close the block that shows it.
+    assert "| FAIL | 0/2 | 0.25 s | keeps accepting, even \\| when: interrupted |" in summary
+    assert "````text\nsaw ``` and 100%\nsecond line\nserver said:\nlast words\n" in summary
+
+    assert report.github_annotations(g) == [
+        "::error file=lab04_sigchld/server.cpp,title=lab04_sigchld%3A keeps accepting%2C "
+        "even | when%3A interrupted (0/2)::saw ``` and 100%25%0Ahint: Use `while`, 100%25 "
+        "of the time."]
+    assert report.github_outputs(g) == "score=1\nmax-score=6\nlab01_wrap=1/1\nlab04_sigchld=0/5\n"
+
+
+# -------------------------------------------------------------- GitHub Actions
+
+WORKFLOWS = KIT_ROOT / ".github" / "workflows"
+WORKFLOW = WORKFLOWS / "grade.yml"
+# Actions their own repositories mark deprecated, or whose versions GitHub retired.
+DEPRECATED = re.compile(r"classroom-resources/|education/autograding|"
+                        r"actions/(checkout|upload-artifact|download-artifact)@v[123]\b")
+
+
+def the_workflow():
+    return yaml.safe_load(WORKFLOW.read_text())
+
+
+def test_workflow_parses_and_names_no_deprecated_action():
+    assert [p.name for p in WORKFLOWS.iterdir()] == ["grade.yml"]
+    data = the_workflow()
+    triggers = data.get("on", data.get(True))  # YAML 1.1 reads a bare `on:` as true
+    assert "push" in triggers
+    steps = [step for job in data["jobs"].values() for step in job["steps"]]
+    actions = [step["uses"] for step in steps if "uses" in step]
+    assert actions
+    for action in actions:
+        assert not DEPRECATED.search(action), action
+        assert action.split("@")[0] in ("actions/checkout", "actions/upload-artifact"), action
+    runs = "\n".join(step.get("run", "") for step in steps)
+    assert "make deps-grade" in runs
+    assert runs.count("grader/grade") == 1, "the grader runs once"
+    assert "max-score" not in WORKFLOW.read_text(), "the points are the grader's"
+    upload = next(s for s in steps if s.get("uses", "").startswith("actions/upload-artifact@"))
+    assert upload["if"] == "always()"
+    assert {"results.json", "results.xml", "grade-logs/"} <= set(upload["with"]["path"].split())
+
+
+def test_workflow_grading_step_shows_partial_credit(tmp_path):
+    mutant = single_failure_mutant("lab04_sigchld/sigpipe_not_ignored")
+    failing = mutant.fails[0]
+    lab_total, points = listed_points("lab04_sigchld")
+    expected = lab_total - points[failing]
+    submission = tmp_path / "submission"
+    mutants.apply(mutant, submission)
+
+    job = the_workflow()["jobs"]["grade"]
+    step = next(s for s in job["steps"] if s.get("id") == "grade")
+    assert step["shell"] == "bash"
+    # The runner's checkout of a student repository: the kit's grader and
+    # tools; the student files come from the mutant, through the variable the
+    # workflow sets for courses that grade some labs only.
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    for name in ("grader", "tools"):
+        (checkout / name).symlink_to(KIT_ROOT / name)
+    summary, outputs = tmp_path / "step_summary.md", tmp_path / "output"
+    summary.write_text("an earlier step's summary\n")
+    outputs.write_text("")
+    script = tmp_path / "step.sh"
+    script.write_text(step["run"])
+    env = dict(os.environ, **{k: str(v) for k, v in job.get("env", {}).items()})
+    env.update(GITHUB_STEP_SUMMARY=str(summary), GITHUB_OUTPUT=str(outputs),
+               FORKLAB_GRADE_ARGS=f"--lab lab04_sigchld --submission {submission}")
+    # How GitHub runs a `shell: bash` step.
+    proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
+                          cwd=checkout, env=env, stdin=subprocess.DEVNULL, capture_output=True,
+                          text=True, timeout=900)
+    assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
+
+    text = summary.read_text()
+    assert text.startswith("an earlier step's summary\n"), "the summary is appended to"
+    assert f"| lab04_sigchld: reaping children with SIGCHLD | {expected}/{lab_total} | 1 | 0 |" \
+        in text
+    assert f"| **total** | **{expected}/{lab_total}** |" in text
+    assert f"| FAIL | 0/{points[failing]} |" in text
+    assert outputs.read_text().splitlines() == [
+        f"score={expected}", f"max-score={lab_total}", f"lab04_sigchld={expected}/{lab_total}"]
+
+    results = load_results(checkout / "results.json")
+    assert failed_tests(results) == {failing}
+    assert results["score"] == expected
+    output = next(t["output"] for t in results["tests"] if t["name"] == failing)
+    hint = output.split("\nhint: ", 1)[1]
+    annotations = [line for line in proc.stdout.splitlines() if line.startswith("::")]
+    assert len(annotations) == 1, annotations
+    title = f"{failing} (0/{points[failing]})".replace(":", "%3A").replace(",", "%2C")
+    assert annotations[0].startswith(f"::error file=lab04_sigchld/server.cpp,title={title}::")
+    assert annotations[0].endswith(
+        "hint: " + hint.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
+    # What the artifact uploads.
+    junit = ET.parse(checkout / "results.xml").getroot()
+    assert junit.find("testsuite").get("failures") == "1"
+    assert len(list((checkout / "grade-logs" / "lab04_sigchld").glob("*.log"))) == 1
+
+
+# ---------------------------------------------------------------- PrairieLearn
+
+@pytest.fixture(scope="module")
+def prairielearn(tmp_path_factory):
+    return make_prairielearn(KIT_ROOT, tmp_path_factory.mktemp("dist"), "myorg/forklab-grader")
+
+
+def test_prairielearn_image_and_questions(prairielearn):
+    image = prairielearn / "image"
+    dockerfile = (image / "Dockerfile").read_text()
+    assert re.search(r"^FROM debian:\S+$", dockerfile, re.MULTILINE)
+    install = re.search(r"apt-get install[^\n]*\\\n\s+(.+?) \\", dockerfile).group(1).split()
+    assert install == grade_packages(KIT_ROOT) and "g++" in install
+    assert f"COPY run_grader {ENTRYPOINT}\n" in dockerfile
+    assert os.access(image / "run_grader", os.X_OK)
+    wrap = (image / "source" / "lab01_wrap" / "wrap.cpp").read_text()
+    assert "not_implemented(" in wrap and "accept_should_retry" not in wrap
+    for instructor_only in ("grader/selftest", "grader/mutants", "grader/prairielearn"):
+        assert not (image / "source" / instructor_only).exists()
+
+    questions = sorted((prairielearn / "questions" / "forklab").iterdir())
+    assert [q.name for q in questions] == list(mutants.kit.LABS)
+    uuids = set()
+    for question in questions:
+        info = json.loads((question / "info.json").read_text())
+        uuids.add(info["uuid"])
+        assert info["gradingMethod"] == "External"
+        options = info["externalGradingOptions"]
+        assert options["enabled"] and options["image"] == "myorg/forklab-grader"
+        assert options["entrypoint"] == ENTRYPOINT and options["timeout"] <= 600
+        config = json.loads((question / "tests" / "forklab.json").read_text())
+        assert config["labs"] == [question.name]
+        names = re.search(r'<pl-file-upload file-names="([^"]+)"',
+                          (question / "question.html").read_text()).group(1).split(", ")
+        assert names == list(config["files"])
+        assert set(mutants.kit.LABS[question.name].student_files) <= set(config["files"].values())
+        assert "<pl-external-grader-results>" in (question / "question.html").read_text()
+    assert len(uuids) == len(questions)
+
+
+def grade_on_prairielearn(prairielearn, tmp_path, lab, uploads: dict):
+    """Run the entrypoint as PrairieLearn does, in a /grade tree under tmp_path."""
+    root = tmp_path / "grade"
+    (root / "student").mkdir(parents=True)
+    (root / "tests").mkdir()
+    shutil.copy(prairielearn / "questions" / "forklab" / lab / "tests" / "forklab.json",
+                root / "tests")
+    for name, text in uploads.items():
+        (root / "student" / name).write_text(text)
+    proc = subprocess.run([str(prairielearn / "image" / "run_grader")],
+                          env=dict(os.environ, FORKLAB_GRADE_ROOT=str(root)),
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return json.loads((root / "results" / "results.json").read_text())
+
+
+def uploads_of(prairielearn, submission, lab):
+    """A submission's files as a student uploads them to one lab's question."""
+    config = json.loads((prairielearn / "questions" / "forklab" / lab / "tests" /
+                         "forklab.json").read_text())
+    assert set(config["files"]) == {"wrap.cpp", "server.cpp"}
+    return {name: (submission / rel).read_text() for name, rel in config["files"].items()}
+
+
+def lost(results) -> set:
+    return {t["name"] for t in results["tests"] if t["points"] < t["max_points"]}
+
+
+def test_prairielearn_reference_scores_one(prairielearn, tmp_path, submission):
+    results = grade_on_prairielearn(prairielearn, tmp_path, "lab02_single",
+                                    uploads_of(prairielearn, submission, "lab02_single"))
+    assert results["gradable"] is True and results["score"] == 1.0
+    assert results["tests"] and not lost(results)
+
+
+def test_prairielearn_mutant_scores_its_fraction(prairielearn, tmp_path):
+    mutant = single_failure_mutant("lab02_single/no_reuseaddr")
+    total, points = listed_points("lab02_single")
+    submission = tmp_path / "submission"
+    mutants.apply(mutant, submission)
+    results = grade_on_prairielearn(prairielearn, tmp_path, "lab02_single",
+                                    uploads_of(prairielearn, submission, "lab02_single"))
+    assert results["score"] == pytest.approx((total - points[mutant.fails[0]]) / total)
+    assert lost(results) == set(mutant.fails)
+    failed = next(t for t in results["tests"] if t["name"] == mutant.fails[0])
+    assert failed["message"].startswith("failed: ") and "hint: " in failed["output"]
+    assert f"FAIL {mutant.fails[0]}" in results["output"]
+
+
+def test_prairielearn_build_failure_scores_zero_with_the_errors(prairielearn, tmp_path,
+                                                                 submission):
+    uploads = uploads_of(prairielearn, submission, "lab02_single")
+    uploads["server.cpp"] = "int main() { return no_such_variable; }\n"
+    results = grade_on_prairielearn(prairielearn, tmp_path, "lab02_single", uploads)
+    assert results["gradable"] is True and results["score"] == 0
+    builds = results["tests"][0]
+    assert builds["name"].startswith("lab02_single: builds") and builds["points"] == 0
+    for where in (builds["output"], results["output"]):
+        assert re.search(r"server\.cpp:1:\d+: error: .*no_such_variable", where), where
+    assert all(t["message"].startswith("not run") for t in results["tests"][1:])
+
+
+def test_prairielearn_without_uploads_is_not_gradable(prairielearn, tmp_path):
+    results = grade_on_prairielearn(prairielearn, tmp_path, "lab02_single", {})
+    assert results["gradable"] is False
+    assert "upload server.cpp, wrap.cpp" in results["message"]
+    (tmp_path / "grade" / "tests" / "forklab.json").write_text("{")
+    proc = subprocess.run([str(prairielearn / "image" / "run_grader")],
+                          env=dict(os.environ, FORKLAB_GRADE_ROOT=str(tmp_path / "grade")),
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0
+    results = json.loads((tmp_path / "grade" / "results" / "results.json").read_text())
+    assert results["gradable"] is False and "tests/forklab.json" in results["message"]
