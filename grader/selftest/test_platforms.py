@@ -15,7 +15,7 @@ import zipfile
 import pytest
 import yaml
 
-from conftest import GRADER_DIR, KIT_ROOT, failed_tests, load_results
+from conftest import GRADER_DIR, KIT_ROOT, failed_tests, load_results, run_grade
 import mutants
 
 sys.path.insert(0, str(KIT_ROOT / "tools"))
@@ -350,3 +350,20 @@ def test_prairielearn_without_uploads_is_not_gradable(prairielearn, tmp_path):
     assert proc.returncode == 0
     results = json.loads((tmp_path / "grade" / "results" / "results.json").read_text())
     assert results["gradable"] is False and "tests/forklab.json" in results["message"]
+
+
+@pytest.mark.parametrize("option", ["--github-summary", "--github-output", "--prairielearn"])
+def test_platform_file_onto_a_folder_is_a_usage_error(tmp_path, option):
+    proc = run_grade("--lab", "lab01_wrap", option, tmp_path)
+    assert proc.returncode == 2
+    assert f"cannot write {tmp_path}: it is a folder" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("option", [["--annotations"], ["--prairielearn", "r.json"]])
+def test_batch_does_not_take_one_gradings_files(tmp_path, option):
+    (tmp_path / "class" / "alice").mkdir(parents=True)
+    proc = run_grade("--batch", tmp_path / "class", "--out", tmp_path / "grades", *option)
+    assert proc.returncode == 2
+    assert "--batch does not combine with" in proc.stderr
+    assert not (tmp_path / "grades").exists()
