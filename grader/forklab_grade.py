@@ -41,7 +41,7 @@ exit status:
   0    full marks (--batch: every submission was graded)
   1    not full marks (--batch: some submission could not be graded)
   2    bad arguments or settings: a one-line message, nothing graded
-  3    the grader itself failed, or stopped early: no score, no --json/--junit
+  3    the grader itself failed, or stopped early: no score, no results file written
   130  interrupted (Ctrl-C); 143 and 129 when stopped by SIGTERM or SIGHUP: no score
 """
 

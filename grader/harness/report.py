@@ -85,6 +85,14 @@ def write_junit(path: Path, g: Grading) -> None:
 
 # ---------------------------------------------------------------------- GitHub
 
+# GitHub takes at most 1 MiB of summary per step: a few kB per failed test.
+GITHUB_MAX_DETAILS = 4000
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit] + "\n[... cut]"
+
+
 def cell(text: str) -> str:
     """Text for one cell of a Markdown table."""
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
@@ -121,7 +129,8 @@ def github_summary(g: Grading) -> str:
                          f"| {t.seconds:.2f} s | {title} |")
         lines += ["", "</details>", ""]
     for t in g.failed:
-        lines += [f"### FAIL {t.points}/{t.max_points}: {t.name}", "", code_block(t.details), ""]
+        lines += [f"### FAIL {t.points}/{t.max_points}: {t.name}", "",
+                  code_block(clip(t.details, GITHUB_MAX_DETAILS)), ""]
         if t.log:
             lines += [f"Log: `{Path(t.log).name}` in the grade-logs/{t.lab}/ folder of the "
                       "run's artifact.", ""]
@@ -145,7 +154,7 @@ def github_annotations(g: Grading) -> list:
     for t in g.failed:
         lab = kit.LABS.get(t.lab)
         where = f"file={lab.student_files[0]}," if lab else ""
-        first = t.observation.splitlines()[0] if t.observation else "failed"
+        first = t.observation.splitlines()[0][:200] if t.observation else "failed"
         title = escape_property(f"{t.name} ({t.points}/{t.max_points})")
         lines.append(f"::error {where}title={title}::"
                      f"{escape_data(f'{first}{chr(10)}hint: {t.hint}')}")
@@ -167,8 +176,10 @@ def append_text(path: Path, text: str) -> None:
 
 # ---------------------------------------------------------------- PrairieLearn
 
-# PrairieLearn takes a results.json of at most 1 MB.
+# PrairieLearn takes a results.json of at most 1 MB: room for about a hundred
+# tests' texts and the table.
 PL_MAX_TEST_OUTPUT = 8000
+PL_MAX_OUTPUT = 100_000
 
 
 def prairielearn_json(g: Grading) -> dict:
@@ -179,21 +190,18 @@ def prairielearn_json(g: Grading) -> dict:
         if t.status == "passed":
             message = "passed"
         elif t.status == "not run":
-            message = t.observation
+            message = t.observation[:200]
         else:
-            message = "failed: " + (t.observation.splitlines()[0] if t.observation else "")
-        output = t.details
-        if len(output) > PL_MAX_TEST_OUTPUT:
-            output = output[:PL_MAX_TEST_OUTPUT] + "\n[... cut]"
+            message = "failed: " + (t.observation.splitlines()[0][:200] if t.observation else "")
         lab = kit.LABS.get(t.lab)
         tests.append({"name": t.name, "description": lab.title if lab else t.lab,
                       "points": t.points, "max_points": t.max_points,
-                      "message": message, "output": output})
+                      "message": message, "output": clip(t.details, PL_MAX_TEST_OUTPUT)})
     return {
         "gradable": True,
         "score": g.score / g.max_score if g.max_score else 0.0,
         "message": f"forklab grader, seed {g.seed}: {g.score}/{g.max_score} points",
-        "output": text_table(g),
+        "output": clip(text_table(g), PL_MAX_OUTPUT),
         "tests": tests,
     }
 

@@ -146,6 +146,17 @@ def test_every_rendering_shows_the_same_points():
     assert report.github_outputs(g) == "score=1\nmax-score=6\nlab01_wrap=1/1\nlab04_sigchld=0/5\n"
 
 
+def test_github_and_prairielearn_files_stay_under_their_size_limits():
+    chatty = [Result("lab02_single", f"test {i}", 1, 0, "failed", 0.1, "x" * 100_000, "hint",
+                     output_tails=[("server", "y" * 100_000)]) for i in range(40)]
+    g = Grading.from_scoring(chatty, seed=1, seconds=1)
+    text = json.dumps(report.prairielearn_json(g))
+    assert len(text.encode()) < 1_000_000
+    assert all(t["output"].endswith("[... cut]") for t in report.prairielearn_json(g)["tests"])
+    assert len(report.github_summary(g).encode()) < 1 << 20
+    assert all(len(line) < 1000 for line in report.github_annotations(g))
+
+
 # -------------------------------------------------------------- GitHub Actions
 
 WORKFLOWS = KIT_ROOT / ".github" / "workflows"
