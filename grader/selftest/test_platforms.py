@@ -20,7 +20,7 @@ import mutants
 
 sys.path.insert(0, str(KIT_ROOT / "tools"))
 
-from harness import report  # noqa: E402
+from harness import kit, report  # noqa: E402
 from harness.results import Grading  # noqa: E402
 from harness.scoring import Result  # noqa: E402
 from make_gradescope import make_zip  # noqa: E402
@@ -269,7 +269,7 @@ def test_prairielearn_image_and_questions(prairielearn):
         assert not (image / "source" / instructor_only).exists()
 
     questions = sorted((prairielearn / "questions" / "forklab").iterdir())
-    assert [q.name for q in questions] == list(mutants.kit.LABS)
+    assert [q.name for q in questions] == list(kit.LABS)
     uuids = set()
     for question in questions:
         info = json.loads((question / "info.json").read_text())
@@ -283,7 +283,7 @@ def test_prairielearn_image_and_questions(prairielearn):
         names = re.search(r'<pl-file-upload file-names="([^"]+)"',
                           (question / "question.html").read_text()).group(1).split(", ")
         assert names == list(config["files"])
-        assert set(mutants.kit.LABS[question.name].student_files) <= set(config["files"].values())
+        assert set(kit.LABS[question.name].student_files) <= set(config["files"].values())
         assert "<pl-external-grader-results>" in (question / "question.html").read_text()
     assert len(uuids) == len(questions)
 
