@@ -15,49 +15,83 @@ SUDO   ?=
 # libc6-dev's libc.a for the bench's statically linked server; Node.js,
 # Chromium, Graphviz and fonts for the slides.  npm is installed only when
 # missing: a Node.js from NodeSource brings its own and conflicts with Debian's.
-GRADE_PACKAGES  := make g++ doctest-dev python3 python3-pytest python3-psutil
-DEBIAN_PACKAGES := $(GRADE_PACKAGES) clang clang-format libc6-dev \
-                   nodejs chromium graphviz fonts-dejavu-core
+# netcat-openbsd is the `nc` of every "try it by hand"; bear writes
+# compile_commands.json (`make compdb`).
+GRADE_PACKAGES  := make g++ doctest-dev python3 python3-pytest python3-psutil bubblewrap
+DEBIAN_PACKAGES := $(GRADE_PACKAGES) clang clang-format libc6-dev netcat-openbsd bear
+# BEGIN HIDDEN
+# The instructor's kit also builds the slides and runs the grader's selftests.
+DEBIAN_PACKAGES += python3-yaml nodejs chromium graphviz fonts-dejavu-core
+# END HIDDEN
 
 CPP_SOURCES = $(shell find $(BUILD_DIRS) grader/support -maxdepth 1 \
                 \( -name '*.cpp' -o -name '*.h' -o -name '*.c' \))
 
-.PHONY: all help demo test unit-test sanitize-test clang-build grade grade-reference \
-        grader-selftest stability stability-short soak bench slides slides-test \
-        format format-check handout gradescope prairielearn clean deps deps-grade check-python
+.PHONY: all help demo test unit-table grade soak bench format format-check compdb clean \
+        deps deps-grade check-python
 
 all:
 	@for dir in $(BUILD_DIRS); do $(MAKE) -C $$dir all || exit 1; done
 
 help:
-	@echo "make demo            build, then watch lab04's server fork and reap its children"
-	@echo "make                 build every lab and the bench"
-	@echo "make test            everything CI runs: unit tests (plain and ASan+UBSan),"
-	@echo "                     clang++ build, format check, grade the reference solutions,"
-	@echo "                     the grader's own tests, a short stability run, the slides"
-	@echo "make grade [LAB=..]  grade the labs of this checkout (one lab with LAB=)"
-	@echo "make bench           what a process per connection costs: lab04 against C,"
-	@echo "                     Python and epoll servers, and fork() itself (2-3 min);"
-	@echo "                     SERVER=path adds your own server"
-	@echo "make slides          the lecture decks (slides/build/); make slides-test checks"
-	@echo "                     them in Chromium"
+	@echo "make demo            watch lab04's server fork and reap its children"
+	@echo "                     (SERVER=yours: your lab04 instead of the reference)"
+	@echo "make                 build every lab"
+	@echo "make test            every lab's unit tests, then a table per lab"
+	@echo "make grade [LAB=..]  grade your labs (one lab with LAB=)"
+	@echo "make bench           what a process per connection costs (2-3 min)"
 	@echo "make soak            lab04's long soak (100 000 connections, 300 at once)"
-	@echo "make stability       grade the reference RUNS times (default 20) under CPU load"
-	@echo "make handout         dist/forklab-handout/ and .tar.gz for students"
-	@echo "make gradescope      dist/gradescope-autograder.zip"
-	@echo "make prairielearn    dist/prairielearn/: grading image and questions"
-	@echo "                     (IMAGE=org/name: the image's name on Docker Hub)"
+	@echo "make compdb          compile_commands.json for clangd and VS Code"
 	@echo "make format          clang-format every C/C++ file in place"
 	@echo "make deps            install the Debian packages the kit needs"
 	@echo "                     (make deps-grade: only what grading needs)"
 	@echo "make clean"
+# BEGIN HIDDEN
+	@echo "instructor only:"
+	@echo "make check           everything CI runs: unit tests (plain and ASan+UBSan),"
+	@echo "                     clang++ build, format check, grade the reference solutions,"
+	@echo "                     the grader's own tests, a short stability run, the slides"
+	@echo "make slides          the lecture decks (slides/build/); make slides-test checks"
+	@echo "                     them in Chromium"
+	@echo "make stability       grade the reference RUNS times (default 20) under CPU load"
+	@echo "make handout         dist/forklab-handout/ and .tar.gz for students"
+	@echo "                     (REFERENCE_BINARIES=0: without the reference programs)"
+	@echo "make gradescope      dist/gradescope-autograder.zip"
+	@echo "make prairielearn    dist/prairielearn/: grading image and questions"
+	@echo "                     (IMAGE=org/name: the image's name on Docker Hub)"
+# END HIDDEN
 
-# lab04's reference server with three clients: replies and process tree side by side.
-demo: all check-python
+# lab04's server with three clients: replies and process tree side by side.  In a
+# handout the reference build (lab04_sigchld/server-ref) runs until SERVER=yours.
+REFERENCE_DEMO_SERVER := $(wildcard lab04_sigchld/server-ref)
+demo: check-python
+ifeq ($(SERVER)$(REFERENCE_DEMO_SERVER),)
+	$(MAKE) all
 	$(PYTHON) tools/demo.py
+else ifeq ($(SERVER),yours)
+	$(MAKE) -C lab04_sigchld server
+	$(PYTHON) tools/demo.py --server lab04_sigchld/server
+else
+	$(PYTHON) tools/demo.py $(if $(SERVER),--server $(SERVER))
+endif
 
-test: unit-test sanitize-test clang-build format-check grade-reference grader-selftest \
-      stability-short $(if $(HAVE_SLIDES),slides-test)
+# `make test`: every lab's unit tests, each case on its own, and a table per lab
+# (passed / failed / not started), never stopping at the first stub.
+TEST_GOALS := unit-table
+# BEGIN HIDDEN
+# In the instructor's kit `make test` is everything CI runs (`make check`).
+TEST_GOALS := check
+check: unit-test sanitize-test clang-build format-check grade-reference grader-selftest \
+       stability-short $(if $(HAVE_SLIDES),slides-test)
+# END HIDDEN
+test: $(TEST_GOALS)
+
+unit-table: check-python
+	$(PYTHON) tools/unit_table.py $(PRESENT_LABS)
+
+# BEGIN HIDDEN
+.PHONY: check unit-test sanitize-test clang-build grade-reference grader-selftest \
+        stability stability-short slides slides-test handout gradescope prairielearn
 
 # bench's `test` is its smoke test: a few seconds of load, zero errors required.
 unit-test:
@@ -68,9 +102,12 @@ sanitize-test:
 
 clang-build:
 	@for dir in $(BUILD_DIRS); do $(MAKE) -C $$dir all CXX=clang++ || exit 1; done
+# END HIDDEN
 
 grade: check-python
 	grader/grade $(if $(LAB),--lab $(LAB))
+
+# BEGIN HIDDEN
 
 # The reference solutions must score full marks (grade exits non-zero otherwise).
 grade-reference: check-python
@@ -90,6 +127,8 @@ stability: check-python
 stability-short: check-python
 	@if [ -d grader/selftest ]; then $(PYTHON) grader/selftest/stability.py --runs 2 --jobs 2; fi
 
+# END HIDDEN
+
 # lab04's long soak (100 000 connections, 300 at once).
 soak: check-python
 	$(MAKE) -C lab04_sigchld soak
@@ -98,11 +137,14 @@ soak: check-python
 bench: check-python
 	$(MAKE) -C bench bench $(if $(SERVER),SERVER=$(abspath $(SERVER)))
 
+# BEGIN HIDDEN
 slides:
 	$(MAKE) -C slides
 
 slides-test:
 	$(MAKE) -C slides test
+
+# END HIDDEN
 
 format:
 	clang-format -i $(CPP_SOURCES)
@@ -110,11 +152,19 @@ format:
 format-check:
 	clang-format --dry-run --Werror $(CPP_SOURCES)
 
+# compile_commands.json for clangd and VS Code: every lab built once under bear,
+# which records each compiler command with its flags and include paths.
+compdb:
+	@command -v bear >/dev/null || { echo "make compdb needs bear: make deps"; exit 1; }
+	bear --output compile_commands.json -- $(MAKE) -B all
+	@echo "compile_commands.json: $$(grep -c '"file"' compile_commands.json) files"
+
+# BEGIN HIDDEN
 # The handout carries the student decks, rendered (their sources hold the
 # instructor's notes).
 handout: check-python
 	@if [ -n "$(HAVE_SLIDES)" ]; then $(MAKE) -C slides student; fi
-	$(PYTHON) tools/make_handout.py --out dist
+	$(PYTHON) tools/make_handout.py --out dist $(if $(filter 0,$(REFERENCE_BINARIES)),--no-reference-binaries)
 
 gradescope: check-python
 	$(PYTHON) tools/make_gradescope.py --out dist
@@ -122,6 +172,7 @@ gradescope: check-python
 # IMAGE: the grading image's name on Docker Hub, written into each info.json.
 prairielearn: check-python
 	$(PYTHON) tools/make_prairielearn.py --out dist $(if $(IMAGE),--image $(IMAGE))
+# END HIDDEN
 
 check-python:
 	@test -n "$(PYTHON)" || { tools/find-python; exit 1; }
@@ -130,15 +181,15 @@ deps:
 	@if [ "$$(id -u)" = 0 ] || [ -n "$(SUDO)" ]; then \
 	    $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
 	        $(DEBIAN_PACKAGES) && \
-	    { command -v npm >/dev/null || \
+	    { [ -z "$(HAVE_SLIDES)" ] || command -v npm >/dev/null || \
 	      $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends npm; }; \
 	else \
 	    echo "Run as root, or:"; \
 	    echo "  sudo apt-get install -y --no-install-recommends $(DEBIAN_PACKAGES)"; \
-	    echo "and, if npm is missing: sudo apt-get install -y npm"; \
+	    $(if $(HAVE_SLIDES),echo "and, if npm is missing: sudo apt-get install -y npm";) \
 	fi
 
-# Only what grading needs (GitHub Classroom's runner, a grading machine).
+# Only what grading needs (a CI runner, a grading machine).
 deps-grade:
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
 	    $(GRADE_PACKAGES)
@@ -146,4 +197,4 @@ deps-grade:
 clean:
 	@for dir in $(BUILD_DIRS); do $(MAKE) -C $$dir clean; done
 	@if [ -n "$(HAVE_SLIDES)" ]; then $(MAKE) -C slides clean; fi
-	rm -rf dist build grade-logs
+	rm -rf dist build grade-logs compile_commands.json

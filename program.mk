@@ -26,7 +26,8 @@ $(BUILD)/$(NAME)_under_test.o: $(NAME).cpp | $(BUILD)
 $(TEST_BIN): $(BUILD)/test_$(NAME).o $(BUILD)/$(NAME)_under_test.o $(WRAP_OBJ) $(TEST_SUPPORT)
 	$(CXX) $(LDFLAGS) $(TEST_LDFLAGS) -o $@ $^
 
-test: $(TEST_BIN)
+# The program too: every "try it by hand" step runs ./$(NAME).
+test: $(PROGRAM) $(TEST_BIN)
 	$(TEST_BIN)
 
 clean:

@@ -555,13 +555,19 @@ def print_forkcost_row(row):
 def server_specs(args):
     """The servers to compare, in the order they run."""
     bins = Path(args.bin_dir).resolve()
+
+    def program(name):
+        """A bench server built here, else the reference build a handout ships."""
+        built, shipped = bins / name, HERE / f"{name}-ref"
+        return str(built if built.exists() or not shipped.exists() else shipped)
+
     specs = [
         ServerSpec("lab04", "lab04", "lab04 fork + SIGCHLD (C++)", [args.lab04], "fork",
                    "the kit's reference forking server"),
-        ServerSpec("fork_c", "C fork", "bare C fork", [str(bins / "fork_server")], "fork",
+        ServerSpec("fork_c", "C fork", "bare C fork", [program("fork_server")], "fork",
                    "bench/fork_server.c, dynamically linked"),
         ServerSpec("fork_c_static", "C fork static", "bare C fork, static",
-                   [str(bins / "fork_server_static")], "fork", "the same, linked with -static"),
+                   [program("fork_server_static")], "fork", "the same, linked with -static"),
         ServerSpec("python_fork", "Python fork", "Python ForkingTCPServer",
                    [sys.executable, str(HERE / "forking_server.py")], "fork",
                    "socketserver.ForkingTCPServer, bench/forking_server.py"),
@@ -810,15 +816,18 @@ def print_lessons(found):
             print(f"  - {sentence}")
 
 
-# The targets of issue 7 for lab04's reference server.
+# The kit's performance targets for lab04's reference server.  A handout has no
+# verdicts: there lab04 is the reference build and the student's is "yours".
 def evaluate_targets(measured):
     """[(target, verdict, detail)] for lab04, or [] without lab04 results."""
-    if "lab04" not in measured or not measured["lab04"].cells:
-        return []
-    conn_cells = [c for c in CELLS if c.mode == "conn"]
-    return [target_vs_bare_c(measured, conn_cells), target_p99(measured, conn_cells),
-            target_cpu(measured, conn_cells), target_vs_python(measured, conn_cells),
-            target_persistent(measured)]
+    # BEGIN HIDDEN
+    if "lab04" in measured and measured["lab04"].cells:
+        conn_cells = [c for c in CELLS if c.mode == "conn"]
+        return [target_vs_bare_c(measured, conn_cells), target_p99(measured, conn_cells),
+                target_cpu(measured, conn_cells), target_vs_python(measured, conn_cells),
+                target_persistent(measured)]
+    # END HIDDEN
+    return []
 
 
 def verdict(ratio, goal):
@@ -888,7 +897,7 @@ def target_persistent(measured):
 def print_targets(targets):
     if not targets:
         return
-    print("\nlab04 against the targets of issue 7")
+    print("\nlab04 against the kit's performance targets")
     for target, result, detail in targets:
         print(f"  {result:<19} {target}{': ' + detail if detail else ''}")
 

@@ -124,6 +124,13 @@ def check_logs_folder(path):
         raise UsageError(f"cannot write logs into {path}: {existing} is not writable")
 
 
+def clear_old_logs(logs_dir: Path, labs) -> None:
+    """The logs of an earlier run would pass for this one's: each lab graded now
+    starts with an empty grade-logs/LAB/ (the other labs' logs stay)."""
+    for lab in labs:
+        shutil.rmtree(logs_dir / lab, ignore_errors=True)
+
+
 def grade(args) -> int:
     labs = selected_labs(args.lab)
     submission = (args.submission or kit.KIT_ROOT).resolve()
@@ -136,6 +143,7 @@ def grade(args) -> int:
     logs_dir = (args.logs or kit.KIT_ROOT / "grade-logs").resolve()
     check_logs_folder(logs_dir)
 
+    clear_old_logs(logs_dir, labs)
     procs.become_subreaper()
     started = time.monotonic()
     watchdog = sandbox.Watchdog().start()

@@ -26,7 +26,13 @@ import time
 from pathlib import Path
 
 KIT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SERVER = KIT_ROOT / "lab04_sigchld" / "server"
+# The student's lab04 server, or in a handout the reference build that ships
+# beside it (server-ref), so that the demo works before lab04 is written.
+YOUR_SERVER = KIT_ROOT / "lab04_sigchld" / "server"
+REFERENCE_SERVER = KIT_ROOT / "lab04_sigchld" / "server-ref"
+DEFAULT_SERVER = REFERENCE_SERVER if REFERENCE_SERVER.is_file() else YOUR_SERVER
+# What not_implemented() exits with (lab01_wrap/todo.h).
+NOT_IMPLEMENTED_STATUS = 70
 
 # (seconds from the start, action, client number, bytes to send)
 SCRIPT = [
@@ -109,8 +115,12 @@ class Demo:
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
             if self.server.poll() is not None:
+                log = self.read_log().decode(errors="replace").strip()
+                if self.server.returncode == NOT_IMPLEMENTED_STATUS:
+                    raise DemoError(f"lab04 is not finished yet ({log}): `make demo` runs the "
+                                    "reference server; `make demo SERVER=yours` runs yours")
                 raise DemoError(f"the server exited with status {self.server.returncode} "
-                                f"before it listened: {self.read_log().decode().strip()}")
+                                f"before it listened: {log}")
             if self.listening():
                 return
             time.sleep(0.02)  # polling until the server listens
@@ -284,7 +294,8 @@ def on_terminate(signo, _frame):
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Watch lab04's server fork and reap children.")
     parser.add_argument("--server", type=Path, default=DEFAULT_SERVER,
-                        help="the server program (default: lab04_sigchld/server)")
+                        help="the server program (default: lab04_sigchld/server-ref in a "
+                             "handout, else lab04_sigchld/server)")
     args = parser.parse_args(argv)
     server_path = args.server.resolve()
     if not server_path.exists():

@@ -18,6 +18,13 @@ C and C++, `#` in Python, shell and Makefiles, `<!-- ... -->` in Markdown.  Regi
 nest; an unbalanced marker is an error naming the file and line.  Files and folders
 listed in INSTRUCTOR_ONLY are left out altogether.
 
+Files under handout/ replace the kit's in the handout: handout/README.md is the
+student's README.  The handout also carries the reference programs, built from
+the kit and stripped (lab04_sigchld/server-ref, lab05_client/client-ref, ...),
+so that `make demo` and every "try it by hand" step work before the student has
+written a line, and students can compare their program with the reference;
+--no-reference-binaries leaves them out.
+
 Output: OUT/forklab-handout/ and OUT/forklab-handout.tar.gz.
 """
 
@@ -33,10 +40,20 @@ from pathlib import Path
 KIT_ROOT = Path(__file__).resolve().parent.parent
 NAME = "forklab-handout"
 
+# Files that replace the kit's own in the handout (handout/README.md -> README.md).
+HANDOUT_OVERLAY = Path("handout")
+
+# The reference programs that ship as binaries: (lab folder, program).  The bench's
+# C servers ship the same way: the bench compares the student's server with them.
+REFERENCE_PROGRAMS = (("lab02_single", "server"), ("lab03_fork", "server"),
+                      ("lab04_sigchld", "server"), ("lab05_client", "client"),
+                      ("bench", "fork_server"), ("bench", "fork_server_static"))
+REFERENCE_SUFFIX = "-ref"
+
 # Paths (relative to the kit root) that never reach students.
 INSTRUCTOR_ONLY = (
     ".ci/",
-    ".gitignore",
+    "handout/",
     "grader/selftest/",
     "grader/mutants/",
     "grader/gradescope/",
@@ -45,7 +62,7 @@ INSTRUCTOR_ONLY = (
     "tools/make_gradescope.py",
     "tools/make_prairielearn.py",
     # A complete fork + SIGCHLD server in C: lab03's and lab04's answer.  The
-    # bench leaves its columns out when it is missing.
+    # handout ships its stripped build instead (bench/fork_server-ref).
     "bench/fork_server.c",
     # Deck sources hold the instructor's notes and the reference code; the
     # handout carries the rendered student decks instead (copy_student_decks).
@@ -156,10 +173,11 @@ def instructor_only(rel: Path) -> bool:
 
 
 def make_handout(root: Path, out_dir: Path, name: str = NAME, keep_hidden: bool = False,
-                 tarball: bool = True) -> Path:
+                 tarball: bool = True, reference_binaries: bool = False) -> Path:
     """Write out_dir/name/ (and out_dir/name.tar.gz): the kit without its
     solutions.  keep_hidden keeps the instructor-only test regions, for an
-    autograder that students never see."""
+    autograder that students never see; reference_binaries adds the stripped
+    reference programs (`make handout` does)."""
     target = out_dir / name
     if target.exists():
         shutil.rmtree(target)
@@ -184,10 +202,39 @@ def make_handout(root: Path, out_dir: Path, name: str = NAME, keep_hidden: bool 
     if errors:
         shutil.rmtree(target)
         raise MarkerError("\n".join(errors))
+    overlay = root / HANDOUT_OVERLAY
+    for rel in kit_files(root):
+        if rel.parts[0] == HANDOUT_OVERLAY.name:
+            destination = target / rel.relative_to(HANDOUT_OVERLAY)
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(overlay / rel.relative_to(HANDOUT_OVERLAY), destination)
     copy_student_decks(root, target)
+    if reference_binaries:
+        add_reference_binaries(root, target)
     if tarball:
         write_tarball(target, out_dir / f"{name}.tar.gz", name)
     return target
+
+
+class BuildError(Exception):
+    pass
+
+
+def add_reference_binaries(root: Path, target: Path) -> None:
+    """Build each reference program in the kit (its default g++ build) and copy
+    it, stripped, beside the student's file as NAME-ref."""
+    for folder, program in REFERENCE_PROGRAMS:
+        if not (root / folder / "Makefile").is_file() or not (target / folder).is_dir():
+            continue
+        build = subprocess.run(["make", "-C", str(root / folder), program],
+                               stdin=subprocess.DEVNULL, capture_output=True, text=True)
+        built = root / folder / program
+        if build.returncode != 0 or not built.is_file():
+            raise BuildError(f"cannot build the reference {folder}/{program}:\n"
+                             f"{build.stdout[-2000:]}{build.stderr[-2000:]}")
+        shipped = target / folder / f"{program}{REFERENCE_SUFFIX}"
+        subprocess.run(["strip", "--strip-all", "-o", str(shipped), str(built)], check=True)
+        shipped.chmod(0o755)
 
 
 def copy_student_decks(root: Path, target: Path) -> None:
@@ -221,11 +268,14 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Make the student handout of the kit.")
     parser.add_argument("--out", type=Path, default=KIT_ROOT / "dist",
                         help="folder for forklab-handout/ and its .tar.gz (default: dist)")
+    parser.add_argument("--no-reference-binaries", action="store_true",
+                        help="leave out the reference programs (server-ref, client-ref, ...)")
     parser.add_argument("--root", type=Path, default=KIT_ROOT, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     try:
-        target = make_handout(args.root.resolve(), args.out.resolve())
-    except MarkerError as exc:
+        target = make_handout(args.root.resolve(), args.out.resolve(),
+                              reference_binaries=not args.no_reference_binaries)
+    except (MarkerError, BuildError) as exc:
         print(f"make_handout: {exc}", file=sys.stderr)
         return 1
     print(f"handout: {target} and {target}.tar.gz")
