@@ -177,6 +177,7 @@ prairielearn: check-python
 check-python:
 	@test -n "$(PYTHON)" || { tools/find-python; exit 1; }
 
+NPM_HINT := and if npm is missing: sudo apt-get install -y npm
 deps:
 	@if [ "$$(id -u)" = 0 ] || [ -n "$(SUDO)" ]; then \
 	    $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
@@ -186,7 +187,7 @@ deps:
 	else \
 	    echo "Run as root, or:"; \
 	    echo "  sudo apt-get install -y --no-install-recommends $(DEBIAN_PACKAGES)"; \
-	    $(if $(HAVE_SLIDES),echo "and, if npm is missing: sudo apt-get install -y npm";) \
+	    $(if $(HAVE_SLIDES),echo "$(NPM_HINT)";) \
 	fi
 
 # Only what grading needs (a CI runner, a grading machine).
