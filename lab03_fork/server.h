@@ -57,9 +57,17 @@ void serve_client(int connfd, const sockaddr_in &cliaddr);
 // instead of killing the process.
 void ignore_sigpipe();
 
-// What the accept loop does after Accept returned -1: for a lack of resources
-// (EMFILE, ENFILE, ENOBUFS, ENOMEM) log it, pause kAcceptRetryMs and return,
-// so the loop tries again; for anything else, perr_exit("accept").
+// What the accept loop does after Accept returned -1, by errno:
+//   * an error of that one connection, which Linux passes through accept()
+//     (accept(2), "Error handling"): EINTR, ECONNABORTED, EPERM (a firewall),
+//     ENETDOWN, ENETUNREACH, EHOSTDOWN, EHOSTUNREACH, ENONET, ENOPROTOOPT,
+//     EOPNOTSUPP, EPROTO -- log it and return at once, so the loop accepts
+//     the next client (lab01's Accept already retries these; a server must
+//     not die on one network event even if its Accept does not);
+//   * a lack of resources (EMFILE, ENFILE, ENOBUFS, ENOMEM): log it, pause
+//     kAcceptRetryMs and return, so the loop tries again;
+//   * anything else (EBADF, EFAULT, EINVAL, ENOTSOCK: a bug in this server):
+//     perr_exit("accept").
 void after_accept_error();
 
 // Fork a child that serves the client on connfd (serve_client) and then
