@@ -202,7 +202,8 @@ void reap_children(int)
     // while, not if: signals do not queue, so one SIGCHLD can stand for
     // several children that exited together.  WNOHANG: return as soon as no
     // exited child is left, instead of waiting for the ones still serving.
-    // -1: any child (the seed's 0 means only those in our process group).
+    // -1: any child.  The seed's 0 means those in our process group: the
+    // same children here, but not one that has called setpgid or setsid.
     while (waitpid(-1, nullptr, WNOHANG) > 0) {
     }
     errno = saved_errno;
