@@ -228,10 +228,8 @@ int relay(int infd, int sockfd, int outfd)
         }
         if ((fds[0].revents & POLLOUT) != 0 && !send_some(sockfd, outbox))
             return report("send to server");
-        // Any event on stdin, not only POLLIN (poll(2)): a pipe whose
-        // writer has gone reports POLLHUP alone once it is empty, and a
-        // terminal's Ctrl-D is a POLLIN whose read() returns 0 once and
-        // does not stay set.  read() says which: 0 is the end, act on it now.
+        // Any event, not only POLLIN: an emptied pipe whose writer has gone
+        // gives POLLHUP alone (poll(2)).  read() tells what happened.
         if (fds[1].revents != 0) {
             const ssize_t n = take_input(infd, outbox);
             if (n < 0)
