@@ -27,7 +27,10 @@ constexpr int kUsageStatus = 2;
 constexpr std::size_t kBufferSize = 4096;
 
 // Connections the kernel may hold, handshake done, until accept() takes
-// them.  The kernel caps it at net.core.somaxconn.
+// them.  The kernel caps it at net.core.somaxconn (listen(2)); Linux holds
+// one more than the backlog, and beyond that drops the SYN -- and also the
+// handshake's last ACK, so a client's connect() can succeed while the
+// connection is still half-open here.
 constexpr int kBacklog = SOMAXCONN;
 
 // How long the accept loop pauses after running out of descriptors or memory.
