@@ -23,7 +23,7 @@ struct Rule {
     int fd = -1;                  // descriptor the rule applies to
     int fail_times = 0;           // fail this many calls first...
     int fail_errno = 0;           // ...with this errno,
-    bool clobber_addrlen = false; // ...setting *addrlen to 1 as a kernel might (accept)
+    bool clobber_addrlen = false; // ...setting *addrlen to 1, as a non-Linux kernel may
     std::size_t max_bytes = 0;    // then move at most this many bytes per call (0: all)
 };
 

@@ -3,9 +3,9 @@
 // Each TEST_CASE is also one graded item of `make grade` (grader/tests/
 // test_lab01_wrap.py runs them one at a time), so a name here is what a
 // student sees in the score table.  Failures that the kernel produces only
-// by chance (EINTR, ECONNABORTED, short reads and writes) are injected with
-// fakesys.h; the "real signal" cases check the same retries against a
-// genuine signal, sent once the test has seen the call block.
+// by chance (EINTR, ECONNABORTED, ENETUNREACH, short reads and writes) are
+// injected with fakesys.h; the "real signal" cases check the same retries
+// against a genuine signal, sent once the test has seen the call block.
 #include "fakesys.h"
 #include "testing.h"
 #include "wrap.h"
@@ -15,6 +15,7 @@
 #include <arpa/inet.h>
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -293,6 +294,56 @@ TEST_CASE("Accept: retries after ECONNABORTED")
     CHECK(connfd >= 0);
     CHECK(fakesys::calls(Call::accept) == 3);
     testing::close_quietly(connfd);
+    close(client);
+    close(l.fd);
+}
+
+// Linux passes an error pending on the new connection through accept()
+// (accept(2), "Error handling").  Each one is injected once, on a listener
+// with a client waiting; Accept runs in a child, so one that ends the
+// program fails this case and not the whole run.
+TEST_CASE("Accept: retries after a network error of the new connection")
+{
+    const testing::Listener l = testing::listen_on_loopback();
+    const sockaddr_in sa = loopback_address(l.port);
+    for (const int err : {ENETDOWN, EPROTO, ENOPROTOOPT, EHOSTDOWN, ENONET, EHOSTUNREACH,
+                          EOPNOTSUPP, ENETUNREACH, EPERM}) {
+        CAPTURE(std::strerror(err));
+        const int client = socket(AF_INET, SOCK_STREAM, 0);
+        REQUIRE(connect(client, as_sockaddr(sa), sizeof sa) == 0);
+        fakesys::Scope faults(Call::accept, Rule{l.fd, 1, err});
+        const auto r = run_in_child([&] {
+            const int connfd = Accept(l.fd, nullptr, nullptr);
+            std::printf("%s after %d calls", connfd >= 0 ? "accepted" : "-1",
+                        fakesys::calls(Call::accept));
+        });
+        CHECK(r.exit_status == 0);
+        CHECK(r.err == "");
+        CHECK(r.out == "accepted after 2 calls");
+        close(client);
+    }
+    close(l.fd);
+}
+
+// A bug in the caller does not go away by asking again: one call, then -1.
+// A client is waiting, so a wrong retry returns a connection, not a hang.
+TEST_CASE("Accept: returns -1 at once on EBADF or EINVAL or ENOTSOCK")
+{
+    const testing::Listener l = testing::listen_on_loopback();
+    const sockaddr_in sa = loopback_address(l.port);
+    const int client = socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(connect(client, as_sockaddr(sa), sizeof sa) == 0);
+    for (const int err : {EBADF, EINVAL, ENOTSOCK}) {
+        CAPTURE(std::strerror(err));
+        fakesys::Scope faults(Call::accept, Rule{l.fd, 1, err});
+        const auto r = run_in_child([&] {
+            errno = 0;
+            const int connfd = Accept(l.fd, nullptr, nullptr);
+            std::printf("%d %d after %d calls", connfd, errno, fakesys::calls(Call::accept));
+        });
+        CHECK(r.exit_status == 0);
+        CHECK(r.out == "-1 " + std::to_string(err) + " after 1 calls");
+    }
     close(client);
     close(l.fd);
 }

@@ -45,11 +45,34 @@ void address_text(const struct sockaddr *sa, socklen_t salen, char *text, std::s
     perr_exit(what);
 }
 
-// accept() failures that concern one client only, not the listening socket:
-// the client reset the connection before we accepted it (ECONNABORTED, or
-// EPROTO on some systems), or a signal handler ran (EINTR).
+// Linux hands an error pending on the new connection back through accept()
+// (accept(2), "Error handling"): the network failed that one connection
+// before we took it, or a firewall rule refused it (EPERM).  The listening
+// socket is fine, and accept(2) says to retry as after EAGAIN.
+bool new_connection_failed(int err)
+{
+    switch (err) {
+    case ENETDOWN:
+    case ENETUNREACH:
+    case EHOSTDOWN:
+    case EHOSTUNREACH:
+    case ENONET:
+    case ENOPROTOOPT:
+    case EOPNOTSUPP:
+    case EPERM:
+        return true;
+    default:
+        return false;
+    }
+}
+
+// accept() failures that concern one connection only, not the listening
+// socket: a signal handler ran (EINTR), the connection was aborted before we
+// took it (ECONNABORTED, EPROTO), or Linux passed on its network error.
 bool accept_should_retry(int err)
 {
+    if (new_connection_failed(err))
+        return true;
     return err == EINTR || err == ECONNABORTED || err == EPROTO;
 }
 
@@ -94,7 +117,9 @@ void Connect(int fd, const struct sockaddr *sa, socklen_t salen)
 {
     // BEGIN SOLUTION stub: not_implemented("lab01: Connect", fd, sa, salen);
     // No retry after EINTR: an interrupted connect() goes on in the
-    // background, and calling it again fails with EALREADY.
+    // background (connect(2)).  Calling it again on this blocking socket
+    // would wait for that attempt or fail with EISCONN once it succeeded;
+    // EALREADY is what a non-blocking socket gets.  Dying is simpler.
     if (connect(fd, sa, salen) < 0)
         perr_exit_at("connect", sa, salen);
     // END SOLUTION
@@ -103,9 +128,10 @@ void Connect(int fd, const struct sockaddr *sa, socklen_t salen)
 void Close(int fd)
 {
     // BEGIN SOLUTION stub: not_implemented("lab01: Close", fd);
-    // Never retry close(): Linux releases the descriptor even when close()
-    // reports EINTR, so a second close() could hit a descriptor that another
-    // part of the program has opened since.
+    // Never retry close() on Linux: it releases the descriptor even when
+    // close() reports EINTR (close(2)), so a second close() could hit a
+    // descriptor that another part of the program has opened since.
+    // (POSIX.1-2024 lets EINTR leave it open instead; Linux does not.)
     if (close(fd) < 0)
         perr_exit("close");
     // END SOLUTION
@@ -116,8 +142,9 @@ int Accept(int fd, struct sockaddr *sa, socklen_t *salenptr)
     // BEGIN SOLUTION stub: not_implemented("lab01: Accept", fd, sa, salenptr);
     const socklen_t salen_on_entry = salenptr != nullptr ? *salenptr : 0;
     for (;;) {
-        // accept() overwrites *salenptr with the length it stored, so a
-        // retry must start again from the size of the caller's buffer.
+        // Linux leaves *salenptr alone when accept() fails (accept(2)),
+        // but not every system does: each attempt starts again from the
+        // size of the caller's buffer, a habit that travels.
         if (salenptr != nullptr)
             *salenptr = salen_on_entry;
         const int connfd = accept(fd, sa, salenptr);
@@ -179,8 +206,9 @@ ssize_t Writen(int fd, const void *buf, std::size_t n)
     const auto *next = static_cast<const char *>(buf);
     std::size_t left = n;
     while (left > 0) {
-        // write() on a socket may take only part of the buffer (the send
-        // buffer is full, or a signal arrived mid-way): send the rest.
+        // A blocking write() waits until it has queued everything, but a
+        // signal that arrives once some bytes went makes it return short
+        // (write(2), signal(7)); so do SO_SNDTIMEO and O_NONBLOCK.
         const ssize_t sent = Write(fd, next, left);
         if (sent < 0)
             return -1;

@@ -12,8 +12,8 @@
 //
 //   * Per-connection I/O -- Accept, Read, Write, Readn, Writen, Readline --
 //     retries the failures that are not failures (EINTR: a signal arrived;
-//     ECONNABORTED, EPROTO: a client left before we accepted it) and returns
-//     -1 with errno set for everything else.  They do not die, unlike UNP's
+//     for Accept, an error of the new connection itself) and returns -1
+//     with errno set for everything else.  They do not die, unlike UNP's
 //     wrappers, because in a server an error on one connection (a client that
 //     reset, EPIPE, EMFILE for a moment) must not end the service for every
 //     other client.  The caller decides: drop that client, back off, or exit.
@@ -44,10 +44,16 @@ void Connect(int fd, const struct sockaddr *sa, socklen_t salen);
 // close(2); dies on failure (EBADF means the descriptor was already closed).
 void Close(int fd);
 
-// accept(2), retried after EINTR, ECONNABORTED and EPROTO.  *salenptr is reset
-// to its value on entry before every attempt.  Returns the connected
-// descriptor, or -1 with errno set (EMFILE, ENFILE, ENOBUFS, ENOMEM: out of
-// resources, the caller may back off and try again; anything else is a bug).
+// accept(2), retried after EINTR and after every error that concerns the new
+// connection, not the listening socket: ECONNABORTED, and the network errors
+// Linux passes on from it -- ENETDOWN, EPROTO, ENOPROTOOPT, EHOSTDOWN,
+// ENONET, EHOSTUNREACH, EOPNOTSUPP, ENETUNREACH, and EPERM from a firewall
+// (accept(2), "Error handling": retry them as after EAGAIN).  *salenptr is
+// set back to its value on entry before every attempt: Linux leaves it
+// unchanged on error, other systems may not.  Returns the connected
+// descriptor, or -1 with errno set: EMFILE, ENFILE, ENOBUFS, ENOMEM (out of
+// resources: the caller may back off and try again) or a bug in the caller
+// (EBADF, EFAULT, EINVAL, ENOTSOCK).
 int Accept(int fd, struct sockaddr *sa, socklen_t *salenptr);
 
 // read(2), retried after EINTR.  Returns the byte count (0 at end of file,
@@ -55,7 +61,9 @@ int Accept(int fd, struct sockaddr *sa, socklen_t *salenptr);
 ssize_t Read(int fd, void *buf, std::size_t nbytes);
 
 // write(2), retried after EINTR.  Returns the byte count, which can be fewer
-// than nbytes on a socket; -1 with errno set.  Use Writen to send everything.
+// than nbytes: a blocking socket waits until all is queued, but returns short
+// when a signal arrives after some bytes went (or with SO_SNDTIMEO or
+// O_NONBLOCK); -1 with errno set.  Use Writen to send everything.
 ssize_t Write(int fd, const void *buf, std::size_t nbytes);
 
 // Read exactly n bytes, looping over short reads.  Returns n, or fewer if end
@@ -63,7 +71,7 @@ ssize_t Write(int fd, const void *buf, std::size_t nbytes);
 ssize_t Readn(int fd, void *buf, std::size_t n);
 
 // Write all n bytes, looping over short writes.  Returns n, or -1 with errno
-// set (EPIPE when the peer has gone and SIGPIPE is ignored).
+// set (EPIPE or ECONNRESET when the peer has gone, with SIGPIPE ignored).
 ssize_t Writen(int fd, const void *buf, std::size_t n);
 
 // The read-ahead buffer behind Readline.  One per descriptor, owned by the

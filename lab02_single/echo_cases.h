@@ -18,6 +18,7 @@
 #include <arpa/inet.h>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <netinet/in.h>
 #include <poll.h>
@@ -332,12 +333,33 @@ TEST_CASE("after_accept_error: after EMFILE it pauses, then returns")
     CHECK(elapsed >= std::chrono::milliseconds(kAcceptRetryMs / 2));
 }
 
+// The errors Linux passes through accept() from one new connection
+// (accept(2), "Error handling"): the server must go on accepting.
+TEST_CASE("after_accept_error: an error of one connection returns at once")
+{
+    for (const int err : {ECONNABORTED, EPERM, ENETDOWN, ENETUNREACH, EHOSTDOWN, EHOSTUNREACH,
+                          ENONET, ENOPROTOOPT, EOPNOTSUPP, EPROTO}) {
+        CAPTURE(std::strerror(err));
+        const auto r = testing::run_in_child([err] {
+            errno = err;
+            after_accept_error();
+            std::printf("returned\n");
+        });
+        CHECK(r.exit_status == 0);
+        CHECK(r.out == "returned\n");
+        CHECK(echo_cases::contains(r.err, std::strerror(err)));
+    }
+}
+
 TEST_CASE("after_accept_error: other errors exit 1 naming accept")
 {
-    const auto r = testing::run_in_child([] {
-        errno = EBADF;
-        after_accept_error();
-    });
-    CHECK(r.exit_status == 1);
-    CHECK(r.err == std::string("accept: ") + std::strerror(EBADF) + "\n");
+    for (const int err : {EBADF, EFAULT, EINVAL, ENOTSOCK}) {
+        CAPTURE(std::strerror(err));
+        const auto r = testing::run_in_child([err] {
+            errno = err;
+            after_accept_error();
+        });
+        CHECK(r.exit_status == 1);
+        CHECK(r.err == std::string("accept: ") + std::strerror(err) + "\n");
+    }
 }

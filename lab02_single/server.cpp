@@ -69,8 +69,9 @@ void uppercase(char *buf, std::size_t n)
 {
     // BEGIN SOLUTION stub: not_implemented("lab02: uppercase", buf, n);
     for (std::size_t i = 0; i < n; ++i) {
-        // toupper() takes an unsigned char value (or EOF): a byte >= 0x80 is
-        // negative as a plain char, and passing it is undefined behaviour.
+        // toupper() takes an unsigned char value (or EOF): where plain char
+        // is signed (x86-64; not AArch64), a byte >= 0x80 is negative, and
+        // passing it is undefined behaviour.
         const auto byte = static_cast<unsigned char>(buf[i]);
         buf[i] = static_cast<char>(std::toupper(byte));
     }
@@ -125,12 +126,36 @@ void after_accept_error()
 {
     // BEGIN SOLUTION stub: not_implemented("lab02: after_accept_error");
     const int err = errno;
-    if (err != EMFILE && err != ENFILE && err != ENOBUFS && err != ENOMEM)
-        perr_exit("accept");
-    // Out of descriptors or memory: that passes as clients leave.  Ending
-    // the service would be worse, and retrying at once would spin the CPU.
-    std::fprintf(stderr, "accept: %s; trying again in %d ms\n", std::strerror(err), kAcceptRetryMs);
-    std::this_thread::sleep_for(std::chrono::milliseconds(kAcceptRetryMs));
+    switch (err) {
+    case EINTR:
+    case ECONNABORTED:
+    case EPERM:
+    case ENETDOWN:
+    case ENETUNREACH:
+    case EHOSTDOWN:
+    case EHOSTUNREACH:
+    case ENONET:
+    case ENOPROTOOPT:
+    case EOPNOTSUPP:
+    case EPROTO:
+        // One connection failed before we took it, and Linux reported its
+        // error through accept() (accept(2), "Error handling").  The
+        // listening socket is fine: accept the next client at once.
+        std::fprintf(stderr, "accept: %s; accepting the next client\n", std::strerror(err));
+        return;
+    case EMFILE:
+    case ENFILE:
+    case ENOBUFS:
+    case ENOMEM:
+        // Out of descriptors or memory: that passes as clients leave.  Ending
+        // the service would be worse, and retrying at once would spin the CPU.
+        std::fprintf(stderr, "accept: %s; trying again in %d ms\n", std::strerror(err),
+                     kAcceptRetryMs);
+        std::this_thread::sleep_for(std::chrono::milliseconds(kAcceptRetryMs));
+        return;
+    default:
+        perr_exit("accept"); // EBADF, EINVAL, ENOTSOCK...: a bug in this server
+    }
     // END SOLUTION
 }
 

@@ -29,7 +29,10 @@ constexpr int kUsageStatus = 2;
 constexpr std::size_t kBufferSize = 4096;
 
 // Connections the kernel may hold, handshake done, until accept() takes
-// them.  The kernel caps it at net.core.somaxconn.
+// them.  The kernel caps it at net.core.somaxconn (listen(2)); Linux holds
+// one more than the backlog, and beyond that drops the SYN -- and also the
+// handshake's last ACK, so a client's connect() can succeed while the
+// connection is still half-open here.
 constexpr int kBacklog = SOMAXCONN;
 
 // How long the accept loop pauses after running out of descriptors or memory.
@@ -58,9 +61,17 @@ void serve_client(int connfd, const sockaddr_in &cliaddr);
 // instead of killing the process.
 void ignore_sigpipe();
 
-// What the accept loop does after Accept returned -1: for a lack of resources
-// (EMFILE, ENFILE, ENOBUFS, ENOMEM) log it, pause kAcceptRetryMs and return,
-// so the loop tries again; for anything else, perr_exit("accept").
+// What the accept loop does after Accept returned -1, by errno:
+//   * an error of that one connection, which Linux passes through accept()
+//     (accept(2), "Error handling"): EINTR, ECONNABORTED, EPERM (a firewall),
+//     ENETDOWN, ENETUNREACH, EHOSTDOWN, EHOSTUNREACH, ENONET, ENOPROTOOPT,
+//     EOPNOTSUPP, EPROTO -- log it and return at once, so the loop accepts
+//     the next client (lab01's Accept already retries these; a server must
+//     not die on one network event even if its Accept does not);
+//   * a lack of resources (EMFILE, ENFILE, ENOBUFS, ENOMEM): log it, pause
+//     kAcceptRetryMs and return, so the loop tries again;
+//   * anything else (EBADF, EFAULT, EINVAL, ENOTSOCK: a bug in this server):
+//     perr_exit("accept").
 void after_accept_error();
 
 // Fork a child that serves the client on connfd (serve_client) and then

@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <poll.h>
 #include <sys/wait.h>
 #include <vector>
 
@@ -142,4 +143,28 @@ TEST_CASE("fork_child: a failed fork drops that client and returns -1")
     CHECK(r.out == "returned -1, connfd closed, listenfd open\nclient sees end of file: yes\n");
     CHECK(echo_cases::contains(r.err, "fork"));
     CHECK(echo_cases::contains(r.err, std::strerror(EAGAIN)));
+}
+
+// Closing a socket whose receive buffer still holds data sends a reset, not
+// an end of file (RFC 1122 4.2.2.13): a client whose line was never read
+// sees ECONNRESET.
+TEST_CASE("fork_child: a failed fork resets a client whose bytes were unread (ECONNRESET)")
+{
+    const auto r = testing::run_in_child([] {
+        fork_cases::Accepted a;
+        if (!testing::write_all(a.client, "hello\n"))
+            return;
+        pollfd arrived{a.connfd, POLLIN, 0};
+        if (poll(&arrived, 1, 5000) != 1)
+            return;
+        g_forks_to_fail = 1;
+        fork_child(a.listener.fd, a.connfd, a.cliaddr);
+        pollfd answer{a.client, POLLIN, 0};
+        (void)poll(&answer, 1, 5000);
+        char byte;
+        const ssize_t n = read(a.client, &byte, 1);
+        std::printf("read %s\n", n < 0 ? std::strerror(errno) : n == 0 ? "end of file" : "data");
+    });
+    CHECK(r.exit_status == 0);
+    CHECK(r.out == std::string("read ") + std::strerror(ECONNRESET) + "\n");
 }

@@ -35,22 +35,42 @@ int report(const char *what)
     return kFailureStatus;
 }
 
+[[noreturn]] void resolve_failed(const char *host, const char *reason)
+{
+    std::fprintf(stderr, "resolve %s: %s\n", host, reason);
+    std::exit(kFailureStatus);
+}
+
+// Only digits and dots: meant as an IPv4 address, never a host name (no
+// top-level domain is all digits).
+bool looks_numeric(const char *host)
+{
+    return std::strspn(host, "0123456789.") == std::strlen(host);
+}
+
 // The IPv4 address of host, with port.  Dies with "resolve HOST: reason" when
-// host is neither a name that resolves nor a dotted address.
+// host is neither a dotted address nor a name that resolves.
 sockaddr_in resolve(const char *host, std::uint16_t port)
 {
     addrinfo hints{};
     hints.ai_family = AF_INET;
     hints.ai_socktype = SOCK_STREAM;
+    // AI_NUMERICHOST first: an address needs no lookup.  Without it,
+    // getaddrinfo() takes "300.1.2.3" for a host name and asks DNS, which
+    // answers EAI_NONAME -- or, offline, EAI_AGAIN after a timeout.  Digits
+    // and dots that are not an address are refused at once; anything else
+    // is looked up as a name.
+    hints.ai_flags = AI_NUMERICHOST;
     addrinfo *found = nullptr;
-    // getaddrinfo() takes a name as well as "10.0.0.7", and fails loudly for
-    // "300.1.2.3", where inet_pton() returns a 0 that is easy to ignore.
-    const int err = getaddrinfo(host, nullptr, &hints, &found);
-    if (err != 0) {
-        std::fprintf(stderr, "resolve %s: %s\n", host,
-                     err == EAI_SYSTEM ? std::strerror(errno) : gai_strerror(err));
-        std::exit(kFailureStatus);
+    int err = getaddrinfo(host, nullptr, &hints, &found);
+    if (err == EAI_NONAME) {
+        if (looks_numeric(host))
+            resolve_failed(host, "not an IPv4 address");
+        hints.ai_flags = 0;
+        err = getaddrinfo(host, nullptr, &hints, &found);
     }
+    if (err != 0)
+        resolve_failed(host, err == EAI_SYSTEM ? std::strerror(errno) : gai_strerror(err));
     sockaddr_in servaddr{};
     std::memcpy(&servaddr, found->ai_addr, sizeof servaddr);
     freeaddrinfo(found);
@@ -208,6 +228,8 @@ int relay(int infd, int sockfd, int outfd)
         }
         if ((fds[0].revents & POLLOUT) != 0 && !send_some(sockfd, outbox))
             return report("send to server");
+        // Any event, not only POLLIN: an emptied pipe whose writer has gone
+        // gives POLLHUP alone (poll(2)).  read() tells what happened.
         if (fds[1].revents != 0) {
             const ssize_t n = take_input(infd, outbox);
             if (n < 0)

@@ -20,6 +20,7 @@
 #include <csignal>
 #include <cstring>
 #include <functional>
+#include <poll.h>
 #include <random>
 #include <string>
 #include <sys/resource.h>
@@ -219,10 +220,42 @@ TEST_CASE("connect_to_server: a refused connection exits 1 naming the address")
 
 TEST_CASE("connect_to_server: an unknown host exits 1 naming it")
 {
-    // Not an address (300 > 255), and glibc rejects it without asking DNS.
-    const ChildResult r = run_in_child([] { connect_to_server("300.1.2.3", 6666); });
-    CHECK(r.exit_status == 1);
-    CHECK(r.err.find("300.1.2.3") != std::string::npos);
+    // Not an address (300 > 255).  getaddrinfo() alone would look it up as
+    // a name (DNS); with AI_NUMERICHOST first it is refused without one,
+    // which the message shows: a lookup would end in gai_strerror's words.
+    for (const char *host : {"300.1.2.3", "1.2.3.4.5"}) {
+        CAPTURE(host);
+        const ChildResult r = run_in_child([host] { connect_to_server(host, 6666); });
+        CHECK(r.exit_status == 1);
+        CHECK(r.err == std::string("resolve ") + host + ": not an IPv4 address\n");
+    }
+}
+
+TEST_CASE("connect_to_server: a dotted address is taken as inet_aton() reads it")
+{
+    // AI_NUMERICHOST accepts the shorthand forms too: "127.1" is 127.0.0.1.
+    const testing::Listener l = testing::listen_on_loopback();
+    const int sockfd = connect_to_server("127.1", l.port);
+    const int connfd = accept(l.fd, nullptr, nullptr);
+    CHECK(connfd >= 0);
+    testing::close_quietly(connfd);
+    close(sockfd);
+    close(l.fd);
+}
+
+// What relay() relies on at the end of input (poll(2)): a pipe whose writer
+// has gone reports POLLHUP and no POLLIN once it is empty.  A client that
+// waits for POLLIN alone would never see that end.
+TEST_CASE("poll: an empty pipe whose writer has gone gives POLLHUP without POLLIN")
+{
+    int fds[2];
+    REQUIRE(pipe(fds) == 0);
+    close(fds[1]);
+    pollfd pfd{fds[0], POLLIN, 0};
+    CHECK(poll(&pfd, 1, 5000) == 1);
+    CHECK((pfd.revents & POLLHUP) != 0);
+    CHECK((pfd.revents & POLLIN) == 0);
+    close(fds[0]);
 }
 
 // ------------------------------------------------------------------- relay

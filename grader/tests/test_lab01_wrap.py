@@ -52,12 +52,21 @@ CASES = [
      "new descriptor."),
     ("Accept: retries after EINTR", 2, EINTR_RETRY),
     ("Accept: retries after ECONNABORTED", 2,
-     "A client that resets its connection before accept() picks it up makes accept() fail "
-     "with ECONNABORTED; that concerns only that client, so accept again."),
+     "ECONNABORTED means one connection was aborted before accept() took it (where POSIX "
+     "systems report a client's early reset; Linux usually hands over the connection and its "
+     "first read fails with ECONNRESET). It concerns only that client: accept again."),
+    ("Accept: retries after a network error of the new connection", 2,
+     "Linux passes an error pending on the new connection through accept() (accept(2), "
+     "\"Error handling\"): ENETDOWN, EPROTO, ENOPROTOOPT, EHOSTDOWN, ENONET, EHOSTUNREACH, "
+     "EOPNOTSUPP, ENETUNREACH, and EPERM from a firewall. The listening socket is fine: "
+     "accept again, as after EINTR. Neither exit nor return -1."),
+    ("Accept: returns -1 at once on EBADF or EINVAL or ENOTSOCK", 1,
+     "EBADF, EINVAL and ENOTSOCK mean the caller passed a wrong descriptor, and asking "
+     "again cannot help: return -1 after that one call. " + RETURN_MINUS_ONE),
     ("Accept: resets the address length before each retry", 2,
-     "accept() overwrites *salenptr. Save the caller's value on entry and put it back before "
-     "every attempt, or a retry may be given a length of 1 (the seed resets it before every "
-     "Accept for the same reason)."),
+     "Put the caller's *salenptr back before every attempt: Linux leaves it alone when "
+     "accept() fails, but other systems may not, and a retry given a length of 1 gets a "
+     "truncated address (the seed resets it before every Accept for the same reason)."),
     ("Accept: returns -1 on EMFILE instead of exiting", 2,
      "EMFILE (too many open descriptors) must not end the server: return -1 with errno set "
      "and let the caller back off. " + RETURN_MINUS_ONE),

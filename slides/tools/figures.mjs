@@ -106,7 +106,11 @@ function machineLine(data) {
     const cpus = m.nproc ? `${m.nproc} CPUs` : "";
     const model = (m.cpu_model ?? "").replace(/\s+/g, " ").replace(/\(R\)|\(TM\)/g, "");
     const date = (data.date ?? "").slice(0, 10);
-    const where = [model, cpus, m.kernel ? `Linux ${m.kernel}` : ""].filter(Boolean).join(", ");
+    // The load average tells how busy the machine was: part of the result.
+    const load = typeof m.loadavg_before === "number"
+        ? `load average ${m.loadavg_before}${typeof m.loadavg_after === "number" ? ` → ${m.loadavg_after}` : ""}`
+        : "";
+    const where = [model, cpus, m.kernel ? `Linux ${m.kernel}` : "", load].filter(Boolean).join(", ");
     return `measured by make bench${date ? ` on ${date}` : ""}${where ? `: ${where}` : ""}`;
 }
 

@@ -29,7 +29,7 @@ function writeJson(data) {
 const FAKE = {
     schema: "forklab-bench/1",
     date: "2000-01-01T00:00:00+00:00",
-    machine: { nproc: 2, cpu_model: "Test CPU", kernel: "0.0" },
+    machine: { nproc: 2, cpu_model: "Test CPU", kernel: "0.0", loadavg_before: 1.5, loadavg_after: 2.25 },
     config: { cells: ["conn-1", "conn-8", "conn-64", "persistent-300"] },
     servers: {
         lab04: { short: "lab04", cells: { "conn-1": { ops_per_s: 100 }, "conn-64": { ops_per_s: 400 },
@@ -60,7 +60,7 @@ test("the charts show the measured values and the machine, and skip what failed"
     assert.match(rate.svg, />100</);
     assert.match(rate.svg, />400</);
     assert.doesNotMatch(rate.svg, />epoll</); // its only cell failed
-    assert.match(rate.svg, /Test CPU, 2 CPUs, Linux 0\.0/);
+    assert.match(rate.svg, /Test CPU, 2 CPUs, Linux 0\.0, load average 1\.5 → 2\.25/);
     const fork = figureSvg("fork-cost", file).svg;
     assert.match(fork, />0\.100</); // µs shown as ms
     assert.match(fork, />2\.00</);

@@ -1,0 +1,67 @@
+"""PITFALLS.md and the labs' "Pitfalls this lab catches" tables name real checks:
+every unit test they cite is a doctest case of the kit, every graded test a
+title of `grade --list`, every mutant a file of grader/mutants/."""
+
+import re
+import subprocess
+import sys
+
+from conftest import GRADER_DIR, KIT_ROOT
+
+PITFALLS = KIT_ROOT / "PITFALLS.md"
+
+
+def unit_test_names() -> set:
+    names = set()
+    for source in KIT_ROOT.glob("lab*/*"):
+        if source.suffix in (".cpp", ".h"):
+            names.update(re.findall(r'TEST_CASE\("([^"]+)"\)', source.read_text()))
+    return names
+
+
+def graded_titles() -> set:
+    listing = subprocess.run([sys.executable, str(GRADER_DIR / "forklab_grade.py"), "--list"],
+                             capture_output=True, text=True, check=True).stdout
+    return {m.group(1) for m in re.finditer(r"^\s+\d+\s+(.+)$", listing, re.MULTILINE)}
+
+
+def cited(line: str) -> list:
+    return re.findall(r"`([^`]+)`", line)
+
+
+def test_pitfalls_md_cites_checks_that_exist():
+    units, graded = unit_test_names(), graded_titles()
+    problems, numbers = [], []
+    for line in PITFALLS.read_text().splitlines():
+        heading = re.match(r"## (\d+)\. ", line)
+        if heading:
+            numbers.append(int(heading.group(1)))
+        for kind, known in (("- unit test:", units), ("- graded test:", graded)):
+            if line.startswith(kind):
+                problems += [f"{kind} {name}" for name in cited(line) if name not in known]
+        if line.startswith("- mutant:"):
+            problems += [f"mutant {name}" for name in cited(line)
+                         if not (GRADER_DIR / "mutants" / f"{name}.mutant").is_file()]
+    assert not problems, problems
+    assert numbers == list(range(1, len(numbers) + 1)), "pitfalls are numbered 1, 2, 3, ..."
+
+
+def test_each_lab_readme_cites_checks_that_exist():
+    units, graded = unit_test_names(), graded_titles()
+    count = len(re.findall(r"^## \d+\. ", PITFALLS.read_text(), re.MULTILINE))
+    problems = []
+    for readme in sorted(KIT_ROOT.glob("lab*/README.md")):
+        text = readme.read_text()
+        section = text.split("## Pitfalls this lab catches", 1)
+        assert len(section) == 2, f"{readme}: no 'Pitfalls this lab catches' section"
+        for row in re.findall(r"^\|(.+)\|\s*$", section[1], re.MULTILINE):
+            cells = [c.strip() for c in re.split(r"(?<!\\)\|", row)]
+            if len(cells) != 3 or cells[0] in ("mistake", "---"):
+                continue
+            for number in re.findall(r"\d+", cells[1]):
+                if not 1 <= int(number) <= count:
+                    problems.append(f"{readme.parent.name}: pitfall {number} does not exist")
+            for name in cited(cells[2]):
+                if name not in units and name not in graded:
+                    problems.append(f"{readme.parent.name}: no check named {name!r}")
+    assert not problems, "\n".join(problems)
