@@ -168,3 +168,22 @@ def test_with_the_reference_files_the_handout_passes_its_own_tests(handout, tmp_
     for noise in ("left out", "targets", "not built"):
         assert noise not in bench.stdout, bench.stdout
     assert re.search(r"yours", bench.stdout)
+
+
+def test_make_compdb_lists_every_lab_source_with_its_flags(handout):
+    """clangd needs each source's include path and standard: every lab's
+    student file and unit tests are in compile_commands.json with them."""
+    import json
+
+    done = subprocess.run(["make", "compdb"], cwd=handout, stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=STEP_TIMEOUT_S)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    entries = json.loads((handout / "compile_commands.json").read_text())
+    by_file = {Path(e["file"]).resolve().relative_to(handout.resolve()).as_posix(): e
+               for e in entries}
+    for lab in sorted(p.parent.name for p in handout.glob("lab*/Makefile")):
+        sources = [f for f in by_file if f.startswith(f"{lab}/")]
+        assert any(Path(f).name.startswith("test_") for f in sources), (lab, sources)
+        for source in sources:
+            arguments = " ".join(by_file[source].get("arguments", []))
+            assert "-std=c++17" in arguments and f"-I{handout}/lab01_wrap" in arguments, arguments
