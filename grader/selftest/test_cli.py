@@ -155,7 +155,7 @@ def test_an_internal_error_in_mid_run_claims_no_score(tmp_path):
 
 
 def test_broken_accept_fails_exactly_the_accept_retry_tests(submission, tmp_path):
-    """Issue 2's acceptance check: Accept that gives up on EINTR."""
+    """The first acceptance check of the kit: Accept that gives up on EINTR."""
     replace_once(submission / "lab01_wrap/wrap.cpp",
                  "return err == EINTR || err == ECONNABORTED || err == EPROTO;",
                  "return err == ECONNABORTED || err == EPROTO;")

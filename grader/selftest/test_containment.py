@@ -1,5 +1,5 @@
 """Hostile submissions: the sandbox stops them, reports them, and they leave
-nothing behind (issue 5).  Each submits a lab01 wrap.cpp with one bad habit
+nothing behind.  Each submits a lab01 wrap.cpp with one bad habit
 built into a wrapper that the unit tests call."""
 
 import os
