@@ -21,7 +21,7 @@ GRADE_PACKAGES  := make g++ doctest-dev python3 python3-pytest python3-psutil bu
 DEBIAN_PACKAGES := $(GRADE_PACKAGES) clang clang-format libc6-dev netcat-openbsd bear
 # BEGIN HIDDEN
 # The instructor's kit also builds the slides and runs the grader's selftests.
-DEBIAN_PACKAGES += python3-yaml nodejs chromium graphviz fonts-dejavu-core
+DEBIAN_PACKAGES += python3-yaml nodejs chromium graphviz fonts-dejavu-core fonts-noto-cjk gettext
 # END HIDDEN
 
 CPP_SOURCES = $(shell find $(BUILD_DIRS) grader/support -maxdepth 1 \
@@ -51,6 +51,7 @@ help:
 	@echo "make check           everything CI runs: unit tests (plain and ASan+UBSan),"
 	@echo "                     clang++ build, format check, grade the reference solutions,"
 	@echo "                     the grader's own tests, a short stability run, the slides"
+	@echo "make check-translations  each *.zh.md in step with its English twin"
 	@echo "make slides          the lecture decks (slides/build/); make slides-test checks"
 	@echo "                     them in Chromium"
 	@echo "make stability       grade the reference RUNS times (default 20) under CPU load"
@@ -82,7 +83,7 @@ TEST_GOALS := unit-table
 # In the instructor's kit `make test` is everything CI runs (`make check`).
 TEST_GOALS := check
 check: unit-test sanitize-test clang-build format-check grade-reference grader-selftest \
-       stability-short $(if $(HAVE_SLIDES),slides-test)
+       stability-short $(if $(HAVE_SLIDES),slides-test) check-translations
 # END HIDDEN
 test: $(TEST_GOALS)
 
@@ -91,7 +92,12 @@ unit-table: check-python
 
 # BEGIN HIDDEN
 .PHONY: check unit-test sanitize-test clang-build grade-reference grader-selftest \
-        stability stability-short slides slides-test handout gradescope prairielearn
+        stability stability-short slides slides-test handout gradescope prairielearn \
+        check-translations
+
+# Each *.zh.md in step with its English twin; every grader message translated.
+check-translations: check-python
+	$(PYTHON) tools/check_translations.py
 
 # bench's `test` is its smoke test: a few seconds of load, zero errors required.
 unit-test:

@@ -1,0 +1,155 @@
+"""tools/check_translations.py: the kit's Chinese twins are in step with the
+English, and a twin that falls behind fails, naming the file and the section."""
+
+import subprocess
+import sys
+import textwrap
+
+from conftest import KIT_ROOT
+
+CHECKER = KIT_ROOT / "tools" / "check_translations.py"
+
+ENGLISH = textwrap.dedent("""\
+    # lab99 — an example
+
+    Run `make grade` twice; port 6666, [the pitfalls](../PITFALLS.md).
+
+    ## Steps
+
+    ```sh
+    nc -N localhost 6666
+    ```
+
+    <!-- BEGIN HIDDEN -->
+    100 000 connections.
+    <!-- END HIDDEN -->
+    """)
+
+CHINESE = textwrap.dedent("""\
+    # lab99 — 示例
+
+    运行 `make grade` 两遍；端口 6666，[易错点](../PITFALLS.md)。
+
+    ## 步骤
+
+    ```sh
+    nc -N localhost 6666
+    ```
+
+    <!-- BEGIN HIDDEN -->
+    100000 个连接。
+    <!-- END HIDDEN -->
+    """)
+
+
+def run_checker(root):
+    return subprocess.run([sys.executable, str(CHECKER), "--root", str(root)],
+                          capture_output=True, text=True, timeout=60)
+
+
+def write_twins(root, english, chinese):
+    folder = root / "lab99"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "README.md").write_text(english)
+    (folder / "README.zh.md").write_text(chinese)
+
+
+def test_the_kit_is_in_step():
+    result = run_checker(KIT_ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "in step" in result.stdout
+
+
+def test_twins_in_step_pass(tmp_path):
+    write_twins(tmp_path, ENGLISH, CHINESE)
+    result = run_checker(tmp_path)
+    assert result.returncode == 0, result.stdout
+    assert "1 documents" in result.stdout
+
+
+def failure_of(tmp_path, english, chinese) -> str:
+    write_twins(tmp_path, english, chinese)
+    result = run_checker(tmp_path)
+    assert result.returncode == 1, result.stdout
+    assert "lab99/README.zh.md" in result.stdout
+    return result.stdout
+
+
+def test_a_missing_heading_fails(tmp_path):
+    out = failure_of(tmp_path, ENGLISH + "\n## Commands\n\nmore\n", CHINESE)
+    assert "'Commands'" in out and "only in the English" in out
+
+
+def test_a_changed_code_block_fails_naming_the_section(tmp_path):
+    out = failure_of(tmp_path, ENGLISH.replace("-N localhost", "-N 127.0.0.1"), CHINESE)
+    assert "section 'Steps'" in out and "code block 1 differs at its line 2" in out
+
+
+def test_a_changed_command_fails(tmp_path):
+    out = failure_of(tmp_path, ENGLISH.replace("`make grade`", "`make grade LAB=lab99`"), CHINESE)
+    assert "section 'lab99 — an example'" in out and "make grade LAB=lab99" in out
+
+
+def test_a_changed_number_fails(tmp_path):
+    out = failure_of(tmp_path, ENGLISH.replace("100 000", "300 000"), CHINESE)
+    assert "section 'Steps'" in out and "'300000'" in out and "'100000'" in out
+
+
+def test_a_changed_link_fails(tmp_path):
+    out = failure_of(tmp_path, ENGLISH.replace("../PITFALLS.md", "../GLOSSARY.md"), CHINESE)
+    assert "links" in out and "GLOSSARY.md" in out
+
+
+def test_a_dropped_hidden_marker_fails(tmp_path):
+    out = failure_of(tmp_path, ENGLISH, CHINESE.replace("<!-- END HIDDEN -->\n", ""))
+    assert "comment markers differ" in out
+
+
+def test_a_fence_hides_headings(tmp_path):
+    english = ENGLISH + "\n```\n# not a heading\n```\n"
+    chinese = CHINESE + "\n```\n# not a heading\n```\n"
+    write_twins(tmp_path, english, chinese)
+    assert run_checker(tmp_path).returncode == 0
+
+
+def write_messages(root, source, po):
+    (root / "grader" / "locale" / "zh" / "LC_MESSAGES").mkdir(parents=True)
+    (root / "grader" / "forklab_grade.py").write_text(source)
+    (root / "grader" / "locale" / "zh" / "LC_MESSAGES" / "forklab.po").write_text(po)
+
+
+PO_HEADER = 'msgid ""\nmsgstr "Content-Type: text/plain; charset=UTF-8\\n"\n\n'
+
+
+def test_grader_messages_translated_pass(tmp_path):
+    write_messages(tmp_path, 'print(_("Score: {got}/{total}").format(got=1, total=2))\n',
+                   PO_HEADER + 'msgid "Score: {got}/{total}"\nmsgstr "得分：{got}/{total}"\n')
+    result = run_checker(tmp_path)
+    assert result.returncode == 0, result.stdout
+    assert "1 grader messages" in result.stdout
+
+
+def test_an_untranslated_grader_message_fails(tmp_path):
+    write_messages(tmp_path, 'print(_("Score: {got}/{total}"))\nprint(_("new message"))\n',
+                   PO_HEADER + 'msgid "Score: {got}/{total}"\nmsgstr "得分：{got}/{total}"\n'
+                   '\nmsgid "new message"\nmsgstr ""\n')
+    out = run_checker(tmp_path).stdout
+    assert "grader/forklab_grade.py:2" in out and "empty" in out and "'new message'" in out
+
+
+def test_a_message_missing_from_the_catalogue_fails(tmp_path):
+    write_messages(tmp_path, 'print(_("never translated"))\n', PO_HEADER)
+    out = run_checker(tmp_path).stdout
+    assert "grader/forklab_grade.py:1: no Chinese translation" in out
+
+
+def test_a_lost_placeholder_fails(tmp_path):
+    write_messages(tmp_path, 'print(_("Score: {got}/{total}"))\n',
+                   PO_HEADER + 'msgid "Score: {got}/{total}"\nmsgstr "得分：{got}"\n')
+    assert "placeholders differ" in run_checker(tmp_path).stdout
+
+
+def test_a_fuzzy_translation_fails(tmp_path):
+    write_messages(tmp_path, 'print(_("Score"))\n',
+                   PO_HEADER + '#, fuzzy\nmsgid "Score"\nmsgstr "得分"\n')
+    assert "fuzzy" in run_checker(tmp_path).stdout
