@@ -7,7 +7,7 @@ For every X.md with a Chinese twin X.zh.md (READMEs, PITFALLS, decks):
   - in each section (a heading and the text up to the next one):
     the same fenced code blocks, byte for byte; the same inline code spans
     that hold a command (`make grade`, `nc -N localhost 6666`); the same
-    numbers; the same link targets; the same HTML comment markers
+    numbers; the same link targets (X.zh.md counts as X.md); the same HTML comment markers
     (`<!-- BEGIN HIDDEN -->`, Marp directives).
 For the grader: every string the Python sources wrap in _() is a msgid of
 grader/locale/zh/LC_MESSAGES/forklab.po with a Chinese msgstr (not fuzzy)
@@ -113,7 +113,9 @@ def commands(text: str) -> Counter:
 
 
 def links(text: str) -> Counter:
-    return Counter(LINK_TARGET.findall(text) + HTML_TARGET.findall(text))
+    """Link targets; a Chinese twin may link to X.zh.md where the English links to X.md."""
+    targets = LINK_TARGET.findall(text) + HTML_TARGET.findall(text)
+    return Counter(re.sub(r"\.zh\.md(?=$|#)", ".md", target) for target in targets)
 
 
 def numbers(text: str) -> Counter:
