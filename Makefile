@@ -10,6 +10,9 @@ HAVE_SLIDES := $(wildcard slides/Makefile)
 PYTHON ?= $(shell tools/find-python 2>/dev/null)
 LAB    ?=
 SUDO   ?=
+# The grader and the demo speak the locale's language (zh_* is Chinese);
+# `make grade LANG=zh_CN.UTF-8` asks for it even where LC_ALL says otherwise.
+LANG_FLAG = $(if $(filter command line,$(origin LANG)),--lang $(if $(filter zh%,$(LANG)),zh,en))
 
 # Debian packages the kit needs: compilers and doctest; the grader's Python;
 # libc6-dev's libc.a for the bench's statically linked server; Node.js,
@@ -28,7 +31,7 @@ CPP_SOURCES = $(shell find $(BUILD_DIRS) grader/support -maxdepth 1 \
                 \( -name '*.cpp' -o -name '*.h' -o -name '*.c' \))
 
 .PHONY: all help demo test unit-table grade soak bench format format-check compdb clean \
-        deps deps-grade check-python
+        deps deps-grade check-python catalogues
 
 all:
 	@for dir in $(BUILD_DIRS); do $(MAKE) -C $$dir all || exit 1; done
@@ -38,7 +41,8 @@ help:
 	@echo "                     (SERVER=yours: your lab04 instead of the reference)"
 	@echo "make                 build every lab"
 	@echo "make test            every lab's unit tests, then a table per lab"
-	@echo "make grade [LAB=..]  grade your labs (one lab with LAB=)"
+	@echo "make grade [LAB=..]  grade your labs (one lab with LAB=); in Chinese:"
+	@echo "                     make grade LANG=zh_CN.UTF-8"
 	@echo "make bench           what a process per connection costs (2-3 min)"
 	@echo "make soak            lab04's long soak (100 000 connections, 300 at once)"
 	@echo "make compdb          compile_commands.json for clangd and VS Code"
@@ -65,15 +69,15 @@ help:
 # lab04's server with three clients: replies and process tree side by side.  In a
 # handout the reference build (lab04_sigchld/server-ref) runs until SERVER=yours.
 REFERENCE_DEMO_SERVER := $(wildcard lab04_sigchld/server-ref)
-demo: check-python
+demo: check-python catalogues
 ifeq ($(SERVER)$(REFERENCE_DEMO_SERVER),)
 	$(MAKE) all
-	$(PYTHON) tools/demo.py
+	$(PYTHON) tools/demo.py $(LANG_FLAG)
 else ifeq ($(SERVER),yours)
 	$(MAKE) -C lab04_sigchld server
-	$(PYTHON) tools/demo.py --server lab04_sigchld/server
+	$(PYTHON) tools/demo.py --server lab04_sigchld/server $(LANG_FLAG)
 else
-	$(PYTHON) tools/demo.py $(if $(SERVER),--server $(SERVER))
+	$(PYTHON) tools/demo.py $(if $(SERVER),--server $(SERVER)) $(LANG_FLAG)
 endif
 
 # `make test`: every lab's unit tests, each case on its own, and a table per lab
@@ -110,8 +114,19 @@ clang-build:
 	@for dir in $(BUILD_DIRS); do $(MAKE) -C $$dir all CXX=clang++ || exit 1; done
 # END HIDDEN
 
-grade: check-python
-	grader/grade $(if $(LAB),--lab $(LAB))
+grade: check-python catalogues
+	grader/grade $(if $(LAB),--lab $(LAB)) $(LANG_FLAG)
+
+# The grader's messages in Chinese: each grader/locale/LANG/LC_MESSAGES/forklab.po
+# compiled by GNU gettext's msgfmt (Debian: gettext) into the .mo that Python's
+# gettext reads.  A handout ships the .mo; without msgfmt an existing .mo stays.
+CATALOGUES := $(patsubst %.po,%.mo,$(wildcard grader/locale/*/LC_MESSAGES/*.po))
+catalogues: $(CATALOGUES)
+
+grader/locale/%.mo: grader/locale/%.po
+	@if command -v msgfmt >/dev/null; then echo "msgfmt --check -o $@ $<"; msgfmt --check -o $@ $<; \
+	elif [ -f $@ ]; then touch $@; \
+	else echo "$@: no msgfmt (Debian: apt-get install gettext): the grader speaks English"; fi
 
 # BEGIN HIDDEN
 
@@ -119,7 +134,7 @@ grade: check-python
 grade-reference: check-python
 	grader/grade --quiet
 
-grader-selftest: check-python
+grader-selftest: check-python catalogues
 	@if [ -d grader/selftest ]; then \
 	    mkdir -p build && cd grader && $(PYTHON) -m pytest -q -p no:cacheprovider \
 	        --basetemp=$(CURDIR)/build/selftest-tmp selftest; \
@@ -168,7 +183,7 @@ compdb:
 # BEGIN HIDDEN
 # The handout carries the student decks, rendered (their sources hold the
 # instructor's notes).
-handout: check-python
+handout: check-python catalogues
 	@if [ -n "$(HAVE_SLIDES)" ]; then $(MAKE) -C slides student; fi
 	$(PYTHON) tools/make_handout.py --out dist $(if $(filter 0,$(REFERENCE_BINARIES)),--no-reference-binaries)
 

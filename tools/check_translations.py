@@ -28,8 +28,9 @@ KIT_ROOT = Path(__file__).resolve().parent.parent
 SKIP_DIRS = {".git", "node_modules", "build", "dist", "grade-logs"}
 # Where the grader's messages are, and the sources that use them.
 PO_FILE = Path("grader/locale/zh/LC_MESSAGES/forklab.po")
-MESSAGE_SOURCES = [Path("grader/forklab_grade.py"), Path("grader/i18n.py"),
-                   Path("tools/demo.py")]
+# (The graded tests' titles, observations and hints join the catalogue as they
+# are wrapped in _().)
+MESSAGE_SOURCES = ["grader/*.py", "grader/harness/*.py", "grader/tests/*.py", "tools/demo.py"]
 
 FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
@@ -237,18 +238,18 @@ def read_po(path: Path) -> dict:
 
 
 def source_messages(root: Path):
-    """(message, where) for every _("...") and ngettext("...", "...") in the sources."""
-    for relative in MESSAGE_SOURCES:
-        path = root / relative
-        if not path.is_file():
-            continue
+    """(message, where) for every _("..."), _N("...") (marked, translated later) and
+    ngettext("...", "...") in the sources."""
+    for path in sorted(p for pattern in MESSAGE_SOURCES for p in root.glob(pattern)):
+        relative = path.relative_to(root)
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
-                    and node.func.id in ("_", "ngettext") and node.args:
+                    and node.func.id in ("_", "_N", "ngettext") and node.args:
                 for arg in node.args[:2 if node.func.id == "ngettext" else 1]:
                     if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
                         yield arg.value, f"{relative}:{node.lineno}"
-                    elif node.func.id == "_":
+                    elif not isinstance(arg, ast.Name):
+                        # _(NAME) translates a message marked with _N() where NAME is set.
                         yield None, f"{relative}:{node.lineno}"
 
 

@@ -1,11 +1,16 @@
 """tools/check_translations.py: the kit's Chinese twins are in step with the
 English, and a twin that falls behind fails, naming the file and the section."""
 
+import json
+import os
+import shutil
 import subprocess
 import sys
 import textwrap
+import xml.etree.ElementTree as ET
 
-from conftest import KIT_ROOT
+import pytest
+from conftest import GRADER_DIR, KIT_ROOT, run_grade
 
 CHECKER = KIT_ROOT / "tools" / "check_translations.py"
 
@@ -153,3 +158,67 @@ def test_a_fuzzy_translation_fails(tmp_path):
     write_messages(tmp_path, 'print(_("Score"))\n',
                    PO_HEADER + '#, fuzzy\nmsgid "Score"\nmsgstr "得分"\n')
     assert "fuzzy" in run_checker(tmp_path).stdout
+
+
+# ------------------------------------------------- the grader in two languages
+
+def english_locale(**more):
+    """An environment with no Chinese in it, plus more."""
+    return {"LC_ALL": "", "LC_MESSAGES": "", "LANG": "C.UTF-8", "FORKLAB_LANG": "", **more}
+
+
+@pytest.fixture(scope="module")
+def catalogue():
+    """The compiled Chinese catalogue (`make catalogues`)."""
+    subprocess.run(["make", "-s", "-C", str(KIT_ROOT), "catalogues"], check=True,
+                   capture_output=True, timeout=60)
+    assert (GRADER_DIR / "locale" / "zh" / "LC_MESSAGES" / "forklab.mo").is_file()
+
+
+@pytest.mark.parametrize("env, args, chinese", [
+    (english_locale(), [], False),
+    (english_locale(), ["--lang", "zh"], True),
+    (english_locale(LANG="zh_CN.UTF-8"), [], True),
+    (english_locale(LANG="zh_CN.UTF-8"), ["--lang", "en"], False),
+    (english_locale(LANG="zh_CN.UTF-8", LC_ALL="C.UTF-8"), [], False),
+    (english_locale(LC_ALL="zh_TW.UTF-8"), [], True),
+])
+def test_the_grader_speaks_the_language_asked_for(catalogue, env, args, chinese):
+    proc = run_grade("--lab", "nope", *args, env=env)
+    assert proc.returncode == 2
+    expected = "grade: 未知的实验 'nope'" if chinese else "grade: unknown lab 'nope'"
+    assert proc.stderr.startswith(expected), proc.stderr
+
+
+def test_make_grade_lang_asks_for_chinese_even_under_lc_all():
+    dry = subprocess.run(["make", "-n", "-C", str(KIT_ROOT), "grade", "LANG=zh_CN.UTF-8"],
+                         capture_output=True, text=True, timeout=60,
+                         env=dict(os.environ, LC_ALL="C.UTF-8"))
+    assert "grader/grade  --lang zh" in dry.stdout or "grader/grade --lang zh" in dry.stdout, \
+        dry.stdout
+
+
+ONE_TEST = """
+    from harness import graded
+
+    LAB = "lab01_wrap"
+
+    @graded(points=1, hint="none")
+    def test_passes():
+        \"\"\"passes\"\"\"
+"""
+
+
+def test_results_carry_the_language(catalogue, tmp_path):
+    tests = tmp_path / "tests"
+    tests.mkdir()
+    shutil.copy(GRADER_DIR / "tests" / "conftest.py", tests)
+    (tests / "test_lab01_wrap.py").write_text(textwrap.dedent(ONE_TEST))
+    proc = run_grade("--lab", "lab01_wrap", "--lang", "zh", "--json", tmp_path / "r.json",
+                     "--junit", tmp_path / "r.xml", "--logs", tmp_path / "logs", timeout=120,
+                     env=english_locale(FORKLAB_GRADER_TESTS=str(tests)))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "得分：1/1" in proc.stdout
+    assert json.loads((tmp_path / "r.json").read_text())["extra_data"]["language"] == "zh"
+    suite = ET.parse(tmp_path / "r.xml").getroot().find("testsuite")
+    assert suite.find("properties/property[@name='language']").get("value") == "zh"
