@@ -60,7 +60,8 @@ help:
 	@echo "                     them in Chromium"
 	@echo "make stability       grade the reference RUNS times (default 20) under CPU load"
 	@echo "make handout         dist/forklab-handout/ and .tar.gz for students"
-	@echo "                     (REFERENCE_BINARIES=0: without the reference programs)"
+	@echo "                     (REFERENCE_BINARIES=0: without the reference programs;"
+	@echo "                     LANGS=en or LANGS=zh: one language, default both)"
 	@echo "make gradescope      dist/gradescope-autograder.zip"
 	@echo "make prairielearn    dist/prairielearn/: grading image and questions"
 	@echo "                     (IMAGE=org/name: the image's name on Docker Hub)"
@@ -185,7 +186,8 @@ compdb:
 # instructor's notes).
 handout: check-python catalogues
 	@if [ -n "$(HAVE_SLIDES)" ]; then $(MAKE) -C slides student; fi
-	$(PYTHON) tools/make_handout.py --out dist $(if $(filter 0,$(REFERENCE_BINARIES)),--no-reference-binaries)
+	$(PYTHON) tools/make_handout.py --out dist $(if $(filter 0,$(REFERENCE_BINARIES)),--no-reference-binaries) \
+	    $(if $(LANGS),--langs "$(LANGS)")
 
 gradescope: check-python
 	$(PYTHON) tools/make_gradescope.py --out dist

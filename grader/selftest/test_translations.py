@@ -222,3 +222,37 @@ def test_results_carry_the_language(catalogue, tmp_path):
     assert json.loads((tmp_path / "r.json").read_text())["extra_data"]["language"] == "zh"
     suite = ET.parse(tmp_path / "r.xml").getroot().find("testsuite")
     assert suite.find("properties/property[@name='language']").get("value") == "zh"
+
+
+# ------------------------------------------------- a handout in one language
+
+def handout_in(tmp_path, languages):
+    sys.path.insert(0, str(KIT_ROOT / "tools"))
+    from make_handout import make_handout
+    return make_handout(KIT_ROOT, tmp_path / "-".join(languages), tarball=False,
+                        languages=languages)
+
+
+def test_a_handout_carries_both_languages(tmp_path):
+    handout = handout_in(tmp_path, ["en", "zh"])
+    assert (handout / "README.zh.md").read_text().startswith("# forklab — 你的实验套件")
+    assert (handout / "lab03_fork" / "README.zh.md").is_file()
+    assert (handout / "PITFALLS.zh.md").is_file() and (handout / "GLOSSARY.md").is_file()
+    assert "BEGIN HIDDEN" not in (handout / "PITFALLS.zh.md").read_text()
+
+
+def test_langs_en_ships_no_chinese(tmp_path):
+    handout = handout_in(tmp_path, ["en"])
+    assert not [p for p in handout.rglob("*") if ".zh." in p.name]
+    assert not (handout / "grader" / "locale").exists()
+    assert (handout / "README.md").read_text().startswith("# forklab — your lab kit")
+
+
+def test_langs_zh_makes_the_chinese_twins_the_readmes(tmp_path):
+    handout = handout_in(tmp_path, ["zh"])
+    assert not [p for p in handout.rglob("*") if ".zh." in p.name]
+    readme = (handout / "README.md").read_text()
+    assert readme.startswith("# forklab — 你的实验套件")
+    assert "](lab01_wrap/README.md)" in readme and "](lab01_wrap/README.zh.md)" not in readme
+    assert "[PITFALLS.md](../PITFALLS.md)" in (handout / "lab01_wrap" / "README.md").read_text()
+    assert (handout / "PITFALLS.md").read_text().startswith("# 多进程并发服务器的易错点")
