@@ -39,7 +39,10 @@ export const PADDING_SLACK = 4;
 const SLIDE = { width: 1280, height: 720 };
 // An unassigned code point: no font has it, so it draws the missing-glyph box.
 export const MISSING_SENTINEL = "\u0378";
-const DEADLINE_MS = 120_000;
+// The whole run's limit grows with the decks (each language adds a set): a
+// minute to start, and 15 s per deck, several times what one takes on two
+// busy cores.
+const deadlineMs = (decks) => 60_000 + 15_000 * decks;
 
 const CHROMIUM_FLAGS = [
     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -367,12 +370,13 @@ async function main(argv) {
     // However the run ends (Ctrl-C included: puppeteer then exits at once),
     // the profiles go with it.
     process.on("exit", () => fs.rmSync(profileRoot, { recursive: true, force: true }));
+    const limit = deadlineMs(decks.length);
     const deadline = setTimeout(() => {
-        console.error(`check-decks: still running after ${DEADLINE_MS / 1000} s: giving up`);
+        console.error(`check-decks: still running after ${limit / 1000} s: giving up`);
         killEverything();
         fs.rmSync(profileRoot, { recursive: true, force: true });
         process.exit(1);
-    }, DEADLINE_MS);
+    }, limit);
     const failures = [];
     const svgs = new Set(); // every diagram and figure the decks show, as data URIs
     let slides = 0;
