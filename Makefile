@@ -189,11 +189,11 @@ handout: check-python catalogues
 	$(PYTHON) tools/make_handout.py --out dist $(if $(filter 0,$(REFERENCE_BINARIES)),--no-reference-binaries) \
 	    $(if $(LANGS),--langs "$(LANGS)")
 
-gradescope: check-python
+gradescope: check-python catalogues
 	$(PYTHON) tools/make_gradescope.py --out dist
 
 # IMAGE: the grading image's name on Docker Hub, written into each info.json.
-prairielearn: check-python
+prairielearn: check-python catalogues
 	$(PYTHON) tools/make_prairielearn.py --out dist $(if $(IMAGE),--image $(IMAGE))
 # END HIDDEN
 
