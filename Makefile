@@ -100,7 +100,8 @@ unit-table: check-python
         stability stability-short slides slides-test handout gradescope prairielearn \
         check-translations
 
-# Each *.zh.md in step with its English twin; every grader message translated.
+# Each *.zh.md in step with its English twin (after translating a change:
+# $(PYTHON) tools/check_translations.py --update); every grader message translated.
 check-translations: check-python
 	$(PYTHON) tools/check_translations.py
 

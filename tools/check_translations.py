@@ -1,8 +1,12 @@
 """Check that the kit's two languages are in step.
 
-    tools/check_translations.py [--root DIR]
+    tools/check_translations.py [--root DIR] [--update]
 
 For every X.md with a Chinese twin X.zh.md (READMEs, PITFALLS, decks):
+  - no English section has changed since its Chinese was last brought in
+    step: tools/translations.lock.json records a digest of every English
+    section as it was then, and `--update` (run once the Chinese says what
+    the English says) records the English as it is now;
   - the same headings: as many, in the same order, at the same levels;
   - in each section (a heading and the text up to the next one):
     the same fenced code blocks, byte for byte; the same inline code spans
@@ -19,12 +23,15 @@ and the exit status is 1; otherwise one line of counts and status 0.
 
 import argparse
 import ast
+import hashlib
+import json
 import re
 import sys
 from collections import Counter
 from pathlib import Path
 
 KIT_ROOT = Path(__file__).resolve().parent.parent
+LOCK_FILE = Path("tools/translations.lock.json")
 SKIP_DIRS = {".git", "node_modules", "build", "dist", "grade-logs"}
 # Where the grader's messages are, and the sources that use them.
 PO_FILE = Path("grader/locale/zh/LC_MESSAGES/forklab.po")
@@ -37,7 +44,11 @@ HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 INLINE_CODE = re.compile(r"(`+)(.+?)\1")
 LINK_TARGET = re.compile(r"\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
 HTML_TARGET = re.compile(r"""\b(?:href|src)=["']([^"']+)["']""")
-COMMENT_MARKER = re.compile(r"<!--\s*(BEGIN HIDDEN|END HIDDEN|_?[a-zA-Z]+:[^\n]*?)\s*-->")
+# One-line comments that are markers or Marp directives (`<!-- _class: lead -->`),
+# the deck build's directive lines (`@code FILE ANCHOR`) and slide breaks: the
+# same, in the same order.  Speaker notes (other comments) are translated.
+COMMENT_MARKER = re.compile(r"<!--[ \t]*(BEGIN HIDDEN|END HIDDEN|_?[a-zA-Z]+:[^\n]*?)[ \t]*-->"
+                            r"|^(@(?:code|diagram|figure|only|end)\b.*|---)[ \t]*$", re.MULTILINE)
 # 100 000 and 100000 are one number; 0x80 and 6666 are numbers too.
 NUMBER = re.compile(r"\d+(?:[ \u00a0\u2009\u202f]\d{3}(?!\d))*")
 # The first word of an inline code span that makes it a command.
@@ -46,6 +57,12 @@ COMMAND = re.compile(
     r"for|bear|clang-format|npm|node|git|tar|msgfmt|apt-get|ip|strace|ltrace|gdb|"
     r"grader/\S+|tools/\S+|\.{1,2}/\S+|build/\S+)(?:\s|$)")
 PLACEHOLDER = re.compile(r"{([^{}:!]*)[^{}]*}")
+
+
+def closes(line: str, fence: str) -> bool:
+    """Whether line closes a block opened with fence (the same character, at least as many)."""
+    stripped = line.strip()
+    return stripped.startswith(fence[0] * len(fence)) and stripped.strip(fence[0]) == ""
 
 
 class Section:
@@ -64,8 +81,7 @@ def split_sections(text: str):
         opened = FENCE.match(line)
         if fence is None and opened:
             fence = opened.group(1)
-        elif fence is not None and line.strip().startswith(fence[0] * len(fence)) \
-                and line.strip().strip(fence[0]) == "":
+        elif fence is not None and closes(line, fence):
             fence = None
         elif fence is None:
             heading = HEADING.match(line)
@@ -85,7 +101,7 @@ def code_blocks(lines):
             fence, current = opened.group(1), [line]
         elif fence is not None:
             current.append(line)
-            if line.strip().startswith(fence[0] * len(fence)) and line.strip().strip(fence[0]) == "":
+            if closes(line, fence):
                 blocks.append("\n".join(current))
                 fence = None
     if fence is not None:
@@ -101,7 +117,7 @@ def prose(lines) -> str:
         if fence is None and opened:
             fence = opened.group(1)
         elif fence is not None:
-            if line.strip().startswith(fence[0] * len(fence)) and line.strip().strip(fence[0]) == "":
+            if closes(line, fence):
                 fence = None
         else:
             kept.append(line)
@@ -125,7 +141,7 @@ def numbers(text: str) -> Counter:
 
 
 def markers(text: str) -> list:
-    return [m.group(1).strip() for m in COMMENT_MARKER.finditer(text)]
+    return [(m.group(1) or m.group(2)).strip() for m in COMMENT_MARKER.finditer(text)]
 
 
 def describe(counter: Counter) -> str:
@@ -162,7 +178,8 @@ def compare_documents(english_text: str, chinese_text: str):
         blocks_en, blocks_zh = code_blocks(a.lines), code_blocks(b.lines)
         if blocks_en != blocks_zh:
             if len(blocks_en) != len(blocks_zh):
-                found.append(f"{len(blocks_en)} code blocks in English, {len(blocks_zh)} in Chinese")
+                found.append(f"{len(blocks_en)} code blocks in English, "
+                             f"{len(blocks_zh)} in Chinese")
             else:
                 for number, (x, y) in enumerate(zip(blocks_en, blocks_zh), 1):
                     if x != y:
@@ -180,6 +197,21 @@ def compare_documents(english_text: str, chinese_text: str):
     return problems
 
 
+def digests(english_text: str) -> list:
+    """[section title, digest of its text] for every section of an English document."""
+    return [[section.title, hashlib.sha256("\n".join(line.rstrip() for line in section.lines)
+                                            .strip().encode()).hexdigest()[:16]]
+            for section in split_sections(english_text)]
+
+
+def stale_sections(recorded: list, english_text: str) -> list:
+    """Titles of the sections whose English is not what the lock recorded."""
+    known = {}
+    for title, digest in recorded:
+        known.setdefault(title, set()).add(digest)
+    return [title for title, digest in digests(english_text) if digest not in known.get(title, ())]
+
+
 def twins(root: Path):
     """(English, Chinese) pairs under root: every X.zh.md beside an X.md."""
     for path in sorted(root.rglob("*.zh.md")):
@@ -188,17 +220,47 @@ def twins(root: Path):
         yield path.with_name(path.name[:-len(".zh.md")] + ".md"), path
 
 
+def read_lock(root: Path) -> dict:
+    path = root / LOCK_FILE
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
 def check_documents(root: Path):
     problems, pairs = [], 0
+    lock = read_lock(root)
     for english, chinese in twins(root):
         name = chinese.relative_to(root)
         if not english.is_file():
             problems.append(f"{name}: no English twin {english.name}")
             continue
         pairs += 1
-        for section, problem in compare_documents(english.read_text(), chinese.read_text()):
+        english_text = english.read_text()
+        for section, problem in compare_documents(english_text, chinese.read_text()):
             problems.append(f"{name}: section {section!r}: {problem}")
+        key = english.relative_to(root).as_posix()
+        if key not in lock:
+            problems.append(f"{name}: not in {LOCK_FILE}: once it says what {english.name} "
+                            f"says, record it with tools/check_translations.py --update")
+            continue
+        for section in stale_sections(lock[key], english_text):
+            problems.append(f"{name}: section {section!r}: the English changed since the "
+                            f"Chinese was last brought in step (translate the change, then "
+                            f"tools/check_translations.py --update)")
     return pairs, problems
+
+
+def update_lock(root: Path) -> int:
+    """Record every English twin's sections as they are now."""
+    lock = {english.relative_to(root).as_posix(): digests(english.read_text())
+            for english, _chinese in twins(root) if english.is_file()}
+    (root / LOCK_FILE).parent.mkdir(parents=True, exist_ok=True)
+    lines = []
+    for number, (name, sections) in enumerate(sorted(lock.items())):
+        rows = ",\n".join(f"  {json.dumps(row, ensure_ascii=False)}" for row in sections)
+        lines.append(f"{json.dumps(name)}: [\n{rows}\n ]" + ("," if number < len(lock) - 1 else ""))
+    (root / LOCK_FILE).write_text("{\n" + "\n".join(lines) + "\n}\n")
+    print(f"check_translations: recorded {len(lock)} English documents in {LOCK_FILE}")
+    return 0
 
 
 # ------------------------------------------------------------ grader messages
@@ -291,10 +353,15 @@ def main(argv=None) -> int:
                                      "English twin, and that every grader message has a "
                                      "Chinese translation.")
     parser.add_argument("--root", type=Path, default=KIT_ROOT, help="the kit (default: this one)")
+    parser.add_argument("--update", action="store_true",
+                        help=f"record the English as it is now in {LOCK_FILE} (run it once the "
+                             f"Chinese twins say what the English says)")
     args = parser.parse_args(argv)
     if not args.root.is_dir():
         print(f"check_translations: {args.root} is not a folder", file=sys.stderr)
         return 2
+    if args.update:
+        return update_lock(args.root)
     pairs, problems = check_documents(args.root)
     messages, message_problems = check_messages(args.root)
     problems += message_problems

@@ -52,11 +52,16 @@ def run_checker(root):
                           capture_output=True, text=True, timeout=60)
 
 
-def write_twins(root, english, chinese):
+def write_twins(root, english, chinese, record=True):
+    """lab99/README.md and its twin; record: the English as the lock's (see
+    test_a_changed_english_section_fails_until_recorded)."""
     folder = root / "lab99"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "README.md").write_text(english)
     (folder / "README.zh.md").write_text(chinese)
+    if record:
+        subprocess.run([sys.executable, str(CHECKER), "--root", str(root), "--update"],
+                       check=True, capture_output=True, timeout=60)
 
 
 def test_the_kit_is_in_step():
@@ -108,6 +113,22 @@ def test_a_changed_link_fails(tmp_path):
 def test_a_dropped_hidden_marker_fails(tmp_path):
     out = failure_of(tmp_path, ENGLISH, CHINESE.replace("<!-- END HIDDEN -->\n", ""))
     assert "comment markers differ" in out
+
+
+def test_a_changed_english_section_fails_until_recorded(tmp_path):
+    write_twins(tmp_path, ENGLISH, CHINESE)
+    (tmp_path / "lab99" / "README.md").write_text(ENGLISH.replace("twice", "two times"))
+    out = run_checker(tmp_path).stdout
+    assert "lab99/README.zh.md: section 'lab99 — an example': the English changed" in out
+    assert "section 'Steps'" not in out
+    subprocess.run([sys.executable, str(CHECKER), "--root", str(tmp_path), "--update"],
+                   check=True, capture_output=True, timeout=60)
+    assert run_checker(tmp_path).returncode == 0
+
+
+def test_a_twin_never_recorded_fails(tmp_path):
+    write_twins(tmp_path, ENGLISH, CHINESE, record=False)
+    assert "not in tools/translations.lock.json" in run_checker(tmp_path).stdout
 
 
 def test_a_fence_hides_headings(tmp_path):
@@ -255,4 +276,5 @@ def test_langs_zh_makes_the_chinese_twins_the_readmes(tmp_path):
     assert readme.startswith("# forklab — 你的实验套件")
     assert "](lab01_wrap/README.md)" in readme and "](lab01_wrap/README.zh.md)" not in readme
     assert "[PITFALLS.md](../PITFALLS.md)" in (handout / "lab01_wrap" / "README.md").read_text()
-    assert (handout / "PITFALLS.md").read_text().startswith("# 多进程并发服务器的易错点")
+    pitfalls = (handout / "PITFALLS.md").read_text()
+    assert pitfalls.startswith("# 多进程并发服务器的易错点")
