@@ -72,6 +72,7 @@ INSTRUCTOR_ONLY = (
     "tools/make_prairielearn.py",
     # Keeping the Chinese twins in step is the course staff's job (make check).
     "tools/check_translations.py",
+    "grader/locale/.gitignore",
     "tools/translations.lock.json",
     # A complete fork + SIGCHLD server in C: lab03's and lab04's answer.  The
     # handout ships its stripped build instead (bench/fork_server-ref).

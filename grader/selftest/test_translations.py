@@ -254,8 +254,11 @@ def handout_in(tmp_path, languages):
                         languages=languages)
 
 
-def test_a_handout_carries_both_languages(tmp_path):
+def test_a_handout_carries_both_languages(catalogue, tmp_path):
     handout = handout_in(tmp_path, ["en", "zh"])
+    # The compiled messages, and no rule that would keep them out of a student's git.
+    assert (handout / "grader" / "locale" / "zh" / "LC_MESSAGES" / "forklab.mo").is_file()
+    assert not (handout / "grader" / "locale" / ".gitignore").exists()
     assert (handout / "README.zh.md").read_text().startswith("# forklab — 你的实验套件")
     assert (handout / "lab03_fork" / "README.zh.md").is_file()
     assert (handout / "PITFALLS.zh.md").is_file() and (handout / "GLOSSARY.md").is_file()
