@@ -43,6 +43,7 @@ from harness.results import Grading  # noqa: E402
 from harness.scoring import GradePlugin  # noqa: E402
 from harness.timing import scale  # noqa: E402
 
+
 def _N(message: str) -> str:
     """A message translated where it is used (it is defined before the language is known)."""
     return message
