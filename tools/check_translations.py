@@ -13,7 +13,8 @@ For every X.md with a Chinese twin X.zh.md (READMEs, PITFALLS, decks):
     that hold a command (`make grade`, `nc -N localhost 6666`); the same
     numbers; the same link targets (X.zh.md counts as X.md); the same HTML comment markers
     (`<!-- BEGIN HIDDEN -->`, Marp directives).
-For the grader: every string the Python sources wrap in _() is a msgid of
+For the grader: every string the Python sources wrap in _() (and, in a graded
+test module that imports i18n, every test title and hint) is a msgid of
 grader/locale/zh/LC_MESSAGES/forklab.po with a Chinese msgstr (not fuzzy)
 and the same {placeholders}.
 
@@ -35,8 +36,9 @@ LOCK_FILE = Path("tools/translations.lock.json")
 SKIP_DIRS = {".git", "node_modules", "build", "dist", "grade-logs"}
 # Where the grader's messages are, and the sources that use them.
 PO_FILE = Path("grader/locale/zh/LC_MESSAGES/forklab.po")
-# (The graded tests' titles, observations and hints join the catalogue as they
-# are wrapped in _().)
+# A graded test module that imports i18n has opted in: its tests' titles
+# (docstrings) and hint= texts must be translated too, and its other messages
+# are wrapped in _() like the rest.
 MESSAGE_SOURCES = ["grader/*.py", "grader/harness/*.py", "grader/tests/*.py", "tools/demo.py"]
 
 FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
@@ -299,12 +301,38 @@ def read_po(path: Path) -> dict:
     return entries
 
 
+def graded_texts(tree):
+    """(text, line) of each @graded test's title (its docstring) and hint=, in a
+    test module that has opted in to translation (it imports i18n)."""
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.FunctionDef):
+            continue
+        for decorator in node.decorator_list:
+            if isinstance(decorator, ast.Call) and getattr(decorator.func, "id", None) == "graded":
+                title = ast.get_docstring(node)
+                if title:
+                    yield title, node.lineno
+                for keyword in decorator.keywords:
+                    if keyword.arg == "hint" and isinstance(keyword.value, ast.Constant):
+                        yield keyword.value.value, decorator.lineno
+
+
+def imports_i18n(tree) -> bool:
+    return any(isinstance(node, ast.Import) and any(a.name == "i18n" for a in node.names) or
+               isinstance(node, ast.ImportFrom) and node.module == "i18n"
+               for node in ast.walk(tree))
+
+
 def source_messages(root: Path):
     """(message, where) for every _("..."), _N("...") (marked, translated later) and
     ngettext("...", "...") in the sources."""
     for path in sorted(p for pattern in MESSAGE_SOURCES for p in root.glob(pattern)):
         relative = path.relative_to(root)
-        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        tree = ast.parse(path.read_text(), str(path))
+        if relative.parts[:2] == ("grader", "tests") and imports_i18n(tree):
+            for text, line in graded_texts(tree):
+                yield text, f"{relative}:{line}"
+        for node in ast.walk(tree):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
                     and node.func.id in ("_", "_N", "ngettext") and node.args:
                 for arg in node.args[:2 if node.func.id == "ngettext" else 1]:

@@ -175,6 +175,27 @@ def test_a_lost_placeholder_fails(tmp_path):
     assert "placeholders differ" in run_checker(tmp_path).stdout
 
 
+GRADED_MODULE = textwrap.dedent('''\
+    {imports}
+    @graded(points=1, hint="check the port")
+    def test_starts():
+        """server starts"""
+    ''')
+
+
+def test_a_test_module_that_imports_i18n_needs_its_titles_and_hints_translated(tmp_path):
+    write_messages(tmp_path, "", PO_HEADER + 'msgid "server starts"\nmsgstr "服务器能启动"\n')
+    tests = tmp_path / "grader" / "tests"
+    tests.mkdir()
+    (tests / "test_lab99.py").write_text(GRADED_MODULE.format(imports="from harness import graded"))
+    assert run_checker(tmp_path).returncode == 0  # not opted in: titles stay English
+    (tests / "test_lab99.py").write_text(GRADED_MODULE.format(
+        imports="from harness import graded\nfrom i18n import _"))
+    out = run_checker(tmp_path).stdout
+    assert "grader/tests/test_lab99.py:3: no Chinese translation" in out
+    assert "'check the port'" in out and "'server starts'" not in out
+
+
 def test_a_fuzzy_translation_fails(tmp_path):
     write_messages(tmp_path, 'print(_("Score"))\n',
                    PO_HEADER + '#, fuzzy\nmsgid "Score"\nmsgstr "得分"\n')
