@@ -10,6 +10,9 @@ HAVE_SLIDES := $(wildcard slides/Makefile)
 PYTHON ?= $(shell tools/find-python 2>/dev/null)
 LAB    ?=
 SUDO   ?=
+# The grader and the demo speak the locale's language (zh_* is Chinese);
+# `make grade LANG=zh_CN.UTF-8` asks for it even where LC_ALL says otherwise.
+LANG_FLAG = $(if $(filter command line,$(origin LANG)),--lang $(if $(filter zh%,$(LANG)),zh,en))
 
 # Debian packages the kit needs: compilers and doctest; the grader's Python;
 # libc6-dev's libc.a for the bench's statically linked server; Node.js,
@@ -21,14 +24,14 @@ GRADE_PACKAGES  := make g++ doctest-dev python3 python3-pytest python3-psutil bu
 DEBIAN_PACKAGES := $(GRADE_PACKAGES) clang clang-format libc6-dev netcat-openbsd bear
 # BEGIN HIDDEN
 # The instructor's kit also builds the slides and runs the grader's selftests.
-DEBIAN_PACKAGES += python3-yaml nodejs chromium graphviz fonts-dejavu-core
+DEBIAN_PACKAGES += python3-yaml nodejs chromium graphviz fonts-dejavu-core fonts-noto-cjk gettext
 # END HIDDEN
 
 CPP_SOURCES = $(shell find $(BUILD_DIRS) grader/support -maxdepth 1 \
                 \( -name '*.cpp' -o -name '*.h' -o -name '*.c' \))
 
 .PHONY: all help demo test unit-table grade soak bench format format-check compdb clean \
-        deps deps-grade check-python
+        deps deps-grade check-python catalogues
 
 all:
 	@for dir in $(BUILD_DIRS); do $(MAKE) -C $$dir all || exit 1; done
@@ -38,7 +41,8 @@ help:
 	@echo "                     (SERVER=yours: your lab04 instead of the reference)"
 	@echo "make                 build every lab"
 	@echo "make test            every lab's unit tests, then a table per lab"
-	@echo "make grade [LAB=..]  grade your labs (one lab with LAB=)"
+	@echo "make grade [LAB=..]  grade your labs (one lab with LAB=); in Chinese:"
+	@echo "                     make grade LANG=zh_CN.UTF-8"
 	@echo "make bench           what a process per connection costs (2-3 min)"
 	@echo "make soak            lab04's long soak (100 000 connections, 300 at once)"
 	@echo "make compdb          compile_commands.json for clangd and VS Code"
@@ -51,11 +55,13 @@ help:
 	@echo "make check           everything CI runs: unit tests (plain and ASan+UBSan),"
 	@echo "                     clang++ build, format check, grade the reference solutions,"
 	@echo "                     the grader's own tests, a short stability run, the slides"
+	@echo "make check-translations  each *.zh.md in step with its English twin"
 	@echo "make slides          the lecture decks (slides/build/); make slides-test checks"
 	@echo "                     them in Chromium"
 	@echo "make stability       grade the reference RUNS times (default 20) under CPU load"
 	@echo "make handout         dist/forklab-handout/ and .tar.gz for students"
-	@echo "                     (REFERENCE_BINARIES=0: without the reference programs)"
+	@echo "                     (REFERENCE_BINARIES=0: without the reference programs;"
+	@echo "                     LANGS=en or LANGS=zh: one language, default both)"
 	@echo "make gradescope      dist/gradescope-autograder.zip"
 	@echo "make prairielearn    dist/prairielearn/: grading image and questions"
 	@echo "                     (IMAGE=org/name: the image's name on Docker Hub)"
@@ -64,15 +70,15 @@ help:
 # lab04's server with three clients: replies and process tree side by side.  In a
 # handout the reference build (lab04_sigchld/server-ref) runs until SERVER=yours.
 REFERENCE_DEMO_SERVER := $(wildcard lab04_sigchld/server-ref)
-demo: check-python
+demo: check-python catalogues
 ifeq ($(SERVER)$(REFERENCE_DEMO_SERVER),)
 	$(MAKE) all
-	$(PYTHON) tools/demo.py
+	$(PYTHON) tools/demo.py $(LANG_FLAG)
 else ifeq ($(SERVER),yours)
 	$(MAKE) -C lab04_sigchld server
-	$(PYTHON) tools/demo.py --server lab04_sigchld/server
+	$(PYTHON) tools/demo.py --server lab04_sigchld/server $(LANG_FLAG)
 else
-	$(PYTHON) tools/demo.py $(if $(SERVER),--server $(SERVER))
+	$(PYTHON) tools/demo.py $(if $(SERVER),--server $(SERVER)) $(LANG_FLAG)
 endif
 
 # `make test`: every lab's unit tests, each case on its own, and a table per lab
@@ -82,7 +88,7 @@ TEST_GOALS := unit-table
 # In the instructor's kit `make test` is everything CI runs (`make check`).
 TEST_GOALS := check
 check: unit-test sanitize-test clang-build format-check grade-reference grader-selftest \
-       stability-short $(if $(HAVE_SLIDES),slides-test)
+       stability-short $(if $(HAVE_SLIDES),slides-test) check-translations
 # END HIDDEN
 test: $(TEST_GOALS)
 
@@ -91,7 +97,13 @@ unit-table: check-python
 
 # BEGIN HIDDEN
 .PHONY: check unit-test sanitize-test clang-build grade-reference grader-selftest \
-        stability stability-short slides slides-test handout gradescope prairielearn
+        stability stability-short slides slides-test handout gradescope prairielearn \
+        check-translations
+
+# Each *.zh.md in step with its English twin (after translating a change:
+# $(PYTHON) tools/check_translations.py --update); every grader message translated.
+check-translations: check-python
+	$(PYTHON) tools/check_translations.py
 
 # bench's `test` is its smoke test: a few seconds of load, zero errors required.
 unit-test:
@@ -104,8 +116,19 @@ clang-build:
 	@for dir in $(BUILD_DIRS); do $(MAKE) -C $$dir all CXX=clang++ || exit 1; done
 # END HIDDEN
 
-grade: check-python
-	grader/grade $(if $(LAB),--lab $(LAB))
+grade: check-python catalogues
+	grader/grade $(if $(LAB),--lab $(LAB)) $(LANG_FLAG)
+
+# The grader's messages in Chinese: each grader/locale/LANG/LC_MESSAGES/forklab.po
+# compiled by GNU gettext's msgfmt (Debian: gettext) into the .mo that Python's
+# gettext reads.  A handout ships the .mo; without msgfmt an existing .mo stays.
+CATALOGUES := $(patsubst %.po,%.mo,$(wildcard grader/locale/*/LC_MESSAGES/*.po))
+catalogues: $(CATALOGUES)
+
+grader/locale/%.mo: grader/locale/%.po
+	@if command -v msgfmt >/dev/null; then echo "msgfmt --check -o $@ $<"; msgfmt --check -o $@ $<; \
+	elif [ -f $@ ]; then touch $@; \
+	else echo "$@: no msgfmt (Debian: apt-get install gettext): the grader speaks English"; fi
 
 # BEGIN HIDDEN
 
@@ -113,7 +136,7 @@ grade: check-python
 grade-reference: check-python
 	grader/grade --quiet
 
-grader-selftest: check-python
+grader-selftest: check-python catalogues
 	@if [ -d grader/selftest ]; then \
 	    mkdir -p build && cd grader && $(PYTHON) -m pytest -q -p no:cacheprovider \
 	        --basetemp=$(CURDIR)/build/selftest-tmp selftest; \
@@ -162,15 +185,16 @@ compdb:
 # BEGIN HIDDEN
 # The handout carries the student decks, rendered (their sources hold the
 # instructor's notes).
-handout: check-python
+handout: check-python catalogues
 	@if [ -n "$(HAVE_SLIDES)" ]; then $(MAKE) -C slides student; fi
-	$(PYTHON) tools/make_handout.py --out dist $(if $(filter 0,$(REFERENCE_BINARIES)),--no-reference-binaries)
+	$(PYTHON) tools/make_handout.py --out dist $(if $(filter 0,$(REFERENCE_BINARIES)),--no-reference-binaries) \
+	    $(if $(LANGS),--langs "$(LANGS)")
 
-gradescope: check-python
+gradescope: check-python catalogues
 	$(PYTHON) tools/make_gradescope.py --out dist
 
 # IMAGE: the grading image's name on Docker Hub, written into each info.json.
-prairielearn: check-python
+prairielearn: check-python catalogues
 	$(PYTHON) tools/make_prairielearn.py --out dist $(if $(IMAGE),--image $(IMAGE))
 # END HIDDEN
 

@@ -48,10 +48,13 @@ $(BUILD)/%.o: $(WRAP_DIR)/%.cpp | $(BUILD)
 $(BUILD):
 	mkdir -p $@
 
-# `make grade` in a lab folder grades that lab of this checkout.
+# `make grade` in a lab folder grades that lab of this checkout (in Chinese:
+# `make grade LANG=zh_CN.UTF-8`, as at the top).
 ifdef LAB
 grade:
-	$(KIT_ROOT)/grader/grade --lab $(LAB)
+	@$(MAKE) -s -C $(KIT_ROOT) catalogues
+	$(KIT_ROOT)/grader/grade --lab $(LAB) \
+	    $(if $(filter command line,$(origin LANG)),--lang $(if $(filter zh%,$(LANG)),zh,en))
 endif
 
 .PHONY: all test grade clean

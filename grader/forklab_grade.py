@@ -1,6 +1,6 @@
 """forklab's grader: build a submission's labs and grade them.
 
-    grader/grade [--lab LAB ...] [--submission DIR] [--json FILE] [--junit FILE]
+    grader/grade [--lab LAB ...] [--submission DIR] [--json FILE] [--junit FILE] [--lang zh|en]
                  [--github-summary FILE] [--github-output FILE] [--annotations]
                  [--prairielearn FILE] [--logs DIR] [--seed N] [--quiet] [--keep]
     grader/grade --batch DIR [-j N] [--out DIR] [--lab LAB ...] [--seed N]
@@ -8,9 +8,13 @@
 With no --submission it grades this checkout of the kit.  Exit status: see
 EXIT_STATUS below.  --batch grades every folder in DIR as one student's
 submission (see batch.py).
+
+It speaks English or Chinese: --lang, else the locale (LANG=zh_CN.UTF-8 is
+Chinese); see i18n.py.
 """
 
 import argparse
+import json
 import os
 import random
 import shutil
@@ -19,6 +23,7 @@ import sys
 import tempfile
 import time
 import traceback
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -30,60 +35,74 @@ sys.path.insert(0, str(GRADER_DIR))
 TESTS_DIR = Path(os.environ.get("FORKLAB_GRADER_TESTS", GRADER_DIR / "tests")).resolve()
 
 import batch  # noqa: E402
+import i18n  # noqa: E402
 from harness import kit, procs, report, sandbox  # noqa: E402
+from i18n import _  # noqa: E402
 from harness.kit import UsageError  # noqa: E402
 from harness.results import Grading  # noqa: E402
 from harness.scoring import GradePlugin  # noqa: E402
 from harness.timing import scale  # noqa: E402
 
-EXIT_STATUS = """\
+
+def _N(message: str) -> str:
+    """A message translated where it is used (it is defined before the language is known)."""
+    return message
+
+
+EXIT_STATUS = _N("""\
 exit status:
   0    full marks (--batch: every submission was graded)
   1    not full marks (--batch: some submission could not be graded)
   2    bad arguments or settings: a one-line message, nothing graded
   3    the grader itself failed, or stopped early: no score, no results file written
   130  interrupted (Ctrl-C); 143 and 129 when stopped by SIGTERM or SIGHUP: no score
-"""
+""")
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(
-        prog="grade", description="Build and grade the forklab labs of a submission.",
-        epilog=EXIT_STATUS, formatter_class=argparse.RawDescriptionHelpFormatter)
+        prog="grade", description=_("Build and grade the forklab labs of a submission."),
+        epilog=_(EXIT_STATUS), formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lab", action="append", default=[], metavar="LAB",
-                        help="grade only this lab (repeat for several); default: every lab")
+                        help=_("grade only this lab (repeat for several); default: every lab"))
     parser.add_argument("--submission", type=Path, metavar="DIR",
-                        help="folder laid out like the kit (default: this checkout)")
+                        help=_("folder laid out like the kit (default: this checkout)"))
     parser.add_argument("--json", type=Path, metavar="FILE",
-                        help="write Gradescope's results.json format here")
-    parser.add_argument("--junit", type=Path, metavar="FILE", help="write JUnit XML here")
-    platforms = parser.add_argument_group("GitHub Actions and PrairieLearn")
+                        help=_("write Gradescope's results.json format here"))
+    parser.add_argument("--junit", type=Path, metavar="FILE", help=_("write JUnit XML here"))
+    parser.add_argument("--lang", choices=i18n.LANGUAGES, default=i18n.language(),
+                        help=_("the language of the grader's messages (default: from LC_ALL "
+                               "or LANG: zh_* is Chinese)"))
+    platforms = parser.add_argument_group(_("GitHub Actions and PrairieLearn"))
     platforms.add_argument("--github-summary", type=Path, metavar="FILE",
-                           help="append the Markdown table to FILE ($GITHUB_STEP_SUMMARY)")
+                           help=_("append the Markdown table to FILE ($GITHUB_STEP_SUMMARY)"))
     platforms.add_argument("--github-output", type=Path, metavar="FILE",
-                           help="append score=, max-score= and LAB= lines to FILE ($GITHUB_OUTPUT)")
+                           help=_("append score=, max-score= and LAB= lines to FILE "
+                                  "($GITHUB_OUTPUT)"))
     platforms.add_argument("--annotations", action="store_true",
-                           help="print a GitHub '::error' annotation for each failed test")
+                           help=_("print a GitHub '::error' annotation for each failed test"))
     platforms.add_argument("--prairielearn", type=Path, metavar="FILE",
-                           help="write PrairieLearn's results.json here")
+                           help=_("write PrairieLearn's results.json here"))
     parser.add_argument("--logs", type=Path, metavar="DIR",
-                        help="per-test logs of failed tests (default: grade-logs/ in the kit)")
-    parser.add_argument("--seed", type=int, help="seed of the random inputs, to replay a run")
-    parser.add_argument("--quiet", action="store_true", help="show only tests that did not pass")
+                        help=_("per-test logs of failed tests (default: grade-logs/ in the kit)"))
+    parser.add_argument("--seed", type=int, help=_("seed of the random inputs, to replay a run"))
+    parser.add_argument("--quiet", action="store_true",
+                        help=_("show only tests that did not pass"))
     parser.add_argument("--keep", action="store_true",
-                        help="keep the scratch build folder and print where it is")
+                        help=_("keep the scratch build folder and print where it is"))
     parser.add_argument("--list", action="store_true",
-                        help="list the graded tests and their points, without grading")
-    batch_options = parser.add_argument_group("grading a whole class")
+                        help=_("list the graded tests and their points, without grading"))
+    batch_options = parser.add_argument_group(_("grading a whole class"))
     batch_options.add_argument("--batch", type=Path, metavar="DIR",
-                               help="grade every submission folder in DIR (one per student)")
+                               help=_("grade every submission folder in DIR (one per student)"))
     batch_options.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1,
-                               metavar="N", help="submissions graded at once (default: cores)")
+                               metavar="N", help=_("submissions graded at once (default: cores)"))
     batch_options.add_argument("--out", type=Path, metavar="DIR",
-                               help="batch results: grades.csv and one folder per student "
-                                    "(default: ./grades)")
+                               help=_("batch results: grades.csv and one folder per student "
+                                      "(default: ./grades)"))
     batch_options.add_argument("--submission-timeout", type=float, default=1800, metavar="S",
-                               help="wall-clock limit for grading one submission (default 1800)")
+                               help=_("wall-clock limit for grading one submission "
+                                      "(default 1800)"))
     return parser.parse_args(argv)
 
 
@@ -95,9 +114,10 @@ def selected_labs(requested) -> list:
     names = [name.strip().rstrip("/") for item in requested for name in item.split(",")]
     for name in names:
         if name not in kit.LABS:
-            raise UsageError(f"unknown lab '{name}' (labs: {', '.join(kit.LABS)})")
+            raise UsageError(_("unknown lab '{name}' (labs: {labs})").format(
+                name=name, labs=", ".join(kit.LABS)))
         if name not in available:
-            raise UsageError(f"{name} is not part of this copy of the kit")
+            raise UsageError(_("{name} is not part of this copy of the kit").format(name=name))
     return [lab for lab in kit.LABS if lab in names]
 
 
@@ -106,11 +126,12 @@ def check_output_path(path):
     if path is None:
         return
     if path.is_dir():
-        raise UsageError(f"cannot write {path}: it is a folder")
+        raise UsageError(_("cannot write {path}: it is a folder").format(path=path))
     if not path.parent.is_dir():
-        raise UsageError(f"cannot write {path}: folder {path.parent} does not exist")
+        raise UsageError(_("cannot write {path}: folder {folder} does not exist").format(
+            path=path, folder=path.parent))
     if not os.access(path if path.exists() else path.parent, os.W_OK):
-        raise UsageError(f"cannot write {path}: permission denied")
+        raise UsageError(_("cannot write {path}: permission denied").format(path=path))
 
 
 def check_logs_folder(path):
@@ -119,9 +140,11 @@ def check_logs_folder(path):
     while not existing.exists():
         existing = existing.parent
     if not existing.is_dir():
-        raise UsageError(f"cannot write logs into {path}: {existing} is not a folder")
+        raise UsageError(_("cannot write logs into {path}: {existing} is not a folder").format(
+            path=path, existing=existing))
     if not os.access(existing, os.W_OK | os.X_OK):
-        raise UsageError(f"cannot write logs into {path}: {existing} is not writable")
+        raise UsageError(_("cannot write logs into {path}: {existing} is not writable").format(
+            path=path, existing=existing))
 
 
 def clear_old_logs(logs_dir: Path, labs) -> None:
@@ -135,7 +158,8 @@ def grade(args) -> int:
     labs = selected_labs(args.lab)
     submission = (args.submission or kit.KIT_ROOT).resolve()
     if not submission.is_dir():
-        raise UsageError(f"submission folder {submission} does not exist")
+        raise UsageError(_("submission folder {submission} does not exist").format(
+            submission=submission))
     for path in (args.json, args.junit, args.github_summary, args.github_output,
                  args.prairielearn):
         check_output_path(path)
@@ -154,7 +178,8 @@ def grade(args) -> int:
         missing = kit.take_student_files(submission, scratch)
         plugin = GradePlugin(scratch=scratch, missing=missing, seed=seed, logs_dir=logs_dir,
                              quiet=args.quiet, watchdog=watchdog)
-        print(f"forklab grader: {submission} (seed {seed}, timeouts x{scale():g})", flush=True)
+        print(_("forklab grader: {submission} (seed {seed}, timeouts x{scale})").format(
+            submission=submission, seed=seed, scale=f"{scale():g}"), flush=True)
         print(f"{sandbox.describe_limits()}\n", flush=True)
         modules = [str(TESTS_DIR / f"test_{lab}.py") for lab in labs]
         code = pytest.main(["-c", str(GRADER_DIR / "pytest.ini"), "--rootdir", str(TESTS_DIR),
@@ -170,31 +195,35 @@ def grade(args) -> int:
                 and not plugin.internal_errors:
             # INTERNAL_ERROR: a hook raised (pytest printed INTERNALERROR lines).
             # NO_TESTS_COLLECTED only follows a collection error, reported already.
-            plugin.internal_errors.append(f"grading stopped early (pytest exit status "
-                                          f"{int(code)}): the results are incomplete, no score")
+            plugin.internal_errors.append(
+                _("grading stopped early (pytest exit status {code}): the results are "
+                  "incomplete, no score").format(code=int(code)))
         if plugin.internal_errors or left:
             for error in plugin.internal_errors:
-                print(f"grade: internal error: {error}", file=sys.stderr)
+                print(_("grade: internal error: {error}").format(error=error), file=sys.stderr)
             if left:
-                print(f"grade: internal error: processes left behind: {left}", file=sys.stderr)
+                print(_("grade: internal error: processes left behind: {left}").format(left=left),
+                      file=sys.stderr)
             return 3
         elapsed = time.monotonic() - started
         grading = Grading.from_scoring(plugin.results, seed=seed, seconds=elapsed,
                                        missing=missing)
         write_outputs(args, grading)
         got, total = grading.score, grading.max_score
-        print(f"Score: {got}/{total}  ({elapsed:.1f} s)")
+        print(_("Score: {got}/{total}  ({seconds} s)").format(
+            got=got, total=total, seconds=f"{elapsed:.1f}"))
         if got < total:
             failed = len(grading.failed)
             skipped = sum(lab.not_run for lab in grading.labs)
-            print(f"{failed} failed, {skipped} not run; logs of the failures are in {logs_dir}")
-            print(f"Replay these inputs with: grader/grade --seed {seed}")
+            print(_("{failed} failed, {skipped} not run; logs of the failures are in {logs}")
+                  .format(failed=failed, skipped=skipped, logs=logs_dir))
+            print(_("Replay these inputs with: grader/grade --seed {seed}").format(seed=seed))
         return 0 if got == total else 1
     finally:
         watchdog.stop()
         procs.end_all()
         if args.keep:
-            print(f"scratch folder kept: {scratch}")
+            print(_("scratch folder kept: {scratch}").format(scratch=scratch))
         else:
             shutil.rmtree(scratch, ignore_errors=True)
 
@@ -202,9 +231,17 @@ def grade(args) -> int:
 def write_outputs(args, grading) -> None:
     """Every file asked for, each a rendering of the same grading."""
     if args.json:
-        report.write_json(args.json, grading)
+        results = report.gradescope_json(grading)
+        results["extra_data"]["language"] = i18n.language()
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
     if args.junit:
-        report.write_junit(args.junit, grading)
+        suites = report.junit_xml(grading)
+        for suite in suites:
+            properties = ET.Element("properties")
+            properties.append(ET.Element("property", name="language", value=i18n.language()))
+            suite.insert(0, properties)
+        ET.indent(suites)
+        ET.ElementTree(suites).write(args.junit, encoding="unicode", xml_declaration=True)
     if args.prairielearn:
         report.write_prairielearn(args.prairielearn, grading)
     if args.github_summary:
@@ -224,11 +261,12 @@ def list_tests(labs) -> int:
                         "-p", "no:cacheprovider", "-p", "no:terminal", "--collect-only",
                         "--assert=plain", *modules], plugins=[plugin])
     if code not in (0, pytest.ExitCode.NO_TESTS_COLLECTED) or plugin.errors:
-        print("grade: internal error: could not collect the tests", file=sys.stderr)
+        print(_("grade: internal error: could not collect the tests"), file=sys.stderr)
         return 3
     for lab in labs:
         mine = [(title, points) for item_lab, title, points in plugin.items if item_lab == lab]
-        print(f"{lab}: {sum(points for _, points in mine)} points")
+        print(_("{lab}: {points} points").format(
+            lab=lab, points=sum(points for _title, points in mine)))
         for title, points in mine:
             print(f"  {points:>2}  {title}")
     return 0
@@ -270,7 +308,11 @@ def on_terminate(signo, _frame):
 
 
 def main(argv=None) -> int:
+    requested = i18n.language_from_argv(sys.argv[1:] if argv is None else argv)
+    i18n.setup(requested if requested in i18n.LANGUAGES else i18n.language_from_environment())
     args = parse_args(argv)
+    # The language chosen, for this process and the graders --batch starts.
+    os.environ[i18n.ENVIRONMENT] = i18n.setup(args.lang)
     for signo in (signal.SIGTERM, signal.SIGHUP):
         if signal.getsignal(signo) != signal.SIG_IGN:  # under nohup, SIGHUP stays ignored
             signal.signal(signo, on_terminate)
@@ -281,9 +323,9 @@ def main(argv=None) -> int:
             single = (args.json, args.junit, args.github_summary, args.github_output,
                       args.prairielearn)
             if args.submission is not None or any(single) or args.annotations:
-                raise UsageError("--batch does not combine with --submission or the options "
-                                 "that write one grading's results (--json, --junit, "
-                                 "--github-*, --annotations, --prairielearn)")
+                raise UsageError(_("--batch does not combine with --submission or the options "
+                                   "that write one grading's results (--json, --junit, "
+                                   "--github-*, --annotations, --prairielearn)"))
             labs = selected_labs(args.lab)
             return batch.run_batch(args, labs)
         return grade(args)
@@ -292,14 +334,14 @@ def main(argv=None) -> int:
         return 2
     except KeyboardInterrupt:
         if stopped_by is not None:
-            print(f"grade: stopped by {signal.Signals(stopped_by).name}; no score",
-                  file=sys.stderr)
+            print(_("grade: stopped by {signal}; no score").format(
+                signal=signal.Signals(stopped_by).name), file=sys.stderr)
             return 128 + stopped_by
-        print("grade: interrupted; no score", file=sys.stderr)
+        print(_("grade: interrupted; no score"), file=sys.stderr)
         return 130
     except Exception:  # a bug of the grader's: 3, not the 1 of "not full marks"
         traceback.print_exc()
-        print("grade: internal error: the grader failed (traceback above); no score",
+        print(_("grade: internal error: the grader failed (traceback above); no score"),
               file=sys.stderr)
         return 3
 

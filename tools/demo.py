@@ -12,7 +12,10 @@ the server's SIGCHLD handler reaps it as soon as it runs again.
 Everything the demo starts ends when it finishes, fails or is interrupted
 (Ctrl-C).  It builds nothing: run `make` first (`make demo` does).
 
-    make demo                       (or: python3 tools/demo.py [--server PATH])
+    make demo                       (or: python3 tools/demo.py [--server PATH] [--lang zh|en])
+
+It narrates in English or Chinese: --lang, else the locale (`make demo
+LANG=zh_CN.UTF-8`), through the grader's message catalogue (grader/i18n.py).
 """
 
 import argparse
@@ -23,9 +26,13 @@ import socket
 import subprocess
 import sys
 import time
+import unicodedata
 from pathlib import Path
 
 KIT_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(KIT_ROOT / "grader"))
+import i18n  # noqa: E402  (the grader's catalogue holds the demo's messages too)
+from i18n import _  # noqa: E402
 # The student's lab04 server, or in a handout the reference build that ships
 # beside it (server-ref), so that the demo works before lab04 is written.
 YOUR_SERVER = KIT_ROOT / "lab04_sigchld" / "server"
@@ -61,6 +68,21 @@ class DemoError(Exception):
     pass
 
 
+def columns(text: str) -> int:
+    """How many terminal columns text takes: a Chinese character takes two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def pad(text: str, width: int) -> str:
+    return text + " " * max(0, width - columns(text))
+
+
+def clip(text: str, width: int) -> str:
+    while columns(text) > width:
+        text = text[:-1]
+    return text
+
+
 def printable(data: bytes, limit: int = 34) -> str:
     text = data.decode("utf-8", errors="replace").replace("\n", "\\n")
     return '"' + (text if len(text) <= limit else text[:limit - 3] + "...") + '"'
@@ -76,7 +98,7 @@ class Timeline:
         return time.monotonic() - self.started
 
     def line(self, event: str = "", tree: str = "") -> None:
-        print(f"{self.now():5.2f}  {event:<{EVENT_WIDTH}} {tree}".rstrip(), flush=True)
+        print(f"{self.now():5.2f}  {pad(event, EVENT_WIDTH)} {tree}".rstrip(), flush=True)
 
 
 class Demo:
@@ -109,7 +131,8 @@ class Demo:
                                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                            stderr=subprocess.STDOUT, start_new_session=True)
         except OSError as exc:  # executable, but not a program (ENOEXEC) or the like
-            raise DemoError(f"cannot run {self.server_path}: {exc.strerror or exc}") from exc
+            raise DemoError(_("cannot run {path}: {reason}").format(
+                path=self.server_path, reason=exc.strerror or exc)) from exc
         os.set_blocking(self.server.stdout.fileno(), False)
         self.selector.register(self.server.stdout, selectors.EVENT_READ, "log")
         deadline = time.monotonic() + 5
@@ -117,14 +140,16 @@ class Demo:
             if self.server.poll() is not None:
                 log = self.read_log().decode(errors="replace").strip()
                 if self.server.returncode == NOT_IMPLEMENTED_STATUS:
-                    raise DemoError(f"lab04 is not finished yet ({log}): `make demo` runs the "
-                                    "reference server; `make demo SERVER=yours` runs yours")
-                raise DemoError(f"the server exited with status {self.server.returncode} "
-                                f"before it listened: {log}")
+                    raise DemoError(_("lab04 is not finished yet ({log}): `make demo` runs the "
+                                      "reference server; `make demo SERVER=yours` runs yours")
+                                    .format(log=log))
+                raise DemoError(_("the server exited with status {status} before it listened: "
+                                  "{log}").format(status=self.server.returncode, log=log))
             if self.listening():
                 return
             time.sleep(0.02)  # polling until the server listens
-        raise DemoError(f"the server did not listen on port {self.port} within 5 s")
+        raise DemoError(_("the server did not listen on port {port} within {seconds} s").format(
+            port=self.port, seconds=5))
 
     def listening(self) -> bool:
         try:
@@ -171,7 +196,7 @@ class Demo:
             server_state = STATE_LETTERS.get(server.status(), "?")
             children = server.children()
         except psutil.NoSuchProcess:
-            return "server gone"
+            return _("server gone")
         states = {}
         for child in children:
             try:
@@ -180,7 +205,7 @@ class Demo:
                 pass
         self.note_children(states)
         shown = "  ".join(f"{pid} {state} c{self.owner.get(pid, '?')}"
-                          for pid, state in sorted(states.items())) or "no child"
+                          for pid, state in sorted(states.items())) or _("no child")
         return f"server {self.server.pid} {server_state} | {shown}"
 
     def note_children(self, states: dict) -> None:
@@ -190,14 +215,15 @@ class Demo:
                 self.forked += 1
                 if self.waiting_for_child:
                     self.owner[pid] = self.waiting_for_child.pop(0)
-                self.event(f"server forks child {pid} for client {self.owner.get(pid, '?')}")
+                self.event(_("server forks child {pid} for client {client}").format(
+                    pid=pid, client=self.owner.get(pid, "?")))
             if state == "Z" and self.known.get(pid) != "Z":
-                self.event(f"child {pid} has exited: a zombie until reaped")
+                self.event(_("child {pid} has exited: a zombie until reaped").format(pid=pid))
             self.known[pid] = state
         for pid in [p for p in self.known if p not in states]:
             del self.known[pid]
             self.reaped += 1
-            self.event(f"child {pid} reaped by the server's SIGCHLD handler")
+            self.event(_("child {pid} reaped by the server's SIGCHLD handler").format(pid=pid))
 
     def watch_tree(self) -> None:
         tree = self.tree()
@@ -217,28 +243,29 @@ class Demo:
             self.clients[number] = sock
             self.waiting_for_child.append(number)
             self.selector.register(sock, selectors.EVENT_READ, number)
-            self.event(f"client {number} connects")
+            self.event(_("client {n} connects").format(n=number))
         elif action == "send":
             self.clients[number].sendall(data)
-            self.event(f"client {number} sends    {printable(data)}")
+            self.event(_("client {n} sends    {data}").format(n=number, data=printable(data)))
         elif action == "close":
             sock = self.clients.pop(number)
             self.selector.unregister(sock)
             sock.close()
-            self.event(f"client {number} leaves")
+            self.event(_("client {n} leaves").format(n=number))
         elif action == "pause":
             os.kill(self.server.pid, signal.SIGSTOP)
-            self.event("demo pauses the server (SIGSTOP): watch for Z")
+            self.event(_("demo pauses the server (SIGSTOP): watch for Z"))
         elif action == "resume":
             os.kill(self.server.pid, signal.SIGCONT)
-            self.event("demo resumes the server (SIGCONT)")
+            self.event(_("demo resumes the server (SIGCONT)"))
 
     def on_readable(self, key) -> None:
         if key.data == "log":
             self.log_buffer += self.read_log()
             *lines, self.log_buffer = self.log_buffer.split(b"\n")
             for line in lines:
-                self.event(f"server   {line.decode(errors='replace')}"[:EVENT_WIDTH])
+                self.event(clip(_("server   {line}").format(line=line.decode(errors="replace")),
+                                EVENT_WIDTH))
             return
         sock = self.clients.get(key.data)
         if sock is None:
@@ -248,15 +275,17 @@ class Demo:
         except BlockingIOError:
             return
         if data:
-            self.event(f"client {key.data} receives {printable(data)}")
+            self.event(_("client {n} receives {data}").format(n=key.data, data=printable(data)))
 
     def run(self) -> None:
         self.start_server()
-        print(f"forklab demo: {shown_path(self.server_path)} on 127.0.0.1:{self.port}"
-              f" (pid {self.server.pid})\n")
-        print(f" time  {'what happens':<{EVENT_WIDTH}} the server's processes: pid, state "
-              f"(S sleeping,\n{'':<{EVENT_WIDTH + 8}}R running, T stopped, Z zombie), cN: child "
-              f"of client N")
+        print(_("forklab demo: {server} on 127.0.0.1:{port} (pid {pid})").format(
+            server=shown_path(self.server_path), port=self.port, pid=self.server.pid) + "\n")
+        legend = _("the server's processes: pid, state (S sleeping,")
+        legend_more = _("R running, T stopped, Z zombie), cN: child of client N")
+        time_heading, event_heading = _(" time"), _("what happens")
+        print(f"{pad(time_heading, 7)}{pad(event_heading, EVENT_WIDTH)} {legend}\n"
+              f"{'':<{EVENT_WIDTH + 8}}{legend_more}")
         self.watch_tree()
         for at, action, number, data in SCRIPT:
             while self.timeline.now() < at:
@@ -264,7 +293,8 @@ class Demo:
                     self.on_readable(key)
                 self.watch_tree()
                 if self.server.poll() is not None:
-                    raise DemoError(f"the server exited with status {self.server.returncode}")
+                    raise DemoError(_("the server exited with status {status}").format(
+                        status=self.server.returncode))
             if action == "end":
                 break
             self.act(action, number, data)
@@ -272,11 +302,12 @@ class Demo:
 
     def summary(self) -> None:
         zombies = sum(state == "Z" for state in self.known.values())
-        print(f"\n{self.forked} children forked, {self.reaped} reaped, {zombies} zombie(s) left.")
-        print("What to look for: one child per client (the server itself only accepts); each "
-              "child\nexits when its client leaves and is reaped at once by the SIGCHLD "
-              "handler; while the\nserver was paused, the child of client 2 stayed a zombie "
-              "(Z) -- nobody had reaped it.")
+        print("\n" + _("{forked} children forked, {reaped} reaped, {zombies} zombie(s) left.")
+              .format(forked=self.forked, reaped=self.reaped, zombies=zombies))
+        print(_("What to look for: one child per client (the server itself only accepts); each "
+                "child\nexits when its client leaves and is reaped at once by the SIGCHLD "
+                "handler; while the\nserver was paused, the child of client 2 stayed a zombie "
+                "(Z) -- nobody had reaped it."))
 
 
 def shown_path(path: Path) -> str:
@@ -292,18 +323,25 @@ def on_terminate(signo, _frame):
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description="Watch lab04's server fork and reap children.")
+    requested = i18n.language_from_argv(sys.argv[1:] if argv is None else argv)
+    i18n.setup(requested if requested in i18n.LANGUAGES else i18n.language_from_environment())
+    parser = argparse.ArgumentParser(description=_("Watch lab04's server fork and reap children."))
     parser.add_argument("--server", type=Path, default=DEFAULT_SERVER,
-                        help="the server program (default: lab04_sigchld/server-ref in a "
-                             "handout, else lab04_sigchld/server)")
+                        help=_("the server program (default: lab04_sigchld/server-ref in a "
+                               "handout, else lab04_sigchld/server)"))
+    parser.add_argument("--lang", choices=i18n.LANGUAGES, default=i18n.language(),
+                        help=_("the language of the narration (default: from LC_ALL or LANG: "
+                               "zh_* is Chinese)"))
     args = parser.parse_args(argv)
+    i18n.setup(args.lang)
     server_path = args.server.resolve()
     if not server_path.exists():
-        print(f"demo: {server_path} is missing: build the kit first (`make`, or `make demo`)",
-              file=sys.stderr)
+        print(_("demo: {path} is missing: build the kit first (`make`, or `make demo`)").format(
+            path=server_path), file=sys.stderr)
         return 1
     if not server_path.is_file() or not os.access(server_path, os.X_OK):
-        print(f"demo: {server_path} is not an executable file", file=sys.stderr)
+        print(_("demo: {path} is not an executable file").format(path=server_path),
+              file=sys.stderr)
         return 1
     signal.signal(signal.SIGTERM, on_terminate)
     signal.signal(signal.SIGHUP, on_terminate)
@@ -316,7 +354,7 @@ def main(argv=None) -> int:
         print(f"demo: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("\ndemo: interrupted", file=sys.stderr)
+        print("\n" + _("demo: interrupted"), file=sys.stderr)
         return 130
     except BrokenPipeError:  # `tools/demo.py | head`: the reader has gone
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -25,6 +25,15 @@ so that `make demo` and every "try it by hand" step work before the student has
 written a line, and students can compare their program with the reference;
 --no-reference-binaries leaves them out.
 
+The handout carries both languages: every X.zh.md beside its X.md, the
+Chinese decks (NN-name.zh.html) beside the English, and the grader's compiled
+Chinese messages (grader/locale/zh/LC_MESSAGES/forklab.mo, which `make
+catalogues` builds).  --langs en ships English only: no *.zh.md, no Chinese
+deck, no catalogue.  --langs zh ships Chinese only: each X.zh.md becomes X.md
+(its links to other *.zh.md pointing at the new names), each Chinese deck takes
+its English twin's name, and what has no Chinese twin (GLOSSARY.md, the
+instructor-only docs) stays as it is.
+
 Output: OUT/forklab-handout/ and OUT/forklab-handout.tar.gz.
 """
 
@@ -61,6 +70,10 @@ INSTRUCTOR_ONLY = (
     "tools/make_handout.py",
     "tools/make_gradescope.py",
     "tools/make_prairielearn.py",
+    # Keeping the Chinese twins in step is the course staff's job (make check).
+    "tools/check_translations.py",
+    "grader/locale/.gitignore",
+    "tools/translations.lock.json",
     # A complete fork + SIGCHLD server in C: lab03's and lab04's answer.  The
     # handout ships its stripped build instead (bench/fork_server-ref).
     "bench/fork_server.c",
@@ -69,6 +82,9 @@ INSTRUCTOR_ONLY = (
     "slides/",
 )
 STUDENT_DECKS = Path("slides") / "build" / "student"
+# The compiled messages of the grader (built, not tracked: see `make catalogues`).
+CATALOGUES = "grader/locale/*/LC_MESSAGES/*.mo"
+LANGUAGES = ("en", "zh")
 
 # The comment that starts a marker line, by file suffix (slides/tools/kit-code.mjs
 # has the same table).
@@ -173,7 +189,8 @@ def instructor_only(rel: Path) -> bool:
 
 
 def make_handout(root: Path, out_dir: Path, name: str = NAME, keep_hidden: bool = False,
-                 tarball: bool = True, reference_binaries: bool = False) -> Path:
+                 tarball: bool = True, reference_binaries: bool = False,
+                 languages=LANGUAGES) -> Path:
     """Write out_dir/name/ (and out_dir/name.tar.gz): the kit without its
     solutions.  keep_hidden keeps the instructor-only test regions, for an
     autograder that students never see; reference_binaries adds the stripped
@@ -209,6 +226,11 @@ def make_handout(root: Path, out_dir: Path, name: str = NAME, keep_hidden: bool 
             destination.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(overlay / rel.relative_to(HANDOUT_OVERLAY), destination)
     copy_student_decks(root, target)
+    for catalogue in sorted(root.glob(CATALOGUES)):
+        destination = target / catalogue.relative_to(root)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(catalogue, destination)
+    keep_languages(target, languages)
     if reference_binaries:
         add_reference_binaries(root, target)
     if tarball:
@@ -250,6 +272,22 @@ def copy_student_decks(root: Path, target: Path) -> None:
             shutil.copy2(deck, target / "slides" / deck.name)
 
 
+def keep_languages(target: Path, languages) -> None:
+    """Leave in target only the languages asked for (see the top of this file)."""
+    chinese = sorted(p for p in target.rglob("*") if p.is_file() and ".zh." in p.name)
+    if "zh" not in languages:
+        for path in chinese:
+            path.unlink()
+        shutil.rmtree(target / "grader" / "locale", ignore_errors=True)
+    elif "en" not in languages:
+        for path in chinese:
+            english = path.with_name(path.name.replace(".zh.", ".", 1))
+            if path.suffix == ".md":
+                path.write_text(re.sub(r"(\]\([^)\s]*?|\[[^\]\s]*?)\.zh\.md\b", r"\1.md",
+                                       path.read_text()))
+            path.replace(english)
+
+
 def write_tarball(folder: Path, path: Path, name: str) -> None:
     """A reproducible tarball: sorted names, no owners, fixed times."""
     def normalise(info: tarfile.TarInfo) -> tarfile.TarInfo:
@@ -270,11 +308,18 @@ def main(argv=None) -> int:
                         help="folder for forklab-handout/ and its .tar.gz (default: dist)")
     parser.add_argument("--no-reference-binaries", action="store_true",
                         help="leave out the reference programs (server-ref, client-ref, ...)")
+    parser.add_argument("--langs", default="en,zh", metavar="LANGS",
+                        help="the languages it ships: en, zh or en,zh (default: both)")
     parser.add_argument("--root", type=Path, default=KIT_ROOT, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    languages = [lang for lang in re.split(r"[,\s]+", args.langs) if lang]
+    if not languages or any(lang not in LANGUAGES for lang in languages):
+        print(f"make_handout: --langs {args.langs!r}: give en, zh or en,zh", file=sys.stderr)
+        return 2
     try:
         target = make_handout(args.root.resolve(), args.out.resolve(),
-                              reference_binaries=not args.no_reference_binaries)
+                              reference_binaries=not args.no_reference_binaries,
+                              languages=languages)
     except (MarkerError, BuildError) as exc:
         print(f"make_handout: {exc}", file=sys.stderr)
         return 1

@@ -13,6 +13,10 @@
 //     only have to stay on the page) and inside any box that clips it (a code
 //     block too wide for the slide is clipped by its <pre>: reported);
 //   * no text is set smaller than MIN_TEXT_PX;
+//   * every character has a glyph in the fonts the page has (a Chinese deck
+//     without a CJK font shows boxes): drawn on a canvas in the element's
+//     font, a character must not look like the missing-glyph box that an
+//     unassigned code point (MISSING_SENTINEL) draws;
 //   * the page made no request outside the file itself, and logged no error.
 // It saves build/png/AUDIENCE/DECK/NNN.png for every slide, checks that the
 // PDF next to each HTML has the same number of pages, and exits 1 with the
@@ -33,7 +37,12 @@ export const MIN_DIAGRAM_PX = 15;
 // as overflowing: the padding is where the page number and footer go.
 export const PADDING_SLACK = 4;
 const SLIDE = { width: 1280, height: 720 };
-const DEADLINE_MS = 120_000;
+// An unassigned code point: no font has it, so it draws the missing-glyph box.
+export const MISSING_SENTINEL = "\u0378";
+// The whole run's limit grows with the decks (each language adds a set): a
+// minute to start, and 15 s per deck, several times what one takes on two
+// busy cores.
+const deadlineMs = (decks) => 60_000 + 15_000 * decks;
 
 const CHROMIUM_FLAGS = [
     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -57,8 +66,30 @@ function parseArgs(argv) {
 }
 
 // Runs in the page: what is wrong with the active slide (Marp's <section>).
-function inspectSlide({ index, minText, minDiagram, slideWidth, PADDING_SLACK }) {
+function inspectSlide({ index, minText, minDiagram, slideWidth, PADDING_SLACK, sentinel }) {
     const problems = [];
+    // Whether ch has a glyph in font (a CSS font shorthand): drawn alone on a
+    // canvas, it must differ from the sentinel's missing-glyph box.  Cached
+    // per page, across slides.
+    const glyphs = (window.__forklabGlyphs ??= { canvas: document.createElement("canvas"), seen: new Map() });
+    const pixels = (font, ch) => {
+        const c = glyphs.canvas;
+        c.width = 64; c.height = 64;
+        const g = c.getContext("2d", { willReadFrequently: true });
+        g.font = font;
+        g.textBaseline = "middle";
+        g.fillText(ch, 8, 32);
+        return g.getImageData(0, 0, 64, 64).data.join(",");
+    };
+    const hasGlyph = (family, ch) => {
+        const key = `${family}\u0000${ch}`;
+        if (!glyphs.seen.has(key)) {
+            const font = `40px ${family}`;
+            glyphs.seen.set(key, pixels(font, ch) !== pixels(font, sentinel));
+        }
+        return glyphs.seen.get(key);
+    };
+    const missing = new Set();
     const svgs = [...document.querySelectorAll("svg[data-marpit-svg]")];
     const section = svgs[index].querySelector("foreignObject > section");
     const box = section.getBoundingClientRect();
@@ -114,6 +145,11 @@ function inspectSlide({ index, minText, minDiagram, slideWidth, PADDING_SLACK })
         const el = node.parentElement;
         const size = parseFloat(getComputedStyle(el).fontSize);
         if (size < minText) small.add(`${describe(el)} ${size}px`);
+        const family = getComputedStyle(el).fontFamily;
+        for (const ch of node.textContent) {
+            if (/[\s\u200b-\u200f\ufeff]/u.test(ch) || missing.has(ch)) continue;
+            if (!hasGlyph(family, ch)) missing.add(ch);
+        }
         range.selectNodeContents(node);
         for (const rect of range.getClientRects()) {
             const text = JSON.stringify(node.textContent.trim().slice(0, 40));
@@ -124,6 +160,10 @@ function inspectSlide({ index, minText, minDiagram, slideWidth, PADDING_SLACK })
         }
     }
     for (const item of small) problems.push(`text smaller than ${minText}px: ${item}`);
+    if (missing.size)
+        problems.push(`no glyph in the page's fonts (drawn as a box): ` +
+                      [...missing].slice(0, 10).map((ch) =>
+                          `${ch} U+${ch.codePointAt(0).toString(16).toUpperCase().padStart(4, "0")}`).join(", "));
     const images = [...section.querySelectorAll("img")];
     const pending = [];
     images.forEach((img, i) => {
@@ -258,7 +298,7 @@ async function checkDeck(browser, html, mdFile, pngDir, svgs) {
             await page.evaluate(() => Promise.all([...document.images].map((img) => img.decode().catch(() => {}))));
             const found = await page.evaluate(inspectSlide, {
                 index: i, minText: MIN_TEXT_PX, minDiagram: MIN_DIAGRAM_PX, slideWidth: SLIDE.width,
-                PADDING_SLACK,
+                PADDING_SLACK, sentinel: MISSING_SENTINEL,
             });
             for (const p of found) problems.push(`slide ${i + 1}: ${p}`);
             await page.screenshot({ path: path.join(pngDir, `${String(i + 1).padStart(3, "0")}.png`),
@@ -330,12 +370,13 @@ async function main(argv) {
     // However the run ends (Ctrl-C included: puppeteer then exits at once),
     // the profiles go with it.
     process.on("exit", () => fs.rmSync(profileRoot, { recursive: true, force: true }));
+    const limit = deadlineMs(decks.length);
     const deadline = setTimeout(() => {
-        console.error(`check-decks: still running after ${DEADLINE_MS / 1000} s: giving up`);
+        console.error(`check-decks: still running after ${limit / 1000} s: giving up`);
         killEverything();
         fs.rmSync(profileRoot, { recursive: true, force: true });
         process.exit(1);
-    }, DEADLINE_MS);
+    }, limit);
     const failures = [];
     const svgs = new Set(); // every diagram and figure the decks show, as data URIs
     let slides = 0;
