@@ -69,8 +69,9 @@ CELLS = (Cell("conn", 1), Cell("conn", 8), Cell("conn", 64),
 OVERLOAD = Cell("conn", 200)
 OVERLOAD_CAP = 16
 # Children of a connection per request live for milliseconds: count them
-# often, or the peak is missed.
-OVERLOAD_SAMPLING = (0.02, 0.2)
+# often, and read the PSS whenever their number reaches a new peak, or the
+# peak is missed.
+OVERLOAD_SAMPLING = (0.02, 0.2, True)
 
 
 @dataclass
@@ -296,12 +297,14 @@ class Sampler(threading.Thread):
     zombies until the machine runs out of process ids: past ZOMBIE_LIMIT the
     sampler sets `abort`, and the load stops."""
 
-    def __init__(self, pid, abort, count_every=COUNT_EVERY, pss_every=SAMPLE_EVERY):
+    def __init__(self, pid, abort, count_every=COUNT_EVERY, pss_every=SAMPLE_EVERY,
+                 pss_at_peak=False):
         super().__init__(daemon=True)
         self.pid = pid
         self.abort = abort
         self.count_every = count_every
         self.pss_every = pss_every
+        self.pss_at_peak = pss_at_peak  # also read PSS whenever the process count peaks
         self.done = threading.Event()
         self.runaway = ""
         self.peak = {"processes": 0, "zombies": 0, "pss_mb": 0.0, "samples": 0}
@@ -312,6 +315,10 @@ class Sampler(threading.Thread):
             tick += 1
             with_pss = tick % round(self.pss_every / self.count_every) == 1
             snap = memory_snapshot(self.pid, with_pss)
+            if (self.pss_at_peak and not with_pss
+                    and snap["processes"] > self.peak["processes"]):
+                with_pss = True
+                snap = memory_snapshot(self.pid, with_pss)
             for key in ("processes", "zombies", "pss_mb"):
                 self.peak[key] = max(self.peak[key], snap[key])
             self.peak["samples"] += with_pss
