@@ -305,11 +305,12 @@ def test_no_lost_wakeup(lab_dir, run_dir, rng):
                                      f"connections{echo.last_output(server)}")
             expect(now < deadline, f"only {finished} of {total} connections ended within "
                                    f"{scaled(60):.0f} s ({echo.state(server)})")
-            if now - last_progress > scaled(STUCK_AFTER):
-                live = len(server.live_children())
+            # A parent slow to run (a busy machine) still has a child at work;
+            # the lost wakeup leaves none, only clients waiting.
+            if now - last_progress > scaled(STUCK_AFTER) and not server.live_children():
                 zombies = len(server.zombie_children())
-                fail(f"after {finished} of {total} connections, `server -n 1` had been asleep "
-                     f"for {scaled(STUCK_AFTER):.0f} s with {live} running child(ren) and "
+                fail(f"after {finished} of {total} connections, `server -n 1` answered nobody "
+                     f"for {scaled(STUCK_AFTER):.0f} s, with no running child and "
                      f"{zombies} zombie(s), while {len(selector.get_map())} clients waited: the "
                      f"SIGCHLD of its last child came between its check of the count and its "
                      f"sleep, and was lost")
@@ -336,7 +337,7 @@ def test_graceful_stop(lab_dir, run_dir, rng):
 
     Clients that finish within the grace period get their whole reply; the
     one still idle is ended after it; the summary line counts them."""
-    grace = max(2, round(scaled(2)))
+    grace = max(3, round(scaled(3)))
     server = start_with(lab_dir, run_dir, "-n", "4", "-g", str(grace))
     port = server.port
     finishers = [Conversation(server, rng, 100_000) for _ in range(3)]
