@@ -1,6 +1,6 @@
 # forklab -- top-level Makefile.  `make help` lists the targets.
 
-LABS := lab01_wrap lab02_single lab03_fork lab04_sigchld lab05_client
+LABS := lab01_wrap lab02_single lab03_fork lab04_sigchld lab05_client lab06_limits
 # Labs that exist in this checkout (a handout or a work in progress may lack some).
 PRESENT_LABS := $(patsubst %/Makefile,%,$(wildcard $(addsuffix /Makefile,$(LABS))))
 # Built and tested like the labs: the labs, and bench/ (`make bench`) when present.

@@ -62,6 +62,17 @@ class Cell:
 CELLS = (Cell("conn", 1), Cell("conn", 8), Cell("conn", 64),
          Cell("persistent", 8), Cell("persistent", 300))
 
+# The overload case (`make bench` only, not the smoke test): 200 clients at
+# once, a connection per request, against lab06's server with a cap on its
+# children, lab04's without one, and Python's ForkingTCPServer with the same
+# cap (its max_children).  What the cap buys: peak children and memory.
+OVERLOAD = Cell("conn", 200)
+OVERLOAD_CAP = 16
+# Children of a connection per request live for milliseconds: count them
+# often, and read the PSS whenever their number reaches a new peak, or the
+# peak is missed.
+OVERLOAD_SAMPLING = (0.02, 0.2, True)
+
 
 @dataclass
 class ServerSpec:
@@ -286,20 +297,28 @@ class Sampler(threading.Thread):
     zombies until the machine runs out of process ids: past ZOMBIE_LIMIT the
     sampler sets `abort`, and the load stops."""
 
-    def __init__(self, pid, abort):
+    def __init__(self, pid, abort, count_every=COUNT_EVERY, pss_every=SAMPLE_EVERY,
+                 pss_at_peak=False):
         super().__init__(daemon=True)
         self.pid = pid
         self.abort = abort
+        self.count_every = count_every
+        self.pss_every = pss_every
+        self.pss_at_peak = pss_at_peak  # also read PSS whenever the process count peaks
         self.done = threading.Event()
         self.runaway = ""
         self.peak = {"processes": 0, "zombies": 0, "pss_mb": 0.0, "samples": 0}
 
     def run(self):
         tick = 0
-        while not self.done.wait(COUNT_EVERY):
+        while not self.done.wait(self.count_every):
             tick += 1
-            with_pss = tick % round(SAMPLE_EVERY / COUNT_EVERY) == 1
+            with_pss = tick % round(self.pss_every / self.count_every) == 1
             snap = memory_snapshot(self.pid, with_pss)
+            if (self.pss_at_peak and not with_pss
+                    and snap["processes"] > self.peak["processes"]):
+                with_pss = True
+                snap = memory_snapshot(self.pid, with_pss)
             for key in ("processes", "zombies", "pss_mb"):
                 self.peak[key] = max(self.peak[key], snap[key])
             self.peak["samples"] += with_pss
@@ -428,12 +447,13 @@ def record_cell(m, server, cell, rounds):
         print(f"  {m.spec.short:<14} {m.problem}", flush=True)
 
 
-def measure_once(server, loadgen, cell, duration):
+def measure_once(server, loadgen, cell, duration, sampling=()):
     """One loadgen run against server, with its processes and memory sampled
-    and the CPU time it spent, parent and children apart."""
+    (sampling: Sampler's count_every and pss_every, if not the defaults) and
+    the CPU time it spent, parent and children apart."""
     before = cpu_seconds(server.pid)
     abort = threading.Event()
-    sampler = Sampler(server.pid, abort)
+    sampler = Sampler(server.pid, abort, *sampling)
     sampler.start()
     try:
         result = run_loadgen(loadgen, server.port, cell, duration, abort=abort)
@@ -551,6 +571,71 @@ def print_forkcost_row(row):
 
 
 # ---------------------------------------------------------------- the servers
+
+def overload_specs(args):
+    """The servers of the overload case, in the order they run."""
+    capped_python = (f"import sys; sys.path.insert(0, {str(HERE)!r}); "
+                     f"import forking_server as f; f.Server.max_children = {OVERLOAD_CAP}; "
+                     f"f.main()")
+    return [
+        ServerSpec("lab06", f"lab06 -n {OVERLOAD_CAP}", f"lab06, at most {OVERLOAD_CAP} children",
+                   [args.lab06, "-n", str(OVERLOAD_CAP)], "fork",
+                   "the kit's reference server with a cap on its children"),
+        ServerSpec("lab04", "lab04 (no cap)", "lab04, no cap", [args.lab04], "fork",
+                   "the kit's reference forking server"),
+        ServerSpec("python_fork", f"Python max {OVERLOAD_CAP}",
+                   f"Python ForkingTCPServer, max_children {OVERLOAD_CAP}",
+                   [sys.executable, "-c", capped_python], "fork",
+                   f"bench/forking_server.py with max_children = {OVERLOAD_CAP}"),
+    ]
+
+
+def run_overload(args, loadgen):
+    """The overload cell against each server of overload_specs, in rounds
+    that alternate the order as run_matrix does.  {key: result}: loadgen's
+    combined report with the server's peaks, or {"problem": ...}."""
+    print(f"overload: {OVERLOAD.clients} clients at once, a connection per request",
+          flush=True)
+    measured, running = start_servers(overload_specs(args))
+    results = {}
+    try:
+        rounds = {key: [] for key in running}
+        for i in range(args.rounds):
+            order = list(running) if i % 2 == 0 else list(reversed(running))
+            for key in order:
+                if running[key].running():
+                    rounds[key].append(measure_once(running[key], loadgen, OVERLOAD,
+                                                    args.duration / args.rounds,
+                                                    OVERLOAD_SAMPLING))
+        for key, m in measured.items():
+            if m.problem or not rounds.get(key):
+                results[key] = {"problem": m.problem or "not measured"}
+                continue
+            results[key] = combine(rounds[key])
+            print_progress(m.spec, OVERLOAD, results[key])
+    finally:
+        for server in running.values():
+            server.stop()
+    return {key: {"short": measured[key].spec.short, "label": measured[key].spec.label,
+                  "program": " ".join(measured[key].spec.argv), **results[key]}
+            for key in measured}
+
+
+def print_overload(overload):
+    """The overload case's table: what a cap on the children buys."""
+    print(f"\noverload: {OVERLOAD.clients} clients at once, a connection per request")
+    print(f"  {'':<16} {'peak children':>13} {'peak PSS':>9} {'conn/s':>8} {'p50 ms':>7} "
+          f"{'p90 ms':>7} {'p99 ms':>7} {'errors':>6}")
+    for row in overload.values():
+        if "problem" in row and "latency_us" not in row:
+            print(f"  {row['short']:<16} {row['problem']}")
+            continue
+        lat = row["latency_us"]
+        print(f"  {row['short']:<16} {row['server']['processes'] - 1:>13} "
+              f"{row['server']['pss_mb']:>6.1f} MB {row['ops_per_s']:>8,.0f} "
+              f"{lat['p50'] / 1000:>7.1f} {lat['p90'] / 1000:>7.1f} {lat['p99'] / 1000:>7.1f} "
+              f"{row['errors'] + row['mismatches']:>6}")
+
 
 def server_specs(args):
     """The servers to compare, in the order they run."""
@@ -950,11 +1035,20 @@ def results_json(measured, sweep, targets, args, wall_s):
 
 # ---------------------------------------------------------------- main
 
+def lab06_default():
+    """lab06's server: the reference build a handout ships, else the kit's build."""
+    lab06 = HERE.parent / "lab06_limits"
+    shipped = lab06 / "server-ref"
+    return shipped if shipped.exists() else lab06 / "server"
+
+
 def parse_args(argv):
     p = argparse.ArgumentParser(description="Measure what a process per connection costs.")
     p.add_argument("--bin-dir", default=str(HERE), help="where loadgen and the bench servers are")
     p.add_argument("--lab02", default=str(HERE.parent / "lab02_single" / "server"))
     p.add_argument("--lab04", default=str(HERE.parent / "lab04_sigchld" / "server"))
+    p.add_argument("--lab06", default=str(lab06_default()),
+                   help="the capped server of the overload case (run as PROGRAM -n 16 PORT)")
     p.add_argument("--server", help="your own server program (run as PROGRAM PORT), "
                                     "measured in addition to the others")
     p.add_argument("--duration", type=float, default=3.0,
@@ -967,6 +1061,11 @@ def parse_args(argv):
                    help="measure only these servers (lab04 fork_c fork_c_static python_fork "
                         "epoll lab02 yours)")
     p.add_argument("--no-forkcost", action="store_true", help="skip the fork() microbenchmark")
+    p.add_argument("--no-overload", action="store_true",
+                   help=f"skip the overload case ({OVERLOAD.clients} clients against lab06 -n "
+                        f"{OVERLOAD_CAP}, lab04 and Python's ForkingTCPServer)")
+    p.add_argument("--overload-only", action="store_true",
+                   help="run the overload case alone (results/NAME.json holds only it)")
     p.add_argument("--save-as", default="latest", metavar="NAME",
                    help="write results/NAME.json and results/NAME.svg (default latest)")
     p.add_argument("--smoke", action="store_true", help="the short check of `make test`")
@@ -1002,17 +1101,24 @@ def bench(args):
     if load > 0.5 * len(os.sched_getaffinity(0)):
         print("bench: the machine is busy with other work; the figures will be noisy",
               flush=True)
-    measured, running = start_servers(server_specs(args))
-    try:
-        run_matrix(measured, running, bins / "loadgen", args)
-    finally:
-        for server in running.values():
-            server.stop()
-    sweep = None if args.no_forkcost else fork_cost_sweep(bins / "forkcost")
+    measured, running, sweep = {}, {}, None
+    if not args.overload_only:
+        measured, running = start_servers(server_specs(args))
+        try:
+            run_matrix(measured, running, bins / "loadgen", args)
+        finally:
+            for server in running.values():
+                server.stop()
+        sweep = None if args.no_forkcost else fork_cost_sweep(bins / "forkcost")
+    overload = None if args.no_overload else run_overload(args, bins / "loadgen")
     measured = {k: measured[k] for k in display_order(measured)}
     targets = evaluate_targets(measured)
-    report(measured, sweep, targets)
+    if measured:
+        report(measured, sweep, targets)
+    if overload:
+        print_overload(overload)
     data = results_json(measured, sweep, targets, args, time.monotonic() - started)
+    data["overload"] = overload
     data["machine"]["loadavg_before"] = round(load, 2)
     data["machine"]["loadavg_after"] = round(os.getloadavg()[0], 2)
     write_results(data, args.save_as)
@@ -1037,6 +1143,8 @@ def show(path):
           f"Linux {m['kernel']}, load average {m.get('loadavg_before', '?')}, "
           f"{data['config']['duration_s']:g} s per cell, {data['wall_s']:.0f} s in all")
     report(measured, data["fork_cost"], evaluate_targets(measured))
+    if data.get("overload"):
+        print_overload(data["overload"])
     return 0
 
 

@@ -56,6 +56,7 @@ HANDOUT_OVERLAY = Path("handout")
 # C servers ship the same way: the bench compares the student's server with them.
 REFERENCE_PROGRAMS = (("lab02_single", "server"), ("lab03_fork", "server"),
                       ("lab04_sigchld", "server"), ("lab05_client", "client"),
+                      ("lab06_limits", "server"),
                       ("bench", "fork_server"), ("bench", "fork_server_static"))
 REFERENCE_SUFFIX = "-ref"
 

@@ -49,6 +49,8 @@ LABS = {
             ("lab01_wrap",), "server"),
         Lab("lab05_client", "the client", ("lab05_client/client.cpp",), ("lab01_wrap",),
             "client"),
+        Lab("lab06_limits", "a server that knows its limits", ("lab06_limits/server.cpp",),
+            ("lab01_wrap",), "server"),
     )
 }
 

@@ -1,0 +1,402 @@
+"""lab06_limits: a forking server that knows its limits.
+
+`server [-n MAX_CHILDREN] [-g GRACE_SECONDS] [PORT]`.  Graded on top of the
+checks of labs 02-04 that apply unchanged (re-bound from echo_checks.py,
+test_lab03_fork.py and test_lab04_sigchld.py, run with the default cap),
+plus its own: never more than -n children, no CPU used while it waits at
+the cap, no lost wakeup between checking the count and sleeping, a graceful
+stop on SIGTERM or SIGINT, and the new command line.
+
+No test sleeps to synchronise: each polls for the state it needs with a
+deadline.  The lost-wakeup test cannot stop the server at the one instruction
+where the race lies, so it makes the race likely instead: four thousand
+children that exit just as the parent reaches the cap, and a watchdog that
+notices a parent asleep with a free slot and clients waiting.
+"""
+
+import os
+import re
+import selectors
+import shlex
+import signal
+import socket
+import time
+
+
+import echo_checks as echo
+import test_lab03_fork as fork_tests
+import test_lab04_sigchld as sigchld_tests
+from harness import graded, net, procs
+from harness.common import builds_test
+from harness.expect import expect, expect_reply, fail, show, uppercase
+from harness.timing import scaled, wait_for
+
+LAB = "lab06_limits"
+
+# lab04's fork-failure test needs its fixture here too.
+fail_fork_shim = sigchld_tests.fail_fork_shim
+
+# pytest runs the tests of a module in the order their names are bound here.
+test_builds = builds_test()
+test_server_starts = echo.test_server_starts
+test_port_in_use = echo.test_port_in_use
+test_one_client = echo.test_one_client
+test_clients_one_after_another = echo.test_clients_one_after_another
+test_megabytes = echo.test_megabytes
+test_every_byte_value = echo.test_every_byte_value
+test_clients_that_disconnect = echo.test_clients_that_disconnect
+test_client_gone_while_written_to = echo.test_client_gone_while_written_to
+test_log_lines = echo.test_log_lines
+test_idle_client_delays_nobody = fork_tests.test_idle_client_delays_nobody
+test_one_child_per_client = fork_tests.test_one_child_per_client
+test_parent_closes_connfd = fork_tests.test_parent_closes_connfd
+test_child_closes_listenfd = fork_tests.test_child_closes_listenfd
+test_children_reaped = sigchld_tests.test_children_reaped
+test_many_exit_at_once = sigchld_tests.test_many_exit_at_once
+test_killed_child_reaped = sigchld_tests.test_killed_child_reaped
+test_fork_failure = sigchld_tests.test_fork_failure
+test_soak = sigchld_tests.test_soak
+
+SUMMARY = re.compile(r"served (\d+) clients, at most (\d+) children at once, (\d+) stopped after "
+                     r"the grace period")
+
+HINT_USAGE = ("options_from_args: getopt(argc, argv, \"n:g:\"); -n takes a number from 1 to "
+              "4096, -g one from 0 to 3600 (check the whole argument: std::from_chars, or "
+              "strtol and its end pointer); then at most one operand, the port. Anything else: "
+              "a usage message on stderr ('usage: server [-n MAX_CHILDREN] [-g GRACE_SECONDS] "
+              "[PORT]') and exit(2).")
+HINT_CAP = ("Before each accept, wait_for_free_slot: while children.running.size() >= cap, sleep "
+            "until a child exits, then reap. The count goes up in add_child after each fork and "
+            "down only when waitpid has reaped the child -- a zombie still holds its slot. The "
+            "clients beyond the cap wait in the listen backlog: never refuse or close them.")
+HINT_CPU = ("At the cap, sleep until SIGCHLD: sigsuspend(&wait_mask) (or ppoll with the mask). "
+            "A loop that calls waitpid(..., WNOHANG) until a slot is free, or polls with a "
+            "timeout, keeps a CPU busy while nothing happens.")
+HINT_LOST_WAKEUP = ("The lost wakeup: the count is checked, a child exits and its SIGCHLD is "
+                    "handled, and only then does the parent call pause() -- which sleeps until "
+                    "the next signal, maybe for ever, with a free slot and clients waiting. Keep "
+                    "SIGCHLD blocked while you check the count, and let it in only inside the "
+                    "call that sleeps: sigsuspend(&wait_mask) or ppoll(..., &wait_mask) do both "
+                    "in one step (README: the race).")
+HINT_STOP = ("On SIGTERM or SIGINT (the handler only sets g_stop_signal): leave the accept loop, "
+             "Close(listenfd) at once so new clients are refused, let the children finish within "
+             "-g seconds (ppoll with a timeout and the wait mask, reaping after each wake-up), "
+             "then kill(pid, SIGTERM) each child still running, reap every one, print the "
+             "summary line and return 0 from main. Each child must restore SIGTERM's default "
+             "action and unblock it (restore_signals_in_child), or it ignores the SIGTERM.")
+HINT_SIGINT = ("SIGINT stops the server like SIGTERM: with no client it closes the listening "
+               "socket, prints 'served 0 clients, at most 0 children at once, 0 stopped after the "
+               "grace period' and exits with status 0 at once.")
+
+# How long a client of the lost-wakeup test may wait before the watchdog
+# looks at why nothing moves.
+STUCK_AFTER = 2
+
+
+def start_with(lab_dir, run_dir, *options, name="server"):
+    """Start `server OPTIONS PORT` on a free port; fail the test if it does not listen."""
+    try:
+        return net.start_server(echo.server_binary(lab_dir), cwd=run_dir, log_dir=run_dir,
+                                name=name, args=lambda port: [*options, str(port)])
+    except net.ServerDidNotStart as exc:
+        fail(f"`server {' '.join(options)} PORT` did not start: {exc}")
+
+
+def cpu_seconds(proc) -> float:
+    times = proc.cpu_times()
+    return times.user + times.system
+
+
+@graded(points=1, hint=HINT_USAGE)
+def test_bad_arguments(lab_dir, run_dir):
+    """bad arguments (-n, -g, PORT): a usage message and exit status 2"""
+    for args in (["-n", "0"], ["-n", "abc"], ["-n"], ["-n", "-3"], ["-n", "4x"], ["-g", "x"],
+                 ["-g", "-1"], ["-x"], ["abc"], ["0"], ["65536"], ["80x"], [""],
+                 ["6666", "6667"], ["-n", "4", "-g", "2", "6666", "6667"]):
+        shown = " ".join(["server"] + [shlex.quote(a) for a in args])
+        run = procs.run("server", [echo.server_binary(lab_dir), *args], log_dir=run_dir,
+                        timeout=3)
+        said = (run.stdout + run.stderr).decode(errors="replace").strip()
+        expect(not run.timed_out, f"`{shown}` was still running {scaled(3):.0f} s later")
+        expect(run.returncode == 2,
+               f"`{shown}` exited with status {run.returncode}, not 2; it printed: "
+               f"{said[:300]!r}")
+        expect("usage" in said.lower(),
+               f"`{shown}` exited with status 2 but printed no usage message: {said[:300]!r}")
+
+
+class Crowd:
+    """Many clients connected at once, each sending its payload at once and
+    reading its reply, all through one selector.  A client that has its whole
+    reply is closed only once `release` allows (its child then exits)."""
+
+    def __init__(self, server, payloads):
+        self.server = server
+        self.selector = selectors.DefaultSelector()
+        self.received = {}
+        self.payloads = payloads
+        self.open = {}
+        self.problems = []
+        for number, payload in enumerate(payloads):
+            try:
+                sock = socket.create_connection(("127.0.0.1", server.port), timeout=scaled(5))
+                sock.sendall(payload)
+            except OSError as exc:
+                self.problems.append((number, f"connect or send failed: {exc.strerror or exc}"))
+                continue
+            sock.setblocking(False)
+            self.received[number] = bytearray()
+            self.open[number] = sock
+            self.selector.register(sock, selectors.EVENT_READ, number)
+
+    def answered(self):
+        return [n for n in self.open if len(self.received[n]) >= len(self.payloads[n])]
+
+    def step(self, timeout: float = 0.01) -> None:
+        for key, _mask in self.selector.select(timeout=timeout):
+            number = key.data
+            try:
+                piece = key.fileobj.recv(1 << 16)
+            except BlockingIOError:
+                continue
+            except OSError as exc:
+                self.problems.append((number, f"the connection failed: {exc.strerror or exc}"))
+                self.close(number)
+                continue
+            if not piece:
+                self.problems.append((number, f"the server closed it after "
+                                              f"{len(self.received[number])} of "
+                                              f"{len(self.payloads[number])} reply bytes"))
+                self.close(number)
+            else:
+                self.received[number] += piece
+
+    def close(self, number: int) -> None:
+        sock = self.open.pop(number)
+        self.selector.unregister(sock)
+        sock.close()
+
+    def close_all(self) -> None:
+        for number in list(self.open):
+            self.close(number)
+        self.selector.close()
+
+
+@graded(points=3, hint=HINT_CAP, requires=echo.SERVER_STARTS)
+def test_cap_on_children(lab_dir, run_dir, rng):
+    """never more than -n 4 children: 50 clients at once, all served byte-exact, none refused"""
+    cap, count = 4, 50
+    server = start_with(lab_dir, run_dir, "-n", str(cap))
+    payloads = [echo.text(rng, rng.randint(50, 3000)) for _ in range(count)]
+    crowd = Crowd(server, payloads)
+    peak, over, done = 0, None, 0
+    # Answered clients stay connected until the server has been seen with
+    # `cap` children (or a few seconds passed): its children then live long
+    # enough to be counted.
+    hold_until = time.monotonic() + scaled(5)
+    deadline = time.monotonic() + scaled(60)
+    try:
+        while crowd.open:
+            expect(time.monotonic() < deadline,
+                   f"{done} of {count} clients had their reply {scaled(60):.0f} s after all 50 "
+                   f"connected ({echo.state(server)}, {len(server.children())} children)"
+                   f"{echo.last_output(server)}")
+            expect(server.running(), f"{echo.state(server)} after {done} of {count} clients "
+                                     f"had their reply{echo.last_output(server)}")
+            states = server.child_states()
+            peak = max(peak, len(states))
+            if len(states) > cap and over is None:
+                over = states
+            crowd.step()
+            if peak >= cap or time.monotonic() > hold_until:
+                for number in crowd.answered():
+                    crowd.close(number)
+                    done += 1
+    finally:
+        crowd.close_all()
+    if over is not None:
+        zombies = sum(state == "Z" for state in over.values())
+        fail(f"`server -n {cap}` had {len(over)} children at once ({zombies} of them zombies "
+             f"not reaped yet), more than {cap}, with {count} clients waiting")
+    for number, problem in sorted(crowd.problems)[:1]:
+        fail(f"{len(crowd.problems)} of {count} clients were refused or cut off; client "
+             f"{number + 1}: {problem} ({echo.state(server)})")
+    for number, payload in enumerate(payloads):
+        expect_reply(payload, bytes(crowd.received[number]),
+                     what=f"client {number + 1} of {count}: the reply")
+    expect(peak == cap, f"`server -n {cap}` never had more than {peak} children at once while "
+                        f"{count} clients waited: it serves fewer at once than it may")
+
+
+@graded(points=2, hint=HINT_CPU, requires=echo.SERVER_STARTS)
+def test_no_cpu_at_the_cap(lab_dir, run_dir, rng):
+    """at the cap it sleeps: no CPU used while it waits for a free slot"""
+    server = start_with(lab_dir, run_dir, "-n", "2")
+    clients = fork_tests.connect_clients(server, 2, rng)
+    waiting = echo.connect(server)
+    data = echo.text(rng, 30)
+    waiting.send(data)
+    expect(waiting.nothing_arrives_within(0.5),
+           "`server -n 2` with 2 clients connected answered a 3rd one: it did not wait for a "
+           "free slot")
+    proc = server.process()
+    expect(proc is not None, f"{echo.state(server)}")
+    window = scaled(2)
+    before, started = cpu_seconds(proc), time.monotonic()
+    # Not synchronisation: the length of the CPU-time sample.
+    time.sleep(window)
+    used = cpu_seconds(proc) - before
+    elapsed = time.monotonic() - started
+    expect(used < 0.05 * elapsed,
+           f"at the cap (2 children, a 3rd client waiting) the server used {used:.2f} s of CPU "
+           f"in {elapsed:.1f} s: it keeps checking instead of sleeping until SIGCHLD")
+    clients[0].close()
+    received = waiting.recv_exactly(len(data), timeout=5)
+    expect(received == uppercase(data),
+           f"after one of the 2 clients left, the waiting client got {len(received)} of "
+           f"{len(data)} reply bytes within {scaled(5):.0f} s: the server did not resume "
+           f"accepting when a slot became free ({echo.state(server)})")
+    for client in clients[1:] + [waiting]:
+        client.close()
+
+
+@graded(points=3, hint=HINT_LOST_WAKEUP, requires=echo.SERVER_STARTS, timeout=120)
+def test_no_lost_wakeup(lab_dir, run_dir, rng):
+    """no lost wakeup: children exiting as the parent goes to sleep never leave it stuck"""
+    # With -n 1 every child is the last one: if its SIGCHLD is lost, nothing
+    # else will wake the parent.  Each client has sent everything and
+    # half-closed before it is accepted, so its child exits within a
+    # fraction of a millisecond of the fork -- while the parent is on its way
+    # from the check of the count to its sleep.
+    server = start_with(lab_dir, run_dir, "-n", "1")
+    total, in_flight = 4000, 8
+    selector = selectors.DefaultSelector()
+    started = finished = 0
+    last_progress = time.monotonic()
+    deadline = time.monotonic() + scaled(60)
+    try:
+        while finished < total:
+            while started < total and len(selector.get_map()) < in_flight:
+                sock = socket.create_connection(("127.0.0.1", server.port), timeout=scaled(5))
+                sock.sendall(b"x")
+                sock.shutdown(socket.SHUT_WR)
+                sock.setblocking(False)
+                selector.register(sock, selectors.EVENT_READ, bytearray())
+                started += 1
+            for key, _mask in selector.select(timeout=0.05):
+                try:
+                    piece = key.fileobj.recv(64)
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    piece = b""
+                if piece:
+                    key.data.extend(piece)
+                    continue
+                reply = bytes(key.data)
+                selector.unregister(key.fileobj)
+                key.fileobj.close()
+                finished += 1
+                last_progress = time.monotonic()
+                expect(reply == b"X", f"connection {finished} of {total}: the reply was "
+                                      f"{show(reply)}, not b'X' ({echo.state(server)})")
+            now = time.monotonic()
+            expect(server.running(), f"{echo.state(server)} after {finished} of {total} "
+                                     f"connections{echo.last_output(server)}")
+            expect(now < deadline, f"only {finished} of {total} connections ended within "
+                                   f"{scaled(60):.0f} s ({echo.state(server)})")
+            # A parent slow to run (a busy machine) still has a child at work;
+            # the lost wakeup leaves none, only clients waiting.
+            if now - last_progress > scaled(STUCK_AFTER) and not server.live_children():
+                zombies = len(server.zombie_children())
+                fail(f"after {finished} of {total} connections, `server -n 1` answered nobody "
+                     f"for {scaled(STUCK_AFTER):.0f} s, with no running child and "
+                     f"{zombies} zombie(s), while {len(selector.get_map())} clients waited: the "
+                     f"SIGCHLD of its last child came between its check of the count and its "
+                     f"sleep, and was lost")
+    finally:
+        for key in list(selector.get_map().values()):
+            key.fileobj.close()
+        selector.close()
+
+
+class Conversation:
+    """A client in the middle of its exchange: it has sent a first piece and
+    got its reply, the rest comes later."""
+
+    def __init__(self, server, rng, size: int):
+        self.client = echo.connect(server, timeout=30)
+        self.first = echo.text(rng, 40)
+        echo.check_reply(server, self.client, self.first, what="a client's first reply")
+        self.rest = echo.text(rng, size)
+
+
+@graded(points=3, hint=HINT_STOP, requires=echo.SERVER_STARTS, timeout=90)
+def test_graceful_stop(lab_dir, run_dir, rng):
+    """SIGTERM under load: grace for the clients served, port closed at once, exit 0, no child left
+
+    Clients that finish within the grace period get their whole reply; the
+    one still idle is ended after it; the summary line counts them."""
+    grace = max(3, round(scaled(3)))
+    server = start_with(lab_dir, run_dir, "-n", "4", "-g", str(grace))
+    port = server.port
+    finishers = [Conversation(server, rng, 100_000) for _ in range(3)]
+    lingerer = Conversation(server, rng, 10)
+    children = fork_tests.expect_children(server, 4, "with 4 clients connected")
+    os.kill(server.pid, signal.SIGTERM)
+    stopped_at = time.monotonic()
+    closed = wait_for(lambda: not net.is_listening(server.pid, port) or not server.running(), 1)
+    expect(server.running() or closed,
+           f"the server {server.describe_exit()} at once on SIGTERM, with 4 clients being "
+           f"served{echo.last_output(server)}")
+    expect(closed, f"{scaled(1):.0f} s after SIGTERM the server still listened on port {port}: "
+                   f"new clients must be refused at once (Close(listenfd))")
+    expect(net.connection_refused(port),
+           f"a new client could still connect to port {port} after SIGTERM")
+    for number, talk in enumerate(finishers, start=1):
+        what = f"client {number} of 3 finishing within the grace period: the rest of its reply"
+        echo.check_reply(server, talk.client, talk.rest, what=what)
+        talk.client.sock.shutdown(socket.SHUT_WR)
+        _data, eof = talk.client.read_until_eof(timeout=5)
+        expect(eof, f"client {number} had half-closed after its reply; {scaled(5):.0f} s later "
+                    f"its connection was still open")
+        talk.client.close()
+    _data, eof = lingerer.client.read_until_eof(timeout=grace + 10)
+    ended_after = time.monotonic() - stopped_at
+    expect(eof, f"the idle client was still connected {ended_after:.1f} s after SIGTERM, with a "
+                f"grace period of {grace} s: its child was never stopped")
+    expect(ended_after >= grace - 0.5,
+           f"the idle client's connection ended {ended_after:.1f} s after SIGTERM, before the "
+           f"grace period of {grace} s was over")
+    lingerer.client.close()
+    code = server.wait_exit(10)
+    expect(code is not None, f"the server was still running {grace + scaled(10):.0f} s after "
+                             f"SIGTERM with a grace period of {grace} s")
+    expect(code == 0, f"after SIGTERM the server {server.describe_exit()}, not status 0"
+                      f"{echo.last_output(server)}")
+    left = [c.pid for c in children if procs.status_of(c) is not None]
+    expect(not left, f"the server exited, but {len(left)} of its children (pid "
+                     f"{', '.join(map(str, left))}) were still there (running, or zombies "
+                     f"never reaped)")
+    match = SUMMARY.search(server.output())
+    expect(match, f"no summary line 'served N clients, at most M children at once, K stopped "
+                  f"after the grace period'{echo.last_output(server)}")
+    served, most, stopped = map(int, match.groups())
+    expect((served, most, stopped) == (4, 4, 1),
+           f"the summary said served {served}, at most {most} at once, {stopped} stopped after "
+           f"the grace period; this test had 4 clients, 4 at once, 1 still idle at the end")
+
+
+@graded(points=1, hint=HINT_SIGINT, requires=echo.SERVER_STARTS)
+def test_sigint_when_idle(lab_dir, run_dir):
+    """SIGINT with no client: exits 0 at once, with the summary line"""
+    server = start_with(lab_dir, run_dir, "-g", "30")
+    os.kill(server.pid, signal.SIGINT)
+    code = server.wait_exit(5)
+    expect(code is not None, f"{scaled(5):.0f} s after SIGINT the server, with no client and "
+                             f"no child, was still running")
+    expect(code == 0, f"after SIGINT the server {server.describe_exit()}, not status 0")
+    match = SUMMARY.search(server.output())
+    expect(match and match.groups() == ("0", "0", "0"),
+           f"after SIGINT with no client the summary line was missing or wrong"
+           f"{echo.last_output(server)}")
