@@ -47,17 +47,20 @@ import tarfile
 from pathlib import Path
 
 KIT_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(KIT_ROOT / "grader"))
+
+from harness import manifest  # noqa: E402  (the kit's one list of labs)
 NAME = "forklab-handout"
 
 # Files that replace the kit's own in the handout (handout/README.md -> README.md).
 HANDOUT_OVERLAY = Path("handout")
 
-# The reference programs that ship as binaries: (lab folder, program).  The bench's
-# C servers ship the same way: the bench compares the student's server with them.
-REFERENCE_PROGRAMS = (("lab02_single", "server"), ("lab03_fork", "server"),
-                      ("lab04_sigchld", "server"), ("lab05_client", "client"),
-                      ("lab06_limits", "server"),
-                      ("bench", "fork_server"), ("bench", "fork_server_static"))
+# The reference programs that ship as binaries: (folder, program) of every lab
+# of the manifest that has a program, and the bench's C servers, which the bench
+# compares the student's server with.
+REFERENCE_PROGRAMS = tuple((lab.folder, lab.program) for lab in manifest.read()
+                           if lab.program) + (("bench", "fork_server"),
+                                              ("bench", "fork_server_static"))
 REFERENCE_SUFFIX = "-ref"
 
 # Paths (relative to the kit root) that never reach students.

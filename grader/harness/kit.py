@@ -13,7 +13,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import sandbox
+from . import manifest, sandbox
 from .timing import scaled
 
 KIT_ROOT = Path(__file__).resolve().parents[2]
@@ -37,22 +37,15 @@ class Lab:
     target: str = "all"
 
 
-LABS = {
-    lab.name: lab
-    for lab in (
-        Lab("lab01_wrap", "error-checked wrappers", ("lab01_wrap/wrap.cpp",)),
-        Lab("lab02_single", "the iterative server", ("lab02_single/server.cpp",), ("lab01_wrap",),
-            "server"),
-        Lab("lab03_fork", "one child per connection", ("lab03_fork/server.cpp",), ("lab01_wrap",),
-            "server"),
-        Lab("lab04_sigchld", "reaping children with SIGCHLD", ("lab04_sigchld/server.cpp",),
-            ("lab01_wrap",), "server"),
-        Lab("lab05_client", "the client", ("lab05_client/client.cpp",), ("lab01_wrap",),
-            "client"),
-        Lab("lab06_limits", "a server that knows its limits", ("lab06_limits/server.cpp",),
-            ("lab01_wrap",), "server"),
-    )
-}
+def _labs_of_the_manifest() -> dict:
+    """{name: Lab} from labs.txt, the kit's one list of labs."""
+    return {entry.folder: Lab(entry.folder, entry.title,
+                              (f"{entry.folder}/{entry.student_file}",), entry.builds_on,
+                              entry.program or "all")
+            for entry in manifest.read()}
+
+
+LABS = _labs_of_the_manifest()
 
 STUDENT_FILES = tuple(path for lab in LABS.values() for path in lab.student_files)
 
