@@ -124,10 +124,11 @@ def grade(args) -> int:
     logs_dir = (args.logs or kit.KIT_ROOT / "grade-logs").resolve()
     check_logs_folder(logs_dir)
 
+    containment = sandbox.choose()
     procs.become_subreaper()
     started = time.monotonic()
     watchdog = sandbox.Watchdog().start()
-    scratch = Path(tempfile.mkdtemp(prefix="forklab-grade-"))
+    scratch = Path(tempfile.mkdtemp(prefix="forklab-grade-", dir=sandbox.scratch_parent()))
     try:
         os.chmod(scratch, 0o755)
         kit.copy_kit(scratch)
@@ -135,13 +136,19 @@ def grade(args) -> int:
         plugin = GradePlugin(scratch=scratch, missing=missing, seed=seed, logs_dir=logs_dir,
                              quiet=args.quiet, watchdog=watchdog)
         print(f"forklab grader: {submission} (seed {seed}, timeouts x{scale():g})", flush=True)
-        print(f"{sandbox.describe_limits()}\n", flush=True)
+        print(f"{sandbox.describe_limits()}\n{sandbox.describe()}\n", flush=True)
+        given = kit.given_kit_objects()
+        sandbox.confine(scratch, readonly=[given] if given else [])
         modules = [str(TESTS_DIR / f"test_{lab}.py") for lab in labs]
         code = pytest.main(["-c", str(GRADER_DIR / "pytest.ini"), "--rootdir", str(TESTS_DIR),
                             "-p", "no:cacheprovider", "-p", "no:terminal", "-s",
                             "--assert=plain", *modules],
                            plugins=[plugin])
         left = procs.end_all()
+        swept = sandbox.sweep_shared_tmp()
+        if swept:
+            print(f"sandbox: removed what student programs left behind: {', '.join(swept)}",
+                  flush=True)
         if code == pytest.ExitCode.INTERRUPTED:
             # pytest caught the Ctrl-C (or SIGTERM, see on_terminate) and
             # stopped: only the tests before it have results.
@@ -163,7 +170,8 @@ def grade(args) -> int:
         elapsed = time.monotonic() - started
         if args.json:
             report.write_json(args.json, results, seed=seed, seconds=elapsed,
-                              problems=list(missing.values()))
+                              problems=list(missing.values()),
+                              sandbox=dict(containment.as_json(), removed=swept))
         if args.junit:
             report.write_junit(args.junit, results)
         print(f"Score: {got}/{total}  ({elapsed:.1f} s)")
@@ -176,6 +184,7 @@ def grade(args) -> int:
     finally:
         watchdog.stop()
         procs.end_all()
+        sandbox.sweep_shared_tmp()
         if args.keep:
             print(f"scratch folder kept: {scratch}")
         else:

@@ -31,8 +31,10 @@ def result_text(r: Result) -> str:
     return "\n".join(parts)
 
 
-def write_json(path: Path, results, *, seed: int, seconds: float, problems=()) -> None:
-    """Gradescope's results.json: tests[] with name, score, max_score, status, output."""
+def write_json(path: Path, results, *, seed: int, seconds: float, problems=(),
+               sandbox=None) -> None:
+    """Gradescope's results.json: tests[] with name, score, max_score, status, output.
+    sandbox: how student code was contained (extra_data.sandbox)."""
     numbers = {}
     tests = []
     lab_index = {lab: i + 1 for i, lab in enumerate(lab_totals(results))}
@@ -62,6 +64,8 @@ def write_json(path: Path, results, *, seed: int, seconds: float, problems=()) -
             "labs": {lab: {"score": g, "max_score": t} for lab, (g, t) in lab_totals(results).items()},
         },
     }
+    if sandbox is not None:
+        data["extra_data"]["sandbox"] = sandbox
     path.write_text(json.dumps(data, indent=2) + "\n")
 
 
