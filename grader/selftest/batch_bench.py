@@ -74,11 +74,16 @@ def main(argv=None) -> int:
                         help="grade only this lab (repeat; default: every lab)")
     parser.add_argument("--short", action="store_true",
                         help="3 submissions, lab01_wrap only: proves the benchmark works")
+    parser.add_argument("--grader", type=Path, default=GRADER_DIR, metavar="DIR",
+                        help="the grader/ folder to measure (another checkout's, to compare; "
+                             "default: this one)")
     args = parser.parse_args(argv)
     if args.short:
         args.n, args.lab = 3, ["lab01_wrap"]
     if args.n < 1 or args.j < 1:
         parser.error("-n and -j must be at least 1")
+    if not (args.grader / "forklab_grade.py").is_file():
+        parser.error(f"--grader {args.grader}: no forklab_grade.py there")
     labs = args.lab or list(kit.LABS)
     unknown = [lab for lab in labs if lab not in kit.LABS]
     if unknown:
@@ -88,7 +93,7 @@ def main(argv=None) -> int:
         os.chmod(tmp, 0o755)
         batch = Path(tmp) / "class"
         kinds = make_class(batch, args.n, labs)
-        command = [sys.executable, str(GRADER_DIR / "forklab_grade.py"), "--batch", str(batch),
+        command = [sys.executable, str(args.grader / "forklab_grade.py"), "--batch", str(batch),
                    "-j", str(args.j), "--out", str(Path(tmp) / "grades")]
         for lab in labs:
             command += ["--lab", lab]
