@@ -127,6 +127,7 @@ def grade(args) -> int:
     containment = sandbox.choose()
     procs.become_subreaper()
     started = time.monotonic()
+    started_at = time.time() - 1  # for the sweep: a file's ctime has coarse ticks
     watchdog = sandbox.Watchdog().start()
     scratch = Path(tempfile.mkdtemp(prefix="forklab-grade-", dir=sandbox.scratch_parent()))
     try:
@@ -145,7 +146,7 @@ def grade(args) -> int:
                             "--assert=plain", *modules],
                            plugins=[plugin])
         left = procs.end_all()
-        swept = sandbox.sweep_shared_tmp()
+        swept = sandbox.sweep_shared_tmp(started_at)
         if swept:
             print(f"sandbox: removed what student programs left behind: {', '.join(swept)}",
                   flush=True)
@@ -184,7 +185,7 @@ def grade(args) -> int:
     finally:
         watchdog.stop()
         procs.end_all()
-        sandbox.sweep_shared_tmp()
+        sandbox.sweep_shared_tmp(started_at)
         if args.keep:
             print(f"scratch folder kept: {scratch}")
         else:

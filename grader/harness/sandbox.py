@@ -256,13 +256,34 @@ _scratch = None
 _readonly = ()
 
 
+_bwrap_help = None
+
+
+def bwrap_has(option: str) -> bool:
+    """Whether this bwrap knows option (--size and --disable-userns are recent)."""
+    global _bwrap_help
+    if _bwrap_help is None:
+        try:
+            _bwrap_help = subprocess.run([BWRAP, "--help"], stdin=subprocess.DEVNULL,
+                                         capture_output=True, text=True, timeout=30).stdout
+        except (OSError, subprocess.TimeoutExpired):
+            _bwrap_help = ""
+    return option in _bwrap_help.split()
+
+
+def tmpfs(path: str, size: int) -> list:
+    return (["--size", str(size)] if bwrap_has("--size") else []) + ["--tmpfs", path]
+
+
 def system_binds() -> list:
     """bwrap arguments for the system: read-only, with private temporary
     folders, a minimal /dev, and the host's /proc (read-only) so that the
     grader's psutil sees the same pids as the program."""
     args = ["--unshare-user", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-            "--disable-userns", "--die-with-parent", "--new-session",
+            "--die-with-parent", "--new-session",
             "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc"]
+    if bwrap_has("--disable-userns"):
+        args.append("--disable-userns")  # no nested namespaces either
     for top in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
         path = Path("/") / top
         if path.is_symlink():
@@ -270,10 +291,8 @@ def system_binds() -> list:
         elif path.is_dir():
             args += ["--ro-bind", str(path), str(path)]
     args += ["--ro-bind", "/proc", "/proc", "--ro-bind", "/sys", "/sys", "--dev", "/dev",
-             "--size", str(SMALL_TMP_BYTES), "--tmpfs", "/dev/shm",
-             "--size", str(TMP_BYTES), "--tmpfs", "/tmp",
-             "--size", str(SMALL_TMP_BYTES), "--tmpfs", "/var/tmp",
-             "--setenv", "TMPDIR", "/tmp"]
+             *tmpfs("/dev/shm", SMALL_TMP_BYTES), *tmpfs("/tmp", TMP_BYTES),
+             *tmpfs("/var/tmp", SMALL_TMP_BYTES), "--setenv", "TMPDIR", "/tmp"]
     return args
 
 
@@ -317,8 +336,8 @@ def confine(scratch: Path, readonly=()) -> None:
     """What the sandboxes of this run may see: the scratch folder, read-only,
     and read-only folders of the grader's own (prebuilt kit objects)."""
     global _scratch, _readonly
-    _scratch = Path(scratch)
-    _readonly = tuple(Path(p) for p in readonly)
+    _scratch = Path(scratch).resolve()
+    _readonly = tuple(Path(p).resolve() for p in readonly)
 
 
 def reachable_by_others(path: Path) -> bool:
@@ -439,10 +458,11 @@ def spawn(argv, *, cwd, stdin=None, stdout=None, stderr=None, env=None, limits=N
     return Contained(popen, pid)
 
 
-def sweep_shared_tmp(folders=("/tmp", "/var/tmp", "/dev/shm")) -> list:
-    """Remove what the sandbox user left in the machine's shared temporary
-    folders (possible in the uid fallback; under bwrap they are private).
-    Only as root, where the sandbox uid is this run's alone."""
+def sweep_shared_tmp(since: float, folders=("/tmp", "/var/tmp", "/dev/shm")) -> list:
+    """Remove what the sandbox user created or changed, since the time
+    `since`, in the machine's shared temporary folders (possible in the uid
+    fallback; under bwrap they are private).  Only as root, where the
+    sandbox uid is this run's alone."""
     uid = sandbox_uid()
     removed = []
     if uid is None:
@@ -455,7 +475,7 @@ def sweep_shared_tmp(folders=("/tmp", "/var/tmp", "/dev/shm")) -> list:
         for entry in entries:
             try:
                 info = entry.stat(follow_symlinks=False)
-                if info.st_uid != uid:
+                if info.st_uid != uid or info.st_ctime < since:
                     continue
                 if stat.S_ISDIR(info.st_mode):
                     shutil.rmtree(entry.path)

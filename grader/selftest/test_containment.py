@@ -345,8 +345,8 @@ def test_hostile_code_is_contained_and_leaves_nothing(submission, open_folder, k
     shutil.copytree(submission, other)
     shared = [Path("/tmp", TAG), Path("/var/tmp", TAG), Path("/dev/shm", TAG),
               Path(os.environ.get("HOME", "/root"), TAG)]
-    protected = [KIT_ROOT / "grader" / "forklab_grade.py", KIT_ROOT / "lab01_wrap" / "test_wrap.cpp",
-                 other / "lab01_wrap" / "wrap.cpp"]
+    protected = [KIT_ROOT / "grader" / "forklab_grade.py",
+                 KIT_ROOT / "lab01_wrap" / "test_wrap.cpp", other / "lab01_wrap" / "wrap.cpp"]
     before = {path: path.read_bytes() for path in protected}
     # A process of the sandbox user that is not part of this program's
     # sandbox, as another student program of the same grading is.
@@ -360,7 +360,8 @@ def test_hostile_code_is_contained_and_leaves_nothing(submission, open_folder, k
         code = code.replace(key, str(value))
     wrap = submission / "lab01_wrap/wrap.cpp"
     replace_once(wrap, '#include "todo.h"\n', '#include "todo.h"\n' + HOSTILE_HEADERS)
-    replace_once(wrap, "\n// BEGIN SOLUTION stub: // Helper", code + "\n// BEGIN SOLUTION stub: // Helper")
+    helpers = "\n// BEGIN SOLUTION stub: // Helper"
+    replace_once(wrap, helpers, code + helpers)
     replace_once(wrap, SOCKET_LINE, "    hostile::attack();\n" + SOCKET_LINE)
     try:
         proc = run_grade("--lab", "lab01_wrap", "--submission", submission, "--json", results,
