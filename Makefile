@@ -15,7 +15,7 @@ SUDO   ?=
 # libc6-dev's libc.a for the bench's statically linked server; Node.js,
 # Chromium, Graphviz and fonts for the slides.  npm is installed only when
 # missing: a Node.js from NodeSource brings its own and conflicts with Debian's.
-GRADE_PACKAGES  := make g++ doctest-dev python3 python3-pytest python3-psutil
+GRADE_PACKAGES  := make g++ doctest-dev python3 python3-pytest python3-psutil bubblewrap
 DEBIAN_PACKAGES := $(GRADE_PACKAGES) clang clang-format libc6-dev \
                    nodejs chromium graphviz fonts-dejavu-core
 
