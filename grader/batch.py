@@ -15,9 +15,11 @@ and its own scratch folder and ports.  Results:
 import csv
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -26,7 +28,7 @@ from pathlib import Path
 
 import psutil
 
-from harness import procs, sandbox
+from harness import kit, procs, sandbox
 from harness.kit import UsageError
 
 GRADER = Path(__file__).resolve().parent / "forklab_grade.py"
@@ -149,7 +151,7 @@ def read_results(path: Path, outcome: Outcome) -> None:
 
 
 def grade_one(submission: Path, out: Path, args, labs, seed: int, sandbox_uids,
-              workers) -> Outcome:
+              workers, kit_objects=None) -> Outcome:
     outcome = Outcome(student=submission.name)
     folder = out / submission.name
     folder.mkdir(parents=True, exist_ok=True)
@@ -160,6 +162,8 @@ def grade_one(submission: Path, out: Path, args, labs, seed: int, sandbox_uids,
     for lab in labs:
         argv += ["--lab", lab]
     env = dict(os.environ)
+    if kit_objects is not None:
+        env[kit.KIT_OBJECTS_SETTING] = str(kit_objects)
     uid = None
     if os.geteuid() == 0:
         uid = sandbox_uids.take()
@@ -244,16 +248,34 @@ def run_batch(args, labs) -> int:
         raise UsageError(f"cannot create the results folder {out}: {exc.strerror}") from None
     seed = args.seed if args.seed is not None else int(time.time()) % (1 << 31)
     jobs = max(1, args.jobs)
+    containment = sandbox.choose()
     procs.become_subreaper()
     print(f"forklab batch: {len(submissions)} submissions from {args.batch}, {jobs} at once, "
-          f"seed {seed}, labs {', '.join(labs)}", flush=True)
+          f"seed {seed}, labs {', '.join(labs)}\n{sandbox.describe()}", flush=True)
+    shared = None
+    try:
+        # The kit's own objects, built once for the whole class.  Shared only
+        # where no student's code can write them: as root (they belong to
+        # root) or under bwrap (read-only there); else each worker builds its own.
+        if kit.kit_objects_for(labs) and (os.geteuid() == 0 or containment.mode == "bwrap"):
+            shared = Path(tempfile.mkdtemp(prefix="forklab-kit-", dir=sandbox.scratch_parent()))
+            os.chmod(shared, 0o755)
+            kit.build_kit_objects(shared, labs)
+        return grade_all(args, labs, submissions, out, seed, jobs, shared)
+    finally:
+        if shared is not None:
+            shutil.rmtree(shared, ignore_errors=True)
+
+
+def grade_all(args, labs, submissions, out: Path, seed: int, jobs: int, kit_objects) -> int:
     sandbox_uids = SandboxUids()
     workers = Workers()
     lock = threading.Lock()
     done = []
 
     def grade_and_report(submission):
-        outcome = grade_one(submission, out, args, labs, seed, sandbox_uids, workers)
+        outcome = grade_one(submission, out, args, labs, seed, sandbox_uids, workers,
+                            kit_objects)
         with lock:
             done.append(outcome)
             status = "" if outcome.status == "ok" else f"  [{outcome.status}: {outcome.detail}]"

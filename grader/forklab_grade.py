@@ -168,10 +168,12 @@ def grade(args) -> int:
     check_logs_folder(logs_dir)
 
     clear_old_logs(logs_dir, labs)
+    containment = sandbox.choose()
     procs.become_subreaper()
     started = time.monotonic()
+    started_at = time.time() - 1  # for the sweep: a file's ctime has coarse ticks
     watchdog = sandbox.Watchdog().start()
-    scratch = Path(tempfile.mkdtemp(prefix="forklab-grade-"))
+    scratch = Path(tempfile.mkdtemp(prefix="forklab-grade-", dir=sandbox.scratch_parent()))
     try:
         os.chmod(scratch, 0o755)
         kit.copy_kit(scratch)
@@ -180,13 +182,19 @@ def grade(args) -> int:
                              quiet=args.quiet, watchdog=watchdog)
         print(_("forklab grader: {submission} (seed {seed}, timeouts x{scale})").format(
             submission=submission, seed=seed, scale=f"{scale():g}"), flush=True)
-        print(f"{sandbox.describe_limits()}\n", flush=True)
+        print(f"{sandbox.describe_limits()}\n{sandbox.describe()}\n", flush=True)
+        given = kit.given_kit_objects()
+        sandbox.confine(scratch, readonly=[given] if given else [])
         modules = [str(TESTS_DIR / f"test_{lab}.py") for lab in labs]
         code = pytest.main(["-c", str(GRADER_DIR / "pytest.ini"), "--rootdir", str(TESTS_DIR),
                             "-p", "no:cacheprovider", "-p", "no:terminal", "-s",
                             "--assert=plain", *modules],
                            plugins=[plugin])
         left = procs.end_all()
+        swept = sandbox.sweep_shared_tmp(started_at)
+        if swept:
+            print(f"sandbox: removed what student programs left behind: {', '.join(swept)}",
+                  flush=True)
         if code == pytest.ExitCode.INTERRUPTED:
             # pytest caught the Ctrl-C (or SIGTERM, see on_terminate) and
             # stopped: only the tests before it have results.
@@ -207,7 +215,8 @@ def grade(args) -> int:
             return 3
         elapsed = time.monotonic() - started
         grading = Grading.from_scoring(plugin.results, seed=seed, seconds=elapsed,
-                                       missing=missing)
+                                       missing=missing,
+                                       sandbox=dict(containment.as_json(), removed=swept))
         write_outputs(args, grading)
         got, total = grading.score, grading.max_score
         print(_("Score: {got}/{total}  ({seconds} s)").format(
@@ -222,6 +231,7 @@ def grade(args) -> int:
     finally:
         watchdog.stop()
         procs.end_all()
+        sandbox.sweep_shared_tmp(started_at)
         if args.keep:
             print(_("scratch folder kept: {scratch}").format(scratch=scratch))
         else:

@@ -13,10 +13,11 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import manifest, sandbox
+from . import manifest, procs, sandbox
 from .timing import scaled
 
 KIT_ROOT = Path(__file__).resolve().parents[2]
+SUPPORT_DIR = KIT_ROOT / "grader" / "support"
 
 
 class UsageError(Exception):
@@ -53,6 +54,19 @@ STUDENT_FILES = tuple(path for lab in LABS.values() for path in lab.student_file
 KIT_SUPPORT_FILES = ("common.mk", "program.mk", "tools/find-python")
 
 BUILD_PRODUCTS = shutil.ignore_patterns("build", "*.o", "*.d", "grade-logs", "__pycache__")
+
+# The kit's own compiled parts that do not depend on the student's code, by
+# the lab that needs them: doctest's main, the unit tests' support, lab01's
+# unit tests (lab01 is graded through them), and the fork-failure shim.  The
+# grader compiles them once per grading run -- a batch once for all its
+# students -- outside any sandbox, and each lab's build links them from a
+# folder the sandbox sees read-only (make KIT_OBJECTS=DIR, common.mk).
+KIT_OBJECTS = {
+    "lab01_wrap": ("test_main.o", "testing.o", "fakesys.o", "test_wrap.o"),
+    "lab04_sigchld": ("fail_fork.so",),
+}
+# A batch hands its workers the folder it built through this variable.
+KIT_OBJECTS_SETTING = "FORKLAB_KIT_OBJECTS"
 
 
 def present_labs(kit_root: Path = KIT_ROOT):
@@ -112,6 +126,73 @@ def first_errors(output: str, limit: int = 15) -> str:
     return "\n".join(lines[-limit:])
 
 
+def build_env() -> dict:
+    """The environment of every build: the kit's compiler and flags, whatever
+    the grader's own environment says."""
+    return {k: v for k, v in os.environ.items()
+            if not k.startswith("MAKE") and k not in ("CXX", "CXXFLAGS", "SANITIZE",
+                                                      "KIT_OBJECTS", KIT_OBJECTS_SETTING)}
+
+
+def kit_objects_for(labs) -> list:
+    return [name for lab in labs for name in KIT_OBJECTS.get(lab, ())]
+
+
+def build_kit_objects(dest: Path, labs, kit_root: Path = KIT_ROOT) -> None:
+    """Compile the kit objects the labs need into dest, from the grader's own
+    kit (trusted code: no sandbox).  Raises RuntimeError if they do not build."""
+    names = kit_objects_for(labs)
+    dest.mkdir(parents=True, exist_ok=True)
+    jobs = str(os.cpu_count() or 1)
+    commands = []
+    objects = [str(dest / name) for name in names if name.endswith(".o")]
+    if objects:
+        commands.append(["make", "-C", str(kit_root / "lab01_wrap"), "-s", "-j", jobs,
+                         f"BUILD={dest}", *objects])
+    if "fail_fork.so" in names:
+        commands.append(["g++", "-std=c++17", "-O2", "-shared", "-fPIC", "-o",
+                         str(dest / "fail_fork.so"), str(SUPPORT_DIR / "fail_fork.cpp"), "-ldl"])
+    for command in commands:
+        proc = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                              env=build_env(), timeout=scaled(600))
+        if proc.returncode != 0:
+            raise RuntimeError(f"the kit's own objects did not build ({' '.join(command)}):\n"
+                               f"{(proc.stdout + proc.stderr)[-2000:]}")
+    for item in [dest, *dest.iterdir()]:
+        item.chmod(0o755 if item.is_dir() else 0o644)
+
+
+def given_kit_objects():
+    """The folder of prebuilt kit objects a batch hands this run
+    (FORKLAB_KIT_OBJECTS), checked, or None."""
+    given = os.environ.get(KIT_OBJECTS_SETTING)
+    if not given:
+        return None
+    folder = Path(given).resolve()
+    if not folder.is_dir():
+        raise UsageError(f"{KIT_OBJECTS_SETTING}={given} must be a folder of the kit's "
+                         f"prebuilt objects")
+    return folder
+
+
+def kit_objects_ready(scratch: Path, lab: Lab) -> Path:
+    """The folder of the kit objects the lab needs, built on first use in the
+    scratch folder unless a batch gave one.  lab04's tests find the shim in
+    scratch/grader-support/, where this puts a copy."""
+    names = KIT_OBJECTS.get(lab.name, ())
+    folder = given_kit_objects() or scratch / "kit-objects"
+    absent = [name for name in names if not (folder / name).is_file()]
+    if absent and given_kit_objects():
+        raise UsageError(f"{KIT_OBJECTS_SETTING}={folder} lacks {', '.join(absent)}")
+    if absent:
+        build_kit_objects(folder, [lab.name])
+    if "fail_fork.so" in names:
+        support = scratch / "grader-support"
+        support.mkdir(mode=0o755, exist_ok=True)
+        shutil.copyfile(folder / "fail_fork.so", support / "fail_fork.so")
+    return folder
+
+
 def build_lab(scratch: Path, lab: Lab, missing: dict, timeout: float = 180) -> BuildResult:
     """Run the lab's own Makefile in the scratch copy (the program under test
     only: the unit tests are the student's own business, `make test`)."""
@@ -119,26 +200,33 @@ def build_lab(scratch: Path, lab: Lab, missing: dict, timeout: float = 180) -> B
                                          for f in LABS[dep].student_files):
         if rel in missing:
             return BuildResult(False, "", missing[rel])
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("MAKE") and k not in ("CXX", "CXXFLAGS", "SANITIZE")}
     jobs = str(os.cpu_count() or 1)
     lab_dir = scratch / lab.name
-    # The compiler runs as the sandbox user too: an #include of a file the
-    # grader can read must not put that file into a student's build log.
+    command = ["make", "-C", str(lab_dir), "-j", jobs, lab.target]
+    if lab.name in KIT_OBJECTS:
+        command.append(f"KIT_OBJECTS={kit_objects_ready(scratch, lab)}")
+    log_path = scratch / f"build-{lab.name}.log"
+    # The compiler runs contained too (as the sandbox user, under bwrap): an
+    # #include of a file the grader can read must not compile the file into
+    # a student's program, nor show it in a build log.
     sandbox.give_to_sandbox(lab_dir)
     try:
-        proc = subprocess.run(["make", "-C", str(lab_dir), "-j", jobs, lab.target],
-                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, env=env, timeout=scaled(timeout),
-                              start_new_session=True, preexec_fn=sandbox.preexec(build=True),
-                              **sandbox.popen_identity())
-    except subprocess.TimeoutExpired as exc:
-        out = (exc.output or b"").decode(errors="replace")
-        return BuildResult(False, out, f"the build did not finish within {scaled(timeout):.0f} s")
+        with open(log_path, "wb") as log:
+            proc = sandbox.spawn(command, cwd=lab_dir, stdin=subprocess.DEVNULL, stdout=log,
+                                 stderr=subprocess.STDOUT, env=build_env(), build=True,
+                                 writable=[lab_dir])
+        try:
+            code = proc.wait(timeout=scaled(timeout))
+        except subprocess.TimeoutExpired:
+            procs.kill_tree(proc.pid)
+            proc.wait()
+            code = None
     finally:
         sandbox.take_back(lab_dir)
-    out = proc.stdout.decode(errors="replace")
-    if proc.returncode != 0:
+    out = log_path.read_bytes().decode(errors="replace")
+    if code is None:
+        return BuildResult(False, out, f"the build did not finish within {scaled(timeout):.0f} s")
+    if code != 0:
         return BuildResult(False, out, "the build failed (-Wall -Wextra -Werror: warnings "
                                        "count as errors)")
     return BuildResult(True, out)

@@ -168,10 +168,11 @@ def describe_returncode(code) -> str:
 
 
 def _popen(argv, *, cwd, stdin, stdout, stderr, env, limits):
-    """Popen in a new session, as the sandbox user, with the sandbox's limits."""
-    return subprocess.Popen([str(a) for a in argv], cwd=cwd, stdin=stdin, stdout=stdout,
-                            stderr=stderr, env=env, start_new_session=True,
-                            preexec_fn=sandbox.preexec(limits), **sandbox.popen_identity())
+    """Popen in a new session, as the sandbox user, with the sandbox's limits,
+    under bubblewrap when the run uses it (sandbox.spawn: its pid and exit
+    status are those of the program, not of bwrap)."""
+    return sandbox.spawn(argv, cwd=cwd, stdin=stdin, stdout=stdout, stderr=stderr, env=env,
+                         limits=limits)
 
 
 def start(name: str, argv: list, *, log_dir: Path, cwd: Path = None,

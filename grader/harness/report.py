@@ -38,7 +38,7 @@ def gradescope_json(g: Grading) -> dict:
     output = f"forklab grader, seed {g.seed}: {g.score}/{g.max_score}"
     if g.problems:
         output += "\n" + "\n".join(why for _path, why in g.problems)
-    return {
+    data = {
         "score": g.score,
         "execution_time": round(g.seconds, 1),
         "output": output,
@@ -50,6 +50,9 @@ def gradescope_json(g: Grading) -> dict:
                      for lab in g.labs},
         },
     }
+    if g.sandbox is not None:
+        data["extra_data"]["sandbox"] = g.sandbox
+    return data
 
 
 def write_json(path: Path, g: Grading) -> None:

@@ -46,6 +46,8 @@ class Grading:
     seconds: float
     # Student files that could not be taken from the submission: (path, why).
     problems: tuple = ()
+    # How student code was contained (sandbox.Containment.as_json()), if known.
+    sandbox: dict = None
 
     @property
     def score(self) -> int:
@@ -73,7 +75,7 @@ class Grading:
         return [t for t in self.tests if t.status == "failed"]
 
     @classmethod
-    def from_scoring(cls, results, *, seed: int, seconds: float, missing=None):
+    def from_scoring(cls, results, *, seed: int, seconds: float, missing=None, sandbox=None):
         """The Grading of the plugin's Results; missing: {student file: why}."""
         lab_index, counts, tests = {}, {}, []
         for r in results:
@@ -84,7 +86,7 @@ class Grading:
                 points=r.points, max_points=r.max_points, status=r.status,
                 observation=r.observed, hint=r.hint, log=r.log, seconds=r.seconds,
                 details=details_of(r)))
-        return cls(tuple(tests), seed, seconds, tuple((missing or {}).items()))
+        return cls(tuple(tests), seed, seconds, tuple((missing or {}).items()), sandbox)
 
 
 def details_of(r) -> str:
