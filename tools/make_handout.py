@@ -39,6 +39,7 @@ INSTRUCTOR_ONLY = (
     ".gitignore",
     "grader/selftest/",
     "grader/mutants/",
+    "grader/alternatives/",
     "grader/gradescope/",
     "tools/make_handout.py",
     "tools/make_gradescope.py",
