@@ -21,6 +21,12 @@ KIT_ROOT = GRADER_DIR.parent
 MUTANTS_DIR = GRADER_DIR / "mutants"
 ALTERNATIVES_DIR = GRADER_DIR / "alternatives"
 
+# The seed of the random inputs when the catalogue is graded: which tests a
+# mutant fails may depend on the inputs (a server that answers only the first
+# line of each read fails only the tests whose data hold a line break in
+# mid-send), and `fails:` lists must hold on every run.
+SEED = 2026
+
 # Graded tests (by title) that no honest mutant fails, and why.  The
 # selftest requires every other title to be failed by some mutant.
 NO_HONEST_MUTANT = {

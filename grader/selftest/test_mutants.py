@@ -41,7 +41,8 @@ def test_every_mutant_fails_exactly_its_tests(labs, members, tmp_path):
     mutants.reference_submission(batch / "reference")
     out = tmp_path / "out"
     lab_args = [arg for lab in labs for arg in ("--lab", lab)]
-    proc = run_grade("--batch", batch, "--out", out, "-j", "2", *lab_args, timeout=1800)
+    proc = run_grade("--batch", batch, "--out", out, "-j", "2", "--seed", mutants.SEED,
+                     *lab_args, timeout=1800)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     problems = []
     reference_failed = non_passing(out / "reference" / "results.json")
