@@ -30,12 +30,9 @@ SEED = 2026
 # Graded tests (by title) that no honest mutant fails, and why.  The
 # selftest requires every other title to be failed by some mutant.
 NO_HONEST_MUTANT = {
-    "Readn and Writen: carry every byte value including NUL":
-        "Readn and Writen are given a byte count, so no natural mistake stops them at a NUL; "
-        "a `strlen()` forced into `Writen` sends nothing and leaves the reading side waiting "
-        "until the test's deadline. The NUL lesson is proven by `readline_stops_at_nul` and "
-        "the `strlen_on_reply` mutants.",
+    # "the test's title": "why no honest mistake makes it fail",
 }
+
 sys.path.insert(0, str(GRADER_DIR))
 
 from harness import kit  # noqa: E402
