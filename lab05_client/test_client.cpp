@@ -334,7 +334,7 @@ TEST_CASE("relay: megabytes through a server that answers in batches")
     CHECK(testing::byte_difference(s.out, testing::uppercase_reply(input)) == "");
 }
 
-TEST_CASE("relay: sleeps in poll() while the server is slow to answer")
+TEST_CASE("relay: sleeps, without a busy loop, while the server is slow to answer")
 {
     rusage before{};
     getrusage(RUSAGE_CHILDREN, &before);
