@@ -255,6 +255,42 @@ std::string uppercase_reply(std::string data)
     return data;
 }
 
+namespace {
+
+// Up to kWindow bytes of data from offset at, printable ASCII as is, any
+// other byte as \xHH.
+std::string window(const std::string &data, std::size_t at)
+{
+    constexpr std::size_t kWindow = 16;
+    std::string shown;
+    for (std::size_t i = at; i < data.size() && i < at + kWindow; ++i) {
+        const auto byte = static_cast<unsigned char>(data[i]);
+        if (byte >= 0x20 && byte < 0x7f && byte != '\\') {
+            shown += static_cast<char>(byte);
+        } else {
+            char escaped[8];
+            std::snprintf(escaped, sizeof escaped, "\\x%02x", unsigned{byte});
+            shown += escaped;
+        }
+    }
+    return '"' + shown + '"';
+}
+
+} // namespace
+
+std::string byte_difference(const std::string &got, const std::string &expected)
+{
+    if (got == expected)
+        return "";
+    const auto mismatch = std::mismatch(got.begin(), got.end(), expected.begin(), expected.end());
+    const auto at = static_cast<std::size_t>(mismatch.first - got.begin());
+    const std::size_t from = at < 8 ? 0 : at - 8;
+    return "got " + std::to_string(got.size()) + " bytes, expected " +
+           std::to_string(expected.size()) + "; first difference at byte " + std::to_string(at) +
+           ": from byte " + std::to_string(from) + " got " + window(got, from) + ", expected " +
+           window(expected, from);
+}
+
 bool wait_until(const std::function<bool()> &predicate, std::chrono::milliseconds deadline)
 {
     const auto give_up = std::chrono::steady_clock::now() + deadline;

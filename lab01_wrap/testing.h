@@ -80,6 +80,11 @@ bool reaches_eof(int fd, std::chrono::milliseconds deadline = std::chrono::secon
 // written independently of the code under test.
 std::string uppercase_reply(std::string data);
 
+// "" when got == expected; otherwise one short line for a failed CHECK: both
+// sizes, the first differing offset and a few bytes around it (escaped), never
+// the whole buffers.  Use CHECK(byte_difference(got, expected) == "").
+std::string byte_difference(const std::string &got, const std::string &expected);
+
 // Poll predicate until it holds or the deadline passes; returns its last value.
 bool wait_until(const std::function<bool()> &predicate,
                 std::chrono::milliseconds deadline = std::chrono::seconds(10));

@@ -38,7 +38,8 @@ constexpr int kAcceptRetryMs = 100;
 
 // The port of `server [PORT]`: kDefaultPort without an argument.  Anything
 // else than one number from 1 to 65535 prints a usage message on stderr and
-// exits with kUsageStatus.
+// exits with kUsageStatus.  The wording is yours; the message must contain
+// the word "usage" (any case: "usage: server [PORT]", "Usage: ...").
 std::uint16_t port_from_args(int argc, char *argv[]);
 
 // A TCP socket listening on every interface at port, with SO_REUSEADDR so

@@ -40,7 +40,8 @@ constexpr int kAcceptRetryMs = 100;
 
 // The port of `server [PORT]`: kDefaultPort without an argument.  Anything
 // else than one number from 1 to 65535 prints a usage message on stderr and
-// exits with kUsageStatus.
+// exits with kUsageStatus.  The wording is yours; the message must contain
+// the word "usage" (any case: "usage: server [PORT]", "Usage: ...").
 std::uint16_t port_from_args(int argc, char *argv[]);
 
 // A TCP socket listening on every interface at port, with SO_REUSEADDR so
@@ -75,7 +76,8 @@ void ignore_sigpipe();
 void after_accept_error();
 
 // Fork a child that serves the client on connfd (serve_client) and then
-// exits with status 0 -- it never returns.  In the parent, close connfd and
+// ends with _exit(0) -- it never returns, and exit() would flush a second time
+// the stdio buffers it copied from the parent.  In the parent, close connfd and
 // return the child's pid.  When fork() fails, log it on stderr, close connfd
 // (that client is dropped: it sees end of file) and return -1.
 pid_t fork_child(int listenfd, int connfd, const sockaddr_in &cliaddr);

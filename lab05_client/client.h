@@ -54,6 +54,8 @@ int connect_to_server(const char *host, std::uint16_t port);
 // shut down the sending half of sockfd and go on copying replies.  Returns
 // the exit status: 0 when the server closed after infd ended;
 // kFailureStatus, with a message on stderr, when the server closed first
-// (kServerClosedMessage) or a read or write failed ("read from server:
-// Connection reset by peer").  Does not close sockfd.
+// (kServerClosedMessage, exactly) or a system call failed: then the message
+// is yours to word, but it must hold strerror(errno) -- "read from server:
+// Connection reset by peer", "stdin: Bad file descriptor".  Does not close
+// sockfd.
 int relay(int infd, int sockfd, int outfd);

@@ -266,7 +266,7 @@ TEST_CASE("relay: copies input to the server and every reply to stdout")
     const std::string input = random_text(100000, 1, 3000) + "no newline at the end";
     const ChildResult s = run_session(input, true, serve_promptly);
     CHECK(s.exit_status == 0);
-    CHECK(s.out == testing::uppercase_reply(input));
+    CHECK(testing::byte_difference(s.out, testing::uppercase_reply(input)) == "");
     CHECK(s.err.empty());
 }
 
@@ -275,7 +275,7 @@ TEST_CASE("relay: half-closes at end of input and prints the replies still owed"
     const std::string input = random_text(20000, 2);
     const ChildResult s = run_session(input, true, serve_at_end_of_file);
     CHECK(s.exit_status == 0);
-    CHECK(s.out == testing::uppercase_reply(input));
+    CHECK(testing::byte_difference(s.out, testing::uppercase_reply(input)) == "");
 }
 
 TEST_CASE("relay: carries every byte value, NUL included")
@@ -283,7 +283,7 @@ TEST_CASE("relay: carries every byte value, NUL included")
     const std::string input = testing::all_byte_values() + std::string(3, '\0') + "end";
     const ChildResult s = run_session(input, true, serve_promptly);
     CHECK(s.exit_status == 0);
-    CHECK(s.out == testing::uppercase_reply(input));
+    CHECK(testing::byte_difference(s.out, testing::uppercase_reply(input)) == "");
 }
 
 TEST_CASE("relay: short reads, short writes and EINTR lose nothing")
@@ -296,7 +296,7 @@ TEST_CASE("relay: short reads, short writes and EINTR lose nothing")
         fakesys::set(fakesys::Call::write, {STDOUT_FILENO, 3, EINTR, false, 7});
     });
     CHECK(s.exit_status == 0);
-    CHECK(s.out == testing::uppercase_reply(input));
+    CHECK(testing::byte_difference(s.out, testing::uppercase_reply(input)) == "");
 }
 
 TEST_CASE("relay: a server that closes first ends the session with a message")
@@ -309,7 +309,7 @@ TEST_CASE("relay: a server that closes first ends the session with a message")
         close(connfd);
     });
     CHECK(s.exit_status == kFailureStatus);
-    CHECK(s.out == testing::uppercase_reply(input));
+    CHECK(testing::byte_difference(s.out, testing::uppercase_reply(input)) == "");
     CHECK(s.err == std::string(kServerClosedMessage) + "\n");
 }
 
@@ -332,7 +332,8 @@ TEST_CASE("relay: a read error on stdin ends the session with a message")
         _exit(relay(closed_fd, conn.client, STDOUT_FILENO));
     });
     CHECK(r.exit_status == kFailureStatus);
-    CHECK(r.err.rfind("read from stdin: ", 0) == 0);
+    // The wording is free; the reason, strerror(errno), must be in it.
+    CHECK(r.err.find(std::strerror(EBADF)) != std::string::npos);
 }
 
 TEST_CASE("relay: megabytes through a server that answers in batches")
@@ -363,10 +364,10 @@ TEST_CASE("relay: megabytes through a server that answers in batches")
         set_buffers);
     CHECK(s.exit_status == 0);
     CHECK(s.out.size() == input.size());
-    CHECK(s.out == testing::uppercase_reply(input));
+    CHECK(testing::byte_difference(s.out, testing::uppercase_reply(input)) == "");
 }
 
-TEST_CASE("relay: sleeps in poll() while the server is slow to answer")
+TEST_CASE("relay: sleeps, without a busy loop, while the server is slow to answer")
 {
     rusage before{};
     getrusage(RUSAGE_CHILDREN, &before);
@@ -385,6 +386,6 @@ TEST_CASE("relay: sleeps in poll() while the server is slow to answer")
                (r.ru_utime.tv_usec + r.ru_stime.tv_usec) / 1000L;
     };
     CHECK(s.exit_status == 0);
-    CHECK(s.out == testing::uppercase_reply(input));
+    CHECK(testing::byte_difference(s.out, testing::uppercase_reply(input)) == "");
     CHECK(cpu_ms(after) - cpu_ms(before) < 100); // a busy loop would use ~300 ms
 }

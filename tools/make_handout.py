@@ -69,6 +69,7 @@ INSTRUCTOR_ONLY = (
     "handout/",
     "grader/selftest/",
     "grader/mutants/",
+    "grader/alternatives/",
     "grader/gradescope/",
     "grader/prairielearn/",
     "tools/make_handout.py",

@@ -1,13 +1,17 @@
-"""The catalogue of buggy solutions (grader/mutants/), read and applied.
+"""The catalogue of buggy solutions (grader/mutants/) and of valid
+alternatives (grader/alternatives/), read and applied.
 
 A .mutant file describes one classic mistake as an edit of a lab's reference
-student file; the format is documented in grader/README.md.  `python3
-grader/selftest/mutants.py --table` prints the catalogue as the Markdown
-table kept in grader/README.md.
+student file; an .alt file, in the same format, one correct way to write it
+that differs from the reference.  The format is documented in
+grader/README.md.  `python3 grader/selftest/mutants.py --table` prints the
+Markdown tables kept in grader/README.md: the mutants, the graded tests with
+the mutants that fail them, and the alternatives.
 """
 
 import re
 import shutil
+import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +19,20 @@ from pathlib import Path
 GRADER_DIR = Path(__file__).resolve().parents[1]
 KIT_ROOT = GRADER_DIR.parent
 MUTANTS_DIR = GRADER_DIR / "mutants"
+ALTERNATIVES_DIR = GRADER_DIR / "alternatives"
+
+# The seed of the random inputs when the catalogue is graded: which tests a
+# mutant fails may depend on the inputs (a server that answers only the first
+# line of each read fails only the tests whose data hold a line break in
+# mid-send), and `fails:` lists must hold on every run.
+SEED = 2026
+
+# Graded tests (by title) that no honest mutant fails, and why.  The
+# selftest requires every other title to be failed by some mutant.
+NO_HONEST_MUTANT = {
+    # "the test's title": "why no honest mistake makes it fail",
+}
+
 sys.path.insert(0, str(GRADER_DIR))
 
 from harness import kit  # noqa: E402
@@ -27,7 +45,7 @@ class MutantError(Exception):
 @dataclass
 class Mutant:
     path: Path
-    mistake: str = ""
+    mistake: str = ""  # a mutant's mistake, or an alternative's description
     file: str = ""
     grade: list = field(default_factory=list)
     fails: list = field(default_factory=list)
@@ -36,6 +54,10 @@ class Mutant:
     @property
     def name(self) -> str:
         return f"{self.path.parent.name}/{self.path.stem}"
+
+    @property
+    def is_alternative(self) -> bool:
+        return self.path.suffix == ".alt"
 
 
 def parse(path: Path) -> Mutant:
@@ -63,11 +85,17 @@ def parse(path: Path) -> Mutant:
         elif state == "new":
             new.append(line)
         elif marker.strip() and not marker.startswith("#"):
-            match = re.fullmatch(r"(mistake|file|grade|fails):\s*(.+)", marker)
+            match = re.fullmatch(r"(mistake|alternative|file|grade|fails):\s*(.+)", marker)
             if match is None:
                 raise MutantError(f"{where}: expected 'key: value', got {marker!r}")
             key, value = match.groups()
-            if key == "fails":
+            if key != ("alternative" if mutant.is_alternative else "mistake") and \
+                    key in ("mistake", "alternative"):
+                raise MutantError(f"{where}: '{key}:' belongs in a "
+                                  f"{'.mutant' if key == 'mistake' else '.alt'} file")
+            if key == "alternative":
+                mutant.mistake = value.strip()
+            elif key == "fails":
                 mutant.fails.append(value.strip())
             elif key == "grade":
                 mutant.grade = value.split()
@@ -75,8 +103,11 @@ def parse(path: Path) -> Mutant:
                 setattr(mutant, key, value.strip())
     if state != "header":
         raise MutantError(f"{path}: an edit is not closed with '@@@ end'")
+    describe = "alternative" if mutant.is_alternative else "mistake"
     if not mutant.mistake or not mutant.file or not mutant.edits:
-        raise MutantError(f"{path}: needs 'mistake:', 'file:' and at least one edit")
+        raise MutantError(f"{path}: needs '{describe}:', 'file:' and at least one edit")
+    if mutant.is_alternative and mutant.fails:
+        raise MutantError(f"{path}: an alternative fails no test ('fails:' is for mutants)")
     if mutant.file not in kit.STUDENT_FILES:
         raise MutantError(f"{path}: {mutant.file} is not a student file")
     if not mutant.grade:
@@ -89,6 +120,39 @@ def parse(path: Path) -> Mutant:
 
 def catalogue() -> list:
     return [parse(p) for p in sorted(MUTANTS_DIR.glob("*/*.mutant"))]
+
+
+def alternatives() -> list:
+    return [parse(p) for p in sorted(ALTERNATIVES_DIR.glob("*/*.alt"))]
+
+
+def graded_tests() -> list:
+    """(lab, title) of every graded test, in the order `grade --list` shows them."""
+    listing = subprocess.run([sys.executable, str(GRADER_DIR / "forklab_grade.py"), "--list"],
+                             stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                             timeout=120, check=True)
+    tests, lab = [], None
+    for line in listing.stdout.splitlines():
+        if not line.startswith(" "):
+            lab = line.split(":", 1)[0]
+        elif line.strip():
+            tests.append((lab, line.split(maxsplit=1)[1]))
+    return tests
+
+
+def title_of(name: str) -> str:
+    """'lab02_single: server starts' -> 'server starts'."""
+    return name.split(": ", 1)[1] if ": " in name else name
+
+
+def failing_mutants(mutants, tests) -> dict:
+    """{title: [names of the mutants that fail a test of that title]}, in the
+    order of tests; the same title in several labs is one row."""
+    by_title = {title: [] for _lab, title in tests}
+    for m in mutants:
+        for name in m.fails:
+            by_title.setdefault(title_of(name), []).append(m.name)
+    return by_title
 
 
 def reference_submission(submission: Path) -> None:
@@ -117,9 +181,39 @@ def apply(mutant: Mutant, submission: Path) -> None:
 def markdown_table(mutants) -> str:
     rows = ["| mutant | the mistake | tests it fails |", "|---|---|---|"]
     for m in mutants:
-        fails = "<br>".join(f.split(": ", 1)[1] if ": " in f else f for f in m.fails)
+        fails = "<br>".join(title_of(f) for f in m.fails)
         rows.append(f"| `{m.name}` | {m.mistake} | {fails} |")
     return "\n".join(rows) + "\n"
+
+
+def coverage_table(mutants, tests) -> str:
+    """Each graded test with the mutants that fail it (or why none does)."""
+    labs = {}
+    for lab, title in tests:
+        labs.setdefault(title, []).append(lab.split("_")[0])
+    rows = ["| graded test | labs | mutants that fail it |", "|---|---|---|"]
+    for title, names in failing_mutants(mutants, tests).items():
+        if names:
+            failed_by = "<br>".join(f"`{n}`" for n in names)
+        elif title in NO_HONEST_MUTANT:
+            failed_by = f"none: {NO_HONEST_MUTANT[title]}"
+        else:
+            failed_by = "**none**"
+        rows.append(f"| {title} | {' '.join(labs.get(title, []))} | {failed_by} |")
+    return "\n".join(rows) + "\n"
+
+
+def alternatives_table(alts) -> str:
+    rows = ["| alternative | what it does differently |", "|---|---|"]
+    rows += [f"| `{a.name}` | {a.mistake} |" for a in alts]
+    return "\n".join(rows) + "\n"
+
+
+def tables() -> str:
+    """The three generated tables of grader/README.md, as they are kept there."""
+    mutants = catalogue()
+    return (markdown_table(mutants) + "\n" + coverage_table(mutants, graded_tests()) + "\n"
+            + alternatives_table(alternatives()))
 
 
 README = GRADER_DIR / "README.md"
@@ -131,12 +225,12 @@ def update_readme() -> None:
     text = README.read_text()
     head, rest = text.split(TABLE_START, 1)
     _old, tail = rest.split(TABLE_END, 1)
-    README.write_text(head + TABLE_START + markdown_table(catalogue()) + TABLE_END + tail)
+    README.write_text(head + TABLE_START + tables() + TABLE_END + tail)
 
 
 if __name__ == "__main__":
     if sys.argv[1:] == ["--table"]:
-        print(markdown_table(catalogue()), end="")
+        print(tables(), end="")
     elif sys.argv[1:] == ["--update-readme"]:
         update_readme()
     else:

@@ -1,8 +1,11 @@
 """The grader's tests of itself: every mutant of the catalogue fails exactly
-the tests it should, and the reference passes all of them.
+the tests it should, the reference passes all of them, and every graded test
+is failed by at least one mutant (or is listed in mutants.NO_HONEST_MUTANT
+with the reason).
 
 The mutants of each lab are graded together with the reference in one batch
-(`grade --batch`), which also exercises batch grading."""
+(`grade --batch -j 2`: two gradings at a time), which also exercises batch
+grading."""
 
 from collections import defaultdict
 
@@ -38,7 +41,8 @@ def test_every_mutant_fails_exactly_its_tests(labs, members, tmp_path):
     mutants.reference_submission(batch / "reference")
     out = tmp_path / "out"
     lab_args = [arg for lab in labs for arg in ("--lab", lab)]
-    proc = run_grade("--batch", batch, "--out", out, "-j", "2", *lab_args, timeout=1800)
+    proc = run_grade("--batch", batch, "--out", out, "-j", "2", "--seed", mutants.SEED,
+                     *lab_args, timeout=1800)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     problems = []
     reference_failed = non_passing(out / "reference" / "results.json")
@@ -57,22 +61,28 @@ def test_every_mutant_fails_exactly_its_tests(labs, members, tmp_path):
 
 def test_catalogue_table_in_readme_is_up_to_date():
     readme = (GRADER_DIR / "README.md").read_text()
-    assert mutants.markdown_table(CATALOGUE) in readme, (
-        "grader/README.md's catalogue table is out of date: run "
+    assert mutants.tables() in readme, (
+        "grader/README.md's catalogue tables are out of date: run "
         "`python3 grader/selftest/mutants.py --update-readme`")
 
 
 def graded_test_names() -> set:
     """'lab: title' of every graded test, as `grade --list` names them."""
-    listing = run_grade("--list", timeout=120)
-    assert listing.returncode == 0, listing.stderr
-    names, lab = set(), None
-    for line in listing.stdout.splitlines():
-        if not line.startswith(" "):
-            lab = line.split(":", 1)[0]
-        elif line.strip():
-            names.add(f"{lab}: {line.split(maxsplit=1)[1]}")
-    return names
+    return {f"{lab}: {title}" for lab, title in mutants.graded_tests()}
+
+
+def test_every_graded_test_is_failed_by_a_mutant():
+    tests = mutants.graded_tests()
+    by_title = mutants.failing_mutants(CATALOGUE, tests)
+    unproven = [title for title, names in by_title.items()
+                if not names and title not in mutants.NO_HONEST_MUTANT]
+    assert not unproven, ("no mutant of grader/mutants/ fails these graded tests (add one, or "
+                          "say in mutants.NO_HONEST_MUTANT why none can):\n  "
+                          + "\n  ".join(unproven))
+    stale = [title for title in mutants.NO_HONEST_MUTANT if by_title.get(title)]
+    assert not stale, f"NO_HONEST_MUTANT lists tests that a mutant fails: {stale}"
+    unknown = [title for title in mutants.NO_HONEST_MUTANT if title not in by_title]
+    assert not unknown, f"NO_HONEST_MUTANT names no graded test: {unknown}"
 
 
 def test_catalogue_files_parse_and_name_real_tests():

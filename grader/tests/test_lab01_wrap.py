@@ -116,7 +116,9 @@ def doctest_failure_lines(output: str, limit: int = 12) -> str:
             continue
         if line.startswith("TEST CASE:") or re.fullmatch(r"\S+\.cpp:\d+:", line.strip()):
             continue
-        keep.append(line.rstrip())
+        line = line.rstrip()
+        # A failed CHECK on a 100 kB string prints it whole: keep its start.
+        keep.append(line if len(line) <= 300 else f"{line[:300]}... ({len(line)} characters)")
     return "\n".join(keep[:limit])
 
 
