@@ -23,7 +23,7 @@ def result_text(r: Result) -> str:
     notes = [f"note: {text}" for text in r.notes]
     if r.status == "passed":
         return "\n".join(notes)
-    parts = [r.observed] + notes
+    parts = ([f"cause: {r.cause}"] if r.cause else []) + [r.observed] + notes
     for name, tail in r.output_tails:
         parts.append(f"{name} said:\n{tail}")
     if r.status == "failed":

@@ -1,7 +1,10 @@
 """The catalogue of buggy solutions (grader/mutants/), read and applied.
 
 A .mutant file describes one classic mistake as an edit of a lab's reference
-student file; the format is documented in grader/README.md.  `python3
+student file; the format is documented in grader/README.md.  The beginners'
+catalogue (grader/beginners/) uses the same format, with two more keys:
+`first:` words the grader's first message must contain (one line each) and
+`independent:` the most failures with a cause of their own it may report.  `python3
 grader/selftest/mutants.py --table` prints the catalogue as the Markdown
 table kept in grader/README.md.
 """
@@ -15,6 +18,7 @@ from pathlib import Path
 GRADER_DIR = Path(__file__).resolve().parents[1]
 KIT_ROOT = GRADER_DIR.parent
 MUTANTS_DIR = GRADER_DIR / "mutants"
+BEGINNERS_DIR = GRADER_DIR / "beginners"
 sys.path.insert(0, str(GRADER_DIR))
 
 from harness import kit  # noqa: E402
@@ -32,6 +36,8 @@ class Mutant:
     grade: list = field(default_factory=list)
     fails: list = field(default_factory=list)
     edits: list = field(default_factory=list)  # (old, new)
+    first: list = field(default_factory=list)  # words the first message must contain
+    independent: int = None  # the most failures with a cause of their own
 
     @property
     def name(self) -> str:
@@ -63,12 +69,17 @@ def parse(path: Path) -> Mutant:
         elif state == "new":
             new.append(line)
         elif marker.strip() and not marker.startswith("#"):
-            match = re.fullmatch(r"(mistake|file|grade|fails):\s*(.+)", marker)
+            match = re.fullmatch(r"(mistake|file|grade|fails|first|independent):\s*(.+)",
+                                 marker)
             if match is None:
                 raise MutantError(f"{where}: expected 'key: value', got {marker!r}")
             key, value = match.groups()
-            if key == "fails":
-                mutant.fails.append(value.strip())
+            if key in ("fails", "first"):
+                getattr(mutant, key).append(value.strip())
+            elif key == "independent":
+                if not value.strip().isdigit():
+                    raise MutantError(f"{where}: 'independent:' takes a number, got {value!r}")
+                mutant.independent = int(value)
             elif key == "grade":
                 mutant.grade = value.split()
             else:
@@ -87,8 +98,8 @@ def parse(path: Path) -> Mutant:
     return mutant
 
 
-def catalogue() -> list:
-    return [parse(p) for p in sorted(MUTANTS_DIR.glob("*/*.mutant"))]
+def catalogue(folder: Path = MUTANTS_DIR) -> list:
+    return [parse(p) for p in sorted(folder.glob("*/*.mutant"))]
 
 
 def reference_submission(submission: Path) -> None:

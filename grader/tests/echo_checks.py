@@ -32,6 +32,11 @@ from harness.expect import expect, expect_reply, fail, show
 from harness.timing import scaled, wait_for
 
 SERVER_STARTS = "server starts"
+ONE_CLIENT = "replies in uppercase to one client"
+# What every test that talks to the server needs: when the basic exchange
+# fails (no reply at all, a crash), the tests built on it are not run, so the
+# student reads one cause instead of a cascade of unrelated hints.
+EXCHANGE = (SERVER_STARTS, ONE_CLIENT)
 
 # Seconds a client waits for a reply before the test gives up on it.
 REPLY_TIMEOUT = 5
@@ -358,7 +363,7 @@ def lingering_on(port: int) -> bool:
     return False
 
 
-@graded(points=1, hint=HINT_REUSEADDR, requires=SERVER_STARTS)
+@graded(points=1, hint=HINT_REUSEADDR, requires=EXCHANGE)
 def test_restarts_on_the_same_port(lab_dir, run_dir, rng):
     """restarts at once on the same port (SO_REUSEADDR)"""
     first = start(lab_dir, run_dir, name="server")
@@ -391,7 +396,7 @@ def test_one_client(lab_dir, run_dir, rng):
                         what=f"the reply to line {number}")
 
 
-@graded(points=2, hint=HINT_SEQUENTIAL, requires=SERVER_STARTS)
+@graded(points=2, hint=HINT_SEQUENTIAL, requires=EXCHANGE)
 def test_clients_one_after_another(lab_dir, run_dir, rng):
     """serves clients one after another"""
     server = start(lab_dir, run_dir)
@@ -403,7 +408,7 @@ def test_clients_one_after_another(lab_dir, run_dir, rng):
         leave(server, client)
 
 
-@graded(points=2, hint=HINT_NO_NEWLINE, requires=SERVER_STARTS)
+@graded(points=2, hint=HINT_NO_NEWLINE, requires=EXCHANGE)
 def test_no_newline_needed(lab_dir, run_dir, rng):
     """replies without waiting for a newline"""
     server = start(lab_dir, run_dir)
@@ -413,7 +418,7 @@ def test_no_newline_needed(lab_dir, run_dir, rng):
                         what=f"the reply to {size} byte(s) without a newline")
 
 
-@graded(points=1, hint=HINT_MANY_LINES, requires=SERVER_STARTS)
+@graded(points=1, hint=HINT_MANY_LINES, requires=EXCHANGE)
 def test_many_lines_at_once(lab_dir, run_dir, rng):
     """replies to many lines sent at once"""
     server = start(lab_dir, run_dir)
@@ -423,7 +428,7 @@ def test_many_lines_at_once(lab_dir, run_dir, rng):
                     what=f"the reply to 50 lines ({len(lines)} bytes) sent in one write")
 
 
-@graded(points=2, hint=HINT_LONG_LINE, requires=SERVER_STARTS)
+@graded(points=2, hint=HINT_LONG_LINE, requires=EXCHANGE)
 def test_long_line(lab_dir, run_dir, rng):
     """replies to a 100 kB line (the seed's buffer holds 80 bytes)"""
     server = start(lab_dir, run_dir)
@@ -432,7 +437,7 @@ def test_long_line(lab_dir, run_dir, rng):
         check_reply(server, client, line, what="the reply to a line of 100 000 bytes")
 
 
-@graded(points=2, hint=HINT_MEGABYTES, requires=SERVER_STARTS)
+@graded(points=2, hint=HINT_MEGABYTES, requires=EXCHANGE)
 def test_megabytes(lab_dir, run_dir, rng):
     """replies to megabytes of data sent while it replies"""
     server = start(lab_dir, run_dir)
@@ -441,7 +446,7 @@ def test_megabytes(lab_dir, run_dir, rng):
         check_reply(server, client, data, what="the reply to 4 MiB of data")
 
 
-@graded(points=2, hint=HINT_BYTES, requires=SERVER_STARTS)
+@graded(points=2, hint=HINT_BYTES, requires=EXCHANGE)
 def test_every_byte_value(lab_dir, run_dir, rng):
     """NUL and bytes >= 0x80 come back unchanged, a-z in uppercase"""
     server = start(lab_dir, run_dir)
@@ -454,7 +459,7 @@ def test_every_byte_value(lab_dir, run_dir, rng):
                         what="the reply to random bytes")
 
 
-@graded(points=1, hint=HINT_FRAGMENTS, requires=SERVER_STARTS)
+@graded(points=1, hint=HINT_FRAGMENTS, requires=EXCHANGE)
 def test_small_fragments(lab_dir, run_dir, rng):
     """replies to input sent in small fragments"""
     server = start(lab_dir, run_dir)
@@ -483,7 +488,7 @@ def flood(client, limit: int = 4 << 20) -> None:
     sel.close()
 
 
-@graded(points=2, hint=HINT_DISCONNECT, requires=SERVER_STARTS)
+@graded(points=2, hint=HINT_DISCONNECT, requires=EXCHANGE)
 def test_clients_that_disconnect(lab_dir, run_dir, rng):
     """survives clients that disconnect or reset mid-stream"""
     server = start(lab_dir, run_dir)
@@ -510,7 +515,7 @@ def test_clients_that_disconnect(lab_dir, run_dir, rng):
                     what="after three clients disconnected abruptly, a new client's reply")
 
 
-@graded(points=2, hint=HINT_SIGPIPE, requires=SERVER_STARTS)
+@graded(points=2, hint=HINT_SIGPIPE, requires=EXCHANGE)
 def test_client_gone_while_written_to(lab_dir, run_dir, rng):
     """survives a client that closes while its reply is written (SIGPIPE)"""
     server = start(lab_dir, run_dir)
@@ -554,7 +559,7 @@ def test_client_gone_while_written_to(lab_dir, run_dir, rng):
         check_reply(server, again, text(rng, 40), what="the next client's reply")
 
 
-@graded(points=1, hint=HINT_LOG, requires=SERVER_STARTS)
+@graded(points=1, hint=HINT_LOG, requires=EXCHANGE)
 def test_log_lines(lab_dir, run_dir, rng):
     """logs each client as it happens, each line once"""
     server = start(lab_dir, run_dir)
