@@ -84,6 +84,7 @@ class Records:
     crashes: list = field(default_factory=list)
     listens: list = field(default_factory=list)  # (pid, ppid, port)
     binds: list = field(default_factory=list)  # (pid, ppid, port, errno or 0)
+    accepts: list = field(default_factory=list)  # (pid, ppid) of a child that called accept
     exits: list = field(default_factory=list)  # (pid, ppid, status)
 
 
@@ -113,6 +114,8 @@ def read_records(folders) -> Records:
                         records.listens.append((int(words[1]), int(words[2]), int(words[3])))
                     elif words[0] == "bind" and len(words) == 5:
                         records.binds.append(tuple(int(w) for w in words[1:]))
+                    elif words[0] == "accept" and len(words) == 3:
+                        records.accepts.append((int(words[1]), int(words[2])))
                     elif words[0] == "exit" and len(words) == 4:
                         records.exits.append((int(words[1]), int(words[2]), int(words[3])))
                 except (ValueError, IndexError):
@@ -397,6 +400,17 @@ def _burning(observation) -> Diagnosis:
     return None
 
 
+def _child_accepted(observation) -> Diagnosis:
+    programs = observation["programs"]
+    for pid, ppid in observation["records"].accepts:
+        return Diagnosis(
+            "child-accepted", f"{_who(pid, ppid, programs)} called accept() itself: after its own "
+            f"client left, the child went on into the accept loop",
+            "In the child: Close(listenfd), serve_client, Close(connfd), then _exit(0) -- "
+            "never return from the child's branch into the accept loop.")
+    return None
+
+
 def _child_failed(observation) -> Diagnosis:
     programs = observation["programs"]
     for pid, ppid, status in observation["records"].exits:
@@ -432,8 +446,8 @@ def _stub(observation) -> Diagnosis:
     return None
 
 
-SYMPTOMS = (_crash, _stub, _flood, _wrong_port, _exited_after_listening, _reply_printed, _burning,
-            _child_failed, _no_reply)
+SYMPTOMS = (_crash, _stub, _flood, _wrong_port, _exited_after_listening, _reply_printed,
+            _child_accepted, _burning, _child_failed, _no_reply)
 
 
 def diagnose(observation) -> Diagnosis:

@@ -312,6 +312,8 @@ class GradePlugin:
             return
         label = {"passed": "PASS", "failed": "FAIL", "not run": "SKIP"}[r.status]
         line = f"  {label}  {r.points:>2}/{r.max_points:<2} {r.seconds:6.2f}s  {r.title}"
+        if r.status == "failed" and r.same_cause_as:
+            line += f"  (the same cause as '{r.same_cause_as}')"
         if r.status == "not run":
             same = r.observed == self._last_skip and r.observed.startswith("not run: it needs")
             line += "  (not run: the same reason)" if same else f"  ({r.observed})"
@@ -321,11 +323,7 @@ class GradePlugin:
         self.print(line)
         for text in r.notes:
             self.print(indent(text, "note: "))
-        if r.status == "failed" and r.same_cause_as:
-            self.print(indent(f"the same as '{r.same_cause_as}' above", "cause: "))
-            if r.log:
-                self.print(indent(r.log, "log: "))
-        elif r.status == "failed":
+        if r.status == "failed" and not r.same_cause_as:
             if r.cause:
                 self.print(indent(r.cause, "cause: "))
             self.print(indent(r.observed, "observed: "))

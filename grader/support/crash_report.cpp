@@ -11,6 +11,9 @@
 //   exe PATH                                         and   PID.maps (its /proc/self/maps)
 //   bind PID PPID PORT ERRNO                  a bind() to an IPv4/IPv6 port (ERRNO 0: it worked)
 //   listen PID PPID PORT                      a listen() that succeeded, and its port
+//   accept PID PPID                           accept() called by a process other than the
+//                                             one that called listen() (a child back in
+//                                             the accept loop), once per process
 //   exit PID PPID STATUS                      exit() or _exit() with a status other than 0
 //
 // On SIGSEGV, SIGBUS, SIGFPE, SIGABRT and SIGILL the handler writes its
@@ -36,6 +39,8 @@ constexpr int kCaught[] = {SIGSEGV, SIGBUS, SIGFPE, SIGABRT, SIGILL};
 constexpr int kMaxFrames = 48;
 
 char record_dir[512];
+pid_t listener = 0;           // the process that called listen(); children inherit it
+bool reported_accept = false; // an accept by another process is recorded once
 alignas(16) char alternate_stack[64 * 1024];
 
 // A small line builder that allocates nothing (usable in a signal handler).
@@ -248,9 +253,47 @@ extern "C" int listen(int fd, int backlog)
         Line line = record_head("listen");
         line.add(" ").number(port);
         append_record(line);
+        listener = getpid();
         errno = saved_errno;
     }
     return result;
+}
+
+namespace {
+
+void note_accept()
+{
+    if (listener == 0 || listener == getpid() || reported_accept)
+        return;
+    reported_accept = true;
+    Line line = record_head("accept");
+    append_record(line);
+}
+
+} // namespace
+
+extern "C" int accept(int fd, sockaddr *address, socklen_t *length)
+{
+    using AcceptFunction = int (*)(int, sockaddr *, socklen_t *);
+    static const auto real_accept = real<AcceptFunction>("accept");
+    if (real_accept == nullptr) {
+        errno = ENOSYS;
+        return -1;
+    }
+    note_accept();
+    return real_accept(fd, address, length);
+}
+
+extern "C" int accept4(int fd, sockaddr *address, socklen_t *length, int flags)
+{
+    using Accept4Function = int (*)(int, sockaddr *, socklen_t *, int);
+    static const auto real_accept4 = real<Accept4Function>("accept4");
+    if (real_accept4 == nullptr) {
+        errno = ENOSYS;
+        return -1;
+    }
+    note_accept();
+    return real_accept4(fd, address, length, flags);
 }
 
 extern "C" void exit(int status) noexcept

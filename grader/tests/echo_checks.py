@@ -15,6 +15,7 @@ No test sleeps to synchronise: each polls for the state it needs
 passed.
 """
 
+import errno
 import os
 import selectors
 import shlex
@@ -27,7 +28,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from harness import graded, net, procs
+from harness import diagnose, graded, net, procs, replace_hint
 from harness.expect import expect, expect_reply, fail, show
 from harness.timing import scaled, wait_for
 
@@ -288,6 +289,9 @@ HINT_DISCONNECT = ("serve_client: when Read or Writen returns -1 (ECONNRESET, EP
 HINT_SIGPIPE = ("Ignore SIGPIPE at start-up (ignore_sigpipe: sigaction with SIG_IGN). Writing to "
                 "a client that has gone then fails with EPIPE instead of killing the process, "
                 "and serve_client ends that connection.")
+HINT_CHILD_ENDS = ("A child serves one client, then ends: when Read returns 0 or Writen fails "
+                   "(EPIPE), serve_client returns, and the child calls Close(connfd) and "
+                   "_exit(0) -- it never goes back into the accept loop.")
 HINT_LOG = ("Print 'Accepting connections ...' once at start, 'received from IP at PORT N' "
             "(inet_ntop, ntohs) for each Read and 'the other side has been closed.' at end of "
             "file. In main, before anything is printed: setvbuf(stdout, nullptr, _IOLBF, 0). "
@@ -378,6 +382,12 @@ def test_restarts_on_the_same_port(lab_dir, run_dir, rng):
     expect(wait_for(lambda: lingering_on(port), 5),
            f"grader: no connection of the stopped server lingered on port {port}")
     second = start_on_port(lab_dir, run_dir, port, name="server-restarted")
+    in_use = any(err == errno.EADDRINUSE for _port, err in diagnose.bound_ports(second))
+    if not net.is_listening(second.pid, port) and not in_use and "in use" not in second.output():
+        # Its bind() did not fail with EADDRINUSE: SO_REUSEADDR is not the point.
+        replace_hint("The restarted server did not fail to bind its port: see what it printed "
+                     "and how it ended, and run it twice in a row yourself (`./server 7777`, "
+                     "Ctrl-C, `./server 7777`).")
     expect(net.is_listening(second.pid, port),
            f"a server started on port {port} right after the first one was stopped (with a "
            f"connection of the first one in TIME_WAIT) {second.describe_exit()} instead of "
@@ -547,14 +557,19 @@ def test_client_gone_while_written_to(lab_dir, run_dir, rng):
             wait_for(lambda: not server.running() or connection_state(server.pid, port) is None,
                      5)
         if is_child:
+            if procs.is_live(serving):
+                replace_hint(HINT_CHILD_ENDS)
             expect(not procs.is_live(serving),
                    f"{who} was still running {scaled(5):.0f} s after its client had gone")
             status = wait_status(serving.pid)
             expect(status is None or not status & 0x7F,
                    f"{who} {describe_status(status)} when it wrote to the client that had "
                    f"closed")
+    if not server.running() and server.returncode != -signal.SIGPIPE:
+        replace_hint(HINT_DISCONNECT)  # it did not die of SIGPIPE
     expect(server.running(),
            f"{state(server)} when it wrote to a client that had closed{last_output(server)}")
+    replace_hint(HINT_SEQUENTIAL)
     with connect(server) as again:
         check_reply(server, again, text(rng, 40), what="the next client's reply")
 
