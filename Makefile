@@ -68,7 +68,7 @@ clang-build:
 	@for dir in $(BUILD_DIRS); do $(MAKE) -C $$dir all CXX=clang++ || exit 1; done
 
 grade: check-python
-	grader/grade $(if $(LAB),--lab $(LAB))
+	@grader/grade-for-make $(if $(LAB),--lab $(LAB))
 
 # The reference solutions must score full marks (grade exits non-zero otherwise).
 grade-reference: check-python

@@ -51,7 +51,7 @@ $(BUILD):
 # `make grade` in a lab folder grades that lab of this checkout.
 ifdef LAB
 grade:
-	$(KIT_ROOT)/grader/grade --lab $(LAB)
+	@$(KIT_ROOT)/grader/grade-for-make --lab $(LAB)
 endif
 
 .PHONY: all test grade clean

@@ -39,6 +39,7 @@ INSTRUCTOR_ONLY = (
     ".gitignore",
     "grader/selftest/",
     "grader/mutants/",
+    "grader/beginners/",
     "grader/gradescope/",
     "tools/make_handout.py",
     "tools/make_gradescope.py",
