@@ -355,7 +355,8 @@ def _wrong_port(observation) -> Diagnosis:
 
 def _exited_after_listening(observation) -> Diagnosis:
     for p in observation["programs"]:
-        if not p.is_server or p.running or p.returncode is None or p.returncode < 0:
+        # Status 0: it ended as if its work were done (an error exit says why itself).
+        if not p.is_server or p.running or p.returncode != 0:
             continue
         ports = {port for pid, _pp, port in observation["records"].listens if pid == p.pid}
         if p.port in ports:
@@ -417,7 +418,7 @@ def _child_failed(observation) -> Diagnosis:
         owner = next((p for p in programs if p.pid == ppid and p.is_server), None)
         if owner is not None:
             return Diagnosis(
-                "child-exit", f"{_who(pid, ppid, programs)} exited with status {status}"
+                f"child-exit:{status}", f"{_who(pid, ppid, programs)} exited with status {status}"
                 f"{_said(owner)}",
                 "")
     return None

@@ -230,7 +230,7 @@ def _popen(argv, *, cwd, stdin, stdout, stderr, env, limits):
 
 
 # How much of a program's output a test log keeps: its head and its tail.
-KEPT_OUTPUT = 64 << 10
+KEPT_OUTPUT = 32 << 10
 
 
 def read_tail(path: Path, size: int = KEPT_OUTPUT) -> bytes:
