@@ -330,8 +330,9 @@ def _flood(observation) -> Diagnosis:
                 "flood", f"the {p.name} printed more than {FLOOD_BYTES >> 20} MiB "
                          f"({p.output_size >> 20} MiB in {p.seconds:.1f} s){killed}",
                 "Print one short line per event (a client arrives, a Read, a close) -- never the "
-                "data itself, a line per byte, or a line in a loop that does not wait. The "
-                "grader keeps only the head and the tail of such output.")
+                "data itself, or a line per byte. The same lines again and again mean a loop "
+                "that never ends: Read returning 0 (the client closed) must end serve_client's "
+                "loop. The grader keeps only the head and the tail of such output.")
     return None
 
 

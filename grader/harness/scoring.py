@@ -244,7 +244,9 @@ class GradePlugin:
                                "grader ended all of them")
             if problem is not None and problem[2] is not None:
                 result.observed += "\nthen: " + describe_exception(problem[2])
-            result.log = str(self._write_log(result, phases.get("tails", [])))
+            self._diagnose(result, phases.get("observation"))
+            result.log = str(self._write_log(result, phases.get("tails", []),
+                                             phases.get("exits", {})))
         elif problem is None:
             result.points = info.points
             result.notes += diagnose.crash_notes(phases.get("programs", []))
@@ -339,6 +341,10 @@ class GradePlugin:
         mine = [r for r in self.results if r.lab == self._current_lab]
         got = sum(r.points for r in mine)
         total = sum(r.max_points for r in mine)
+        for first in dict.fromkeys(r.same_cause_as for r in mine if r.same_cause_as):
+            more = sum(r.same_cause_as == first for r in mine)
+            self.print(f"  {more} more test(s) failed the same way as '{first}': "
+                       f"fix that first")
         self.print(f"  {self._current_lab}: {got}/{total}")
         self.print()
         self._current_lab = None
