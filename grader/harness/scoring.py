@@ -218,8 +218,8 @@ class GradePlugin:
                 phases["tails"] = [(p, p.tail()) for p in procs.started_in_this_test]
                 phases["exits"] = {p.pid: _exit_at_failure(p) for p in procs.started_in_this_test}
                 if report.failed:
-                    phases["observation"] = diagnose.observe(
-                        procs.started_in_this_test, net.sent_in_this_test,
+                    phases["observation"] = _safely(
+                        diagnose.observe, procs.started_in_this_test, net.sent_in_this_test,
                         bool(expect.observations.get("no_reply")))
         if call.when == "teardown":
             # Popped: a kept traceback would keep the failed test's frames --
@@ -249,7 +249,7 @@ class GradePlugin:
                                              phases.get("exits", {})))
         elif problem is None:
             result.points = info.points
-            result.notes += diagnose.crash_notes(phases.get("programs", []))
+            result.notes += _safely(diagnose.crash_notes, phases.get("programs", [])) or []
         else:
             when, outcome, excinfo = problem
             if outcome == "skipped":
@@ -282,7 +282,7 @@ class GradePlugin:
         lab is said once (the later test points back to it)."""
         if _hint:
             result.hint = _hint[0]
-        found = diagnose.diagnose(observation)
+        found = _safely(diagnose.diagnose, observation)
         if found is None:
             return
         result.cause = found.text
@@ -348,6 +348,15 @@ class GradePlugin:
         self.print(f"  {self._current_lab}: {got}/{total}")
         self.print()
         self._current_lab = None
+
+
+def _safely(function, *args):
+    """function(*args), or None if it fails: a diagnosis is a help, and
+    never the reason a grading stops."""
+    try:
+        return function(*args)
+    except Exception:  # noqa: BLE001
+        return None
 
 
 def _exit_at_failure(program) -> str:
