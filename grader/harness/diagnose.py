@@ -154,7 +154,7 @@ def symbolize(crash: Crash) -> list:
     if crash.pc in frames:
         frames = frames[frames.index(crash.pc):]
     else:
-        frames = [crash.pc] + [f for f in frames if not _in_reporter(f, maps)][2:]
+        frames = [crash.pc] + [f for f in frames if not _in_reporter(f, maps)][1:]
     wanted, located = [], []
     for i, address in enumerate(frames):
         lookup = address if i == 0 else address - 1  # a return address is after the call
@@ -269,8 +269,9 @@ def observe(programs, sent: list, no_reply: bool) -> dict:
     for p in programs:
         running = p.running()
         cpu, spinning = _tree_cpu(p.pid) if running else (0.0, False)
-        seen.append(Seen(p.name, p.pid, p.port or _port_argument(p.argv), running, p.returncode, p.describe_exit(),
-                         p.tail(3).strip(), p.output_size(), now - p.started, cpu,
+        seen.append(Seen(p.name, p.pid, p.port or _port_argument(p.argv), running,
+                         p.returncode, p.describe_exit(), p.tail(3).strip(), p.output_size(),
+                         now - p.started, cpu,
                          p.name.startswith("server"), p.log_path, spinning))
     folders = sorted({procs.records_dir(p.log_path.parent) for p in programs})
     return {"programs": seen, "records": read_records(folders), "sent": list(sent),

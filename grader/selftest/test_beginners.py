@@ -93,3 +93,58 @@ def test_catalogue_entries_say_what_to_expect():
         assert beginner.first, f"{beginner.name}: no 'first:' words"
         assert beginner.independent is not None, f"{beginner.name}: no 'independent:'"
         assert not beginner.fails, f"{beginner.name}: 'fails:' belongs to the mutants"
+
+
+CRASHING = r"""
+#include <cstdio>
+#include <cstdlib>
+#include <unistd.h>
+#include <sys/wait.h>
+int *target;
+__attribute__((noinline)) void store(int value) { *target = value; }
+__attribute__((noinline)) int divide(int a, int b) { return a / b; }
+int main(int argc, char **)
+{
+    std::printf("about to fail\n");
+    std::fflush(stdout);
+    const pid_t child = fork();
+    if (child == 0) {
+        store(argc); // line 15
+        _exit(0);
+    }
+    int status = 0;
+    waitpid(child, &status, 0);
+    if (argc > 1)
+        std::exit(3);
+    return divide(argc, argc - 1);
+}
+"""
+
+
+def test_crash_reporter_names_process_signal_and_line(tmp_path):
+    """The preloaded reporter, read by harness/diagnose.py: a child's
+    SIGSEGV (reaped by its parent) and the parent's SIGFPE, each with its
+    line; an exit(3) is recorded; the exit statuses are those of the signals."""
+    import subprocess
+
+    from harness import diagnose, procs
+
+    source = tmp_path / "crash.cpp"
+    source.write_text(CRASHING)
+    program = tmp_path / "crash"
+    subprocess.run(["g++", "-O2", "-g", "-o", str(program), str(source)], check=True)
+    assert procs.build_crash_reporter(tmp_path / "support") is not None
+    try:
+        log_dir = tmp_path / "run"
+        log_dir.mkdir()
+        env = procs.launch_env(None, log_dir)
+        divided = subprocess.run([str(program)], env=env, capture_output=True, timeout=30)
+        exited = subprocess.run([str(program), "x"], env=env, capture_output=True, timeout=30)
+    finally:
+        procs.crash_reporter = None
+    assert divided.returncode == -8 and exited.returncode == 3
+    records = diagnose.read_records([procs.records_dir(log_dir)])
+    places = {c.signo: diagnose.describe_place(diagnose.symbolize(c))[1]
+              for c in records.crashes}
+    assert places[11] == "crash.cpp:7" and places[8] == "crash.cpp:8", places
+    assert [status for _pid, _ppid, status in records.exits] == [3]
