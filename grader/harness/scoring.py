@@ -220,7 +220,8 @@ class GradePlugin:
                 if report.failed:
                     phases["observation"] = _safely(
                         diagnose.observe, procs.started_in_this_test, net.sent_in_this_test,
-                        bool(expect.observations.get("no_reply")))
+                        bool(expect.observations.get("no_reply")
+                             and not expect.observations.get("some_reply")))
         if call.when == "teardown":
             # Popped: a kept traceback would keep the failed test's frames --
             # its sockets, pipes and programs -- alive until the run ends.
