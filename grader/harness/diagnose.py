@@ -426,6 +426,21 @@ def _child_failed(observation) -> Diagnosis:
     return None
 
 
+def _server_exited(observation) -> Diagnosis:
+    """A server that listened, then ended with an error: one cause for every
+    test it fails the same way (the test's own hint stays)."""
+    for p in observation["programs"]:
+        if not p.is_server or p.running or p.returncode is None or p.returncode <= 0:
+            continue
+        ports = {port for pid, _pp, port in observation["records"].listens if pid == p.pid}
+        if p.port in ports:
+            last = p.tail.splitlines()[-1] if p.tail else ""
+            return Diagnosis(f"server-exit:{p.returncode}:{last}",
+                             f"the {p.name} listened on port {p.port}, then {p.exit_text}"
+                             f"{_said(p)}", "")
+    return None
+
+
 def _no_reply(observation) -> Diagnosis:
     if not observation["no_reply"]:
         return None
@@ -450,7 +465,7 @@ def _stub(observation) -> Diagnosis:
 
 
 SYMPTOMS = (_crash, _stub, _flood, _wrong_port, _exited_after_listening, _reply_printed,
-            _child_accepted, _burning, _child_failed, _no_reply)
+            _child_accepted, _burning, _child_failed, _server_exited, _no_reply)
 
 
 def diagnose(observation) -> Diagnosis:
