@@ -118,7 +118,7 @@ clang-build:
 # END HIDDEN
 
 grade: check-python catalogues
-	grader/grade $(if $(LAB),--lab $(LAB)) $(LANG_FLAG)
+	@grader/grade-for-make $(if $(LAB),--lab $(LAB)) $(LANG_FLAG)
 
 # The grader's messages in Chinese: each grader/locale/LANG/LC_MESSAGES/forklab.po
 # compiled by GNU gettext's msgfmt (Debian: gettext) into the .mo that Python's

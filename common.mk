@@ -57,7 +57,7 @@ $(BUILD):
 ifdef LAB
 grade:
 	@$(MAKE) -s -C $(KIT_ROOT) catalogues
-	$(KIT_ROOT)/grader/grade --lab $(LAB) \
+	@$(KIT_ROOT)/grader/grade-for-make --lab $(LAB) \
 	    $(if $(filter command line,$(origin LANG)),--lang $(if $(filter zh%,$(LANG)),zh,en))
 endif
 

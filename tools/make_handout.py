@@ -70,6 +70,7 @@ INSTRUCTOR_ONLY = (
     "grader/selftest/",
     "grader/mutants/",
     "grader/alternatives/",
+    "grader/beginners/",
     "grader/gradescope/",
     "grader/prairielearn/",
     "tools/make_handout.py",

@@ -123,7 +123,7 @@ def run_lab(lab: str) -> LabResult:
 def print_lab(result: LabResult) -> None:
     print(f"== {result.name}", flush=True)
     if result.problem:
-        print(f"   does not build:\n" + "\n".join("     " + line
+        print("   does not build:\n" + "\n".join("     " + line
                                                   for line in result.problem.splitlines()))
         return
     for name, detail in result.failed:

@@ -7,4 +7,4 @@
 - expect:   assertions whose failure message a student can read
 """
 
-from .scoring import graded, note  # noqa: F401  (what every test module uses)
+from .scoring import graded, note, replace_hint  # noqa: F401  (what every test module uses)

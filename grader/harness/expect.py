@@ -8,6 +8,11 @@ import pytest
 
 PREVIEW_BYTES = 48
 
+# What the current test's checks saw, for harness/diagnose.py (scoring.py
+# clears it before each test): "no_reply" when a reply was owed and not one
+# byte of it came, "some_reply" when any reply came.
+observations = {}
+
 
 def fail(observed: str):
     pytest.fail(observed, pytrace=False)
@@ -43,8 +48,12 @@ def expect_reply(sent: bytes, received: bytes, expected: bytes = None, what="the
     showing the input, the expected and the received bytes."""
     if expected is None:
         expected = uppercase(sent)
+    if received:
+        observations["some_reply"] = True
     if received == expected:
         return
+    if expected and not received:
+        observations["no_reply"] = True
     at = first_difference(received, expected)
     lines = [f"{what} differs from what was expected:",
              f"  sent     ({len(sent)} bytes): {show(sent)}",

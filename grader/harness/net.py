@@ -8,8 +8,18 @@ import time
 
 import psutil
 
-from . import procs
+from . import diagnose, procs
 from .timing import scaled, wait_for
+
+# The start of what the test's clients sent, for the diagnosis of a failed
+# test (a reply printed to stdout instead of sent back); scoring.py clears it.
+sent_in_this_test = []
+SENT_KEPT = 16
+
+
+def remember_sent(data: bytes) -> None:
+    if len(sent_in_this_test) < SENT_KEPT:
+        sent_in_this_test.append(bytes(data[:256]))
 
 
 def free_port() -> int:
@@ -41,6 +51,12 @@ class ServerDidNotStart(Exception):
     pass
 
 
+def listening_elsewhere(program, port: int) -> list:
+    """The ports the program's own process listens on, other than `port`."""
+    return sorted({c.laddr.port for c in listening_sockets(program.pid)
+                   if c.laddr and c.laddr.port != port})
+
+
 def start_server(binary, *, cwd, log_dir, name="server", args=None, limits=None, env=None,
                  timeout: float = 10) -> procs.Program:
     """Start `binary PORT` on a free port and wait until it listens there.
@@ -53,17 +69,36 @@ def start_server(binary, *, cwd, log_dir, name="server", args=None, limits=None,
         argv = [binary, str(port)] if args is None else [binary, *args(port)]
         program = procs.start(name, argv, cwd=cwd, log_dir=log_dir, limits=limits, env=env)
         program.port = port
-        wait_for(lambda: is_listening(program.pid, port) or not program.running(), timeout)
+        wait_for(lambda: listening_sockets(program.pid) or not program.running(), timeout)
         if is_listening(program.pid, port):
             return program
+        elsewhere = listening_elsewhere(program, port)
         if program.running():
             program.stop()
+            if elsewhere:
+                raise ServerDidNotStart(
+                    f"`{name} {port}` listens on port {', '.join(map(str, elsewhere))}, not on "
+                    f"port {port}, the port given as its argument")
             raise ServerDidNotStart(
                 f"the server was still running but not listening on port {port} "
                 f"after {scaled(timeout):.0f} s")
+        bound = sorted({p for p, _err in diagnose.bound_ports(program) if p and p != port})
+        if bound:
+            raise ServerDidNotStart(
+                f"`{name} {port}` bound port {', '.join(map(str, bound))}, not port {port}, the "
+                f"port given as its argument; then it {program.describe_exit()}")
         output = program.output()
         if program.returncode == 1 and "in use" in output and _attempt < 2:
             continue
+        listened = diagnose.listened_ports(program)
+        if port in listened:
+            raise ServerDidNotStart(f"`{name} {port}` listened on port {port}, then "
+                                    f"{program.describe_exit()} (a server keeps accepting "
+                                    f"clients until it is stopped)")
+        if listened:
+            raise ServerDidNotStart(
+                f"`{name} {port}` listened on port {', '.join(map(str, listened))}, not on "
+                f"port {port}, the port given as its argument, then {program.describe_exit()}")
         raise ServerDidNotStart(f"`{name} {port}` {program.describe_exit()} before it "
                                 f"listened on port {port}")
     raise ServerDidNotStart("could not find a free port")
@@ -88,6 +123,7 @@ class Client:
         return self.sock.getsockname()[1]
 
     def send(self, data: bytes) -> None:
+        remember_sent(data)
         self.sock.sendall(data)
 
     def recv_exactly(self, n: int, timeout: float = None) -> bytes:
@@ -130,6 +166,7 @@ class Client:
         blocks on a full socket buffer), `chunk` bytes per send, waiting
         `pause` seconds between sends.  Returns the bytes received once
         len(data) arrived, the server closed, or the deadline passed."""
+        remember_sent(data)
         want = len(data)
         deadline = time.monotonic() + self.timeout
         received = bytearray()

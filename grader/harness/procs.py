@@ -45,6 +45,7 @@ class Program:
         self.log_path = log_path
         self.pid = popen.pid
         self.port = None
+        self.started = time.monotonic()
 
     def running(self) -> bool:
         return self.popen.poll() is None
@@ -62,8 +63,14 @@ class Program:
         except OSError:
             return ""
 
+    def output_size(self) -> int:
+        try:
+            return self.log_path.stat().st_size
+        except OSError:
+            return 0
+
     def tail(self, lines: int = 12) -> str:
-        return "\n".join(self.output().splitlines()[-lines:])
+        return "\n".join(read_tail(self.log_path).decode(errors="replace").splitlines()[-lines:])
 
     def process(self):
         try:
@@ -162,9 +169,57 @@ def describe_returncode(code) -> str:
     why = {
         "SIGXCPU": f": it used more than {sandbox.LIMITS[resource.RLIMIT_CPU]} s "
                    "of CPU time (a busy loop?)",
-        "SIGXFSZ": ": it wrote a file larger than the sandbox allows",
+        "SIGXFSZ": f": it wrote more than {sandbox.LIMITS[resource.RLIMIT_FSIZE] >> 20} MiB "
+                   "to a file or to its output, the sandbox's limit",
     }.get(name, "")
     return f"was killed by {name}{why}"
+
+
+# ------------------------------------------------ what every program is started with
+#
+# The crash reporter (support/crash_report.cpp) is preloaded into every
+# student program; it writes what the exit status does not tell -- a crash
+# and where, a listen() and its port, an exit(N) of a child that its parent
+# reaped -- to records_dir(log_dir).  harness/diagnose.py reads them.
+
+# The built crash reporter (set by build_crash_reporter), or None: then
+# programs start without it.
+crash_reporter = None
+
+
+def build_crash_reporter(folder: Path):
+    """Build support/crash_report.cpp into folder once; returns the library's
+    path, or None when it does not build (programs then run without it)."""
+    global crash_reporter
+    source = Path(__file__).resolve().parents[1] / "support" / "crash_report.cpp"
+    target = folder / "crash_report.so"
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o755)
+    build = subprocess.run(["g++", "-std=c++17", "-O2", "-shared", "-fPIC", "-o", str(target),
+                            str(source), "-ldl"], stdin=subprocess.DEVNULL, capture_output=True,
+                           timeout=scaled(120))
+    crash_reporter = target if build.returncode == 0 else None
+    return crash_reporter
+
+
+def records_dir(log_dir: Path) -> Path:
+    return log_dir / "records"
+
+
+def launch_env(env, log_dir: Path):
+    """The environment a student program starts with: env (default: the
+    grader's), plus the crash reporter, after any LD_PRELOAD env has."""
+    if crash_reporter is None:
+        return env
+    env = dict(os.environ if env is None else env)
+    folder = records_dir(log_dir)
+    if not folder.is_dir():
+        folder.mkdir(parents=True, exist_ok=True)
+        folder.chmod(0o755)
+        sandbox.give_to_sandbox(folder)
+    env["LD_PRELOAD"] = " ".join(filter(None, [env.get("LD_PRELOAD"), str(crash_reporter)]))
+    env["FORKLAB_CRASH_DIR"] = str(folder)
+    return env
 
 
 def _popen(argv, *, cwd, stdin, stdout, stderr, env, limits):
@@ -173,6 +228,44 @@ def _popen(argv, *, cwd, stdin, stdout, stderr, env, limits):
     status are those of the program, not of bwrap)."""
     return sandbox.spawn(argv, cwd=cwd, stdin=stdin, stdout=stdout, stderr=stderr, env=env,
                          limits=limits)
+
+
+# How much of a program's output a test log keeps: its head and its tail.
+KEPT_OUTPUT = 32 << 10
+
+
+def read_tail(path: Path, size: int = KEPT_OUTPUT) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            f.seek(max(0, f.seek(0, os.SEEK_END) - size))
+            return f.read()
+    except OSError:
+        return b""
+
+
+def capped_output(path: Path, keep: int = KEPT_OUTPUT) -> str:
+    """A program's output, its head and tail only when it is longer than 2 * keep."""
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as f:
+            if size <= 2 * keep:
+                return f.read().decode(errors="replace")
+            head = f.read(keep)
+    except OSError:
+        return ""
+    return (head.decode(errors="replace")
+            + f"\n[... {size - 2 * keep} bytes of output left out ...]\n"
+            + read_tail(path, keep).decode(errors="replace"))
+
+
+def trim_log(path: Path, keep: int = KEPT_OUTPUT) -> None:
+    """Cut a long log to its head and tail, so a run's scratch stays small."""
+    try:
+        if path.stat().st_size > 2 * keep:
+            text = capped_output(path, keep)
+            path.write_text(text, errors="replace")
+    except OSError:
+        pass
 
 
 def start(name: str, argv: list, *, log_dir: Path, cwd: Path = None,
@@ -191,8 +284,8 @@ def start(name: str, argv: list, *, log_dir: Path, cwd: Path = None,
         cwd = sandbox.work_dir(log_dir, name)
     with open(log_path, "wb") as log:
         popen = _popen(argv, cwd=cwd, stdin=stdin, stdout=log if stdout is None else stdout,
-                       stderr=subprocess.STDOUT if stdout is None else log, env=env,
-                       limits=limits)
+                       stderr=subprocess.STDOUT if stdout is None else log,
+                       env=launch_env(env, log_dir), limits=limits)
     program = Program(name, list(argv), popen, log_path)
     started_in_this_test.append(program)
     return program
@@ -238,7 +331,7 @@ def run(name: str, argv: list, *, log_dir: Path, cwd: Path = None, input: bytes 
     started = time.monotonic()
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         popen = _popen(argv, cwd=cwd, stdin=subprocess.PIPE, stdout=out, stderr=err,
-                       env=env, limits=limits)
+                       env=launch_env(env, log_dir), limits=limits)
     program = Program(name, list(argv), popen, out_path)
     started_in_this_test.append(program)
     feeder = threading.Thread(target=_feed, args=(popen.stdin, input), daemon=True)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from . import kit, procs, sandbox
+from . import diagnose, expect, kit, net, procs, sandbox
 from .timing import scaled
 
 
@@ -66,6 +66,8 @@ class Result:
     log: str = ""
     output_tails: list = field(default_factory=list)
     notes: list = field(default_factory=list)
+    cause: str = ""  # the diagnosis (harness/diagnose.py), shown first
+    same_cause_as: str = ""  # an earlier failed test of the lab with the same cause
 
 
 class TestTimedOut(Exception):
@@ -74,12 +76,20 @@ class TestTimedOut(Exception):
 
 # Notes the current test made with note(), shown under its result line.
 _notes = []
+# A hint the current test chose instead of its own (replace_hint()).
+_hint = []
 
 
 def note(text: str) -> None:
     """Tell the student something the test observed that costs no points,
     e.g. lab03's zombies, which lab04 will reap.  Shown even on PASS."""
     _notes.append(text)
+
+
+def replace_hint(text: str) -> None:
+    """Show `text` instead of the test's hint when it fails: the test saw
+    that its usual hint's premise does not hold (the port was not taken...)."""
+    _hint[:] = [text]
 
 
 def _on_alarm(signum, frame):
@@ -122,6 +132,9 @@ class GradePlugin:
         self._outcomes = {}
         self._phases = {}
         self._current_lab = None
+        self._causes = {}  # (lab, diagnosis key) -> title of the first test it failed
+        self._reporter_built = False
+        self._last_skip = None  # the reason of the not-run test printed last
 
     # ------------------------------------------------------------ services
 
@@ -164,8 +177,14 @@ class GradePlugin:
             self._end_lab()
             self._current_lab = lab
             self.print(f"== {lab}: {kit.LABS[lab].title} ==")
+        if not self._reporter_built:
+            self._reporter_built = True
+            procs.build_crash_reporter(self.scratch / "grader-support")
         procs.started_in_this_test.clear()
+        net.sent_in_this_test.clear()
+        expect.observations.clear()
         _notes.clear()
+        _hint.clear()
         if self.watchdog is not None:
             self.watchdog.reset()
         self._phases[item.nodeid] = {"start": time.monotonic()}
@@ -190,11 +209,19 @@ class GradePlugin:
         outcome = yield
         report = outcome.get_result()
         phases = self._phases.setdefault(item.nodeid, {"start": time.monotonic()})
+        if call.when != "teardown":
+            phases["programs"] = list(procs.started_in_this_test)
         if report.failed or report.skipped:
             if "problem" not in phases:
                 phases["problem"] = (call.when, report.outcome, call.excinfo)
-                # Capture the programs' output now, before clean-up ends them.
+                # Capture the programs' output and state now, before clean-up ends them.
                 phases["tails"] = [(p, p.tail()) for p in procs.started_in_this_test]
+                phases["exits"] = {p.pid: _exit_at_failure(p) for p in procs.started_in_this_test}
+                if report.failed:
+                    phases["observation"] = _safely(
+                        diagnose.observe, procs.started_in_this_test, net.sent_in_this_test,
+                        bool(expect.observations.get("no_reply")
+                             and not expect.observations.get("some_reply")))
         if call.when == "teardown":
             # Popped: a kept traceback would keep the failed test's frames --
             # its sockets, pipes and programs -- alive until the run ends.
@@ -218,9 +245,12 @@ class GradePlugin:
                                "grader ended all of them")
             if problem is not None and problem[2] is not None:
                 result.observed += "\nthen: " + describe_exception(problem[2])
-            result.log = str(self._write_log(result, phases.get("tails", [])))
+            self._diagnose(result, phases.get("observation"))
+            result.log = str(self._write_log(result, phases.get("tails", []),
+                                             phases.get("exits", {})))
         elif problem is None:
             result.points = info.points
+            result.notes += _safely(diagnose.crash_notes, phases.get("programs", [])) or []
         else:
             when, outcome, excinfo = problem
             if outcome == "skipped":
@@ -236,25 +266,47 @@ class GradePlugin:
                     result.observed = describe_exception(excinfo) if excinfo else outcome
                 if when == "teardown":
                     result.observed = "during clean-up: " + result.observed
+                self._diagnose(result, phases.get("observation"))
             result.output_tails = [(p.name, tail) for p, tail in phases.get("tails", [])
                                    if tail.strip()]
             if result.status == "failed":
-                result.log = str(self._write_log(result, phases.get("tails", [])))
+                result.log = str(self._write_log(result, phases.get("tails", []),
+                                                 phases.get("exits", {})))
+        for program in phases.get("programs", []):
+            procs.trim_log(program.log_path)
         self._outcomes[(result.lab, result.title)] = result.status
         self.results.append(result)
         self._print_result(result)
 
-    def _write_log(self, result: Result, tails) -> Path:
+    def _diagnose(self, result: Result, observation) -> None:
+        """Name the cause first; the same cause as an earlier failure of the
+        lab is said once (the later test points back to it)."""
+        if _hint:
+            result.hint = _hint[0]
+        found = _safely(diagnose.diagnose, observation)
+        if found is None:
+            return
+        result.cause = found.text
+        if found.hint:
+            result.hint = found.hint
+        first = self._causes.setdefault((result.lab, found.key), result.title)
+        if first != result.title:
+            result.same_cause_as = first
+
+    def _write_log(self, result: Result, tails, exits=None) -> Path:
         path = self.logs_dir / result.lab / f"{slug(result.title)}.log"
         path.parent.mkdir(parents=True, exist_ok=True)
         parts = [f"test:     {result.lab}: {result.title}",
                  f"status:   {result.status} ({result.points}/{result.max_points} points)",
-                 f"seed:     {self.seed}", "", "observed:", result.observed, "",
-                 f"hint: {result.hint}"]
+                 f"seed:     {self.seed}", ""]
+        if result.cause:
+            parts += ["cause:", result.cause, ""]
+        parts += ["observed:", result.observed, "", f"hint: {result.hint}"]
         for program, _tail in tails:
+            ended = (exits or {}).get(program.pid) or program.describe_exit()
             parts += ["", f"--- output of {program.name} (pid {program.pid}: "
-                          f"{' '.join(map(str, program.argv))}; it {program.describe_exit()}) ---",
-                      program.output()]
+                          f"{' '.join(map(str, program.argv))}; it {ended}) ---",
+                      procs.capped_output(program.log_path)]
         path.write_text("\n".join(parts) + "\n", errors="replace")
         return path
 
@@ -263,12 +315,20 @@ class GradePlugin:
             return
         label = {"passed": "PASS", "failed": "FAIL", "not run": "SKIP"}[r.status]
         line = f"  {label}  {r.points:>2}/{r.max_points:<2} {r.seconds:6.2f}s  {r.title}"
+        if r.status == "failed" and r.same_cause_as:
+            line += f"  (the same cause as '{r.same_cause_as}')"
         if r.status == "not run":
-            line += f"  ({r.observed})"
+            same = r.observed == self._last_skip and r.observed.startswith("not run: it needs")
+            line += "  (not run: the same reason)" if same else f"  ({r.observed})"
+            self._last_skip = r.observed
+        else:
+            self._last_skip = None
         self.print(line)
         for text in r.notes:
             self.print(indent(text, "note: "))
-        if r.status == "failed":
+        if r.status == "failed" and not r.same_cause_as:
+            if r.cause:
+                self.print(indent(r.cause, "cause: "))
             self.print(indent(r.observed, "observed: "))
             for name, tail in r.output_tails:
                 self.print(indent(tail, f"{name} said: "))
@@ -282,9 +342,29 @@ class GradePlugin:
         mine = [r for r in self.results if r.lab == self._current_lab]
         got = sum(r.points for r in mine)
         total = sum(r.max_points for r in mine)
+        for first in dict.fromkeys(r.same_cause_as for r in mine if r.same_cause_as):
+            more = sum(r.same_cause_as == first for r in mine)
+            self.print(f"  {more} more test(s) failed the same way as '{first}': "
+                       f"fix that first")
         self.print(f"  {self._current_lab}: {got}/{total}")
         self.print()
         self._current_lab = None
+
+
+def _safely(function, *args):
+    """function(*args), or None if it fails: a diagnosis is a help, and
+    never the reason a grading stops."""
+    try:
+        return function(*args)
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def _exit_at_failure(program) -> str:
+    """How a program stood when its test failed (before clean-up killed it)."""
+    if program.running():
+        return "was still running when the test failed (then the grader stopped it)"
+    return program.describe_exit()
 
 
 def indent(text: str, first: str, width: int = 10) -> str:

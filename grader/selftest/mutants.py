@@ -3,7 +3,10 @@ alternatives (grader/alternatives/), read and applied.
 
 A .mutant file describes one classic mistake as an edit of a lab's reference
 student file; an .alt file, in the same format, one correct way to write it
-that differs from the reference.  The format is documented in
+that differs from the reference.  The beginners' catalogue (grader/beginners/)
+uses the same format, with two more keys: `first:` words the grader's first
+message must contain (one line each) and `independent:` the most failures with
+a cause of their own it may report.  The format is documented in
 grader/README.md.  `python3 grader/selftest/mutants.py --table` prints the
 Markdown tables kept in grader/README.md: the mutants, the graded tests with
 the mutants that fail them, and the alternatives.
@@ -33,6 +36,8 @@ NO_HONEST_MUTANT = {
     # "the test's title": "why no honest mistake makes it fail",
 }
 
+BEGINNERS_DIR = GRADER_DIR / "beginners"
+
 sys.path.insert(0, str(GRADER_DIR))
 
 from harness import kit  # noqa: E402
@@ -50,6 +55,8 @@ class Mutant:
     grade: list = field(default_factory=list)
     fails: list = field(default_factory=list)
     edits: list = field(default_factory=list)  # (old, new)
+    first: list = field(default_factory=list)  # words the first message must contain
+    independent: int = None  # the most failures with a cause of their own
 
     @property
     def name(self) -> str:
@@ -85,7 +92,8 @@ def parse(path: Path) -> Mutant:
         elif state == "new":
             new.append(line)
         elif marker.strip() and not marker.startswith("#"):
-            match = re.fullmatch(r"(mistake|alternative|file|grade|fails):\s*(.+)", marker)
+            match = re.fullmatch(
+                r"(mistake|alternative|file|grade|fails|first|independent):\s*(.+)", marker)
             if match is None:
                 raise MutantError(f"{where}: expected 'key: value', got {marker!r}")
             key, value = match.groups()
@@ -95,8 +103,12 @@ def parse(path: Path) -> Mutant:
                                   f"{'.mutant' if key == 'mistake' else '.alt'} file")
             if key == "alternative":
                 mutant.mistake = value.strip()
-            elif key == "fails":
-                mutant.fails.append(value.strip())
+            elif key in ("fails", "first"):
+                getattr(mutant, key).append(value.strip())
+            elif key == "independent":
+                if not value.strip().isdigit():
+                    raise MutantError(f"{where}: 'independent:' takes a number, got {value!r}")
+                mutant.independent = int(value)
             elif key == "grade":
                 mutant.grade = value.split()
             else:
@@ -118,8 +130,8 @@ def parse(path: Path) -> Mutant:
     return mutant
 
 
-def catalogue() -> list:
-    return [parse(p) for p in sorted(MUTANTS_DIR.glob("*/*.mutant"))]
+def catalogue(folder: Path = MUTANTS_DIR) -> list:
+    return [parse(p) for p in sorted(folder.glob("*/*.mutant"))]
 
 
 def alternatives() -> list:

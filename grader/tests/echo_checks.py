@@ -15,6 +15,7 @@ No test sleeps to synchronise: each polls for the state it needs
 passed.
 """
 
+import errno
 import os
 import selectors
 import shlex
@@ -27,11 +28,16 @@ from pathlib import Path
 import psutil
 import pytest
 
-from harness import graded, net, procs
+from harness import diagnose, graded, net, procs, replace_hint
 from harness.expect import expect, expect_reply, fail, show
 from harness.timing import scaled, wait_for
 
 SERVER_STARTS = "server starts"
+ONE_CLIENT = "replies in uppercase to one client"
+# What every test that talks to the server needs: when the basic exchange
+# fails (no reply at all, a crash), the tests built on it are not run, so the
+# student reads one cause instead of a cascade of unrelated hints.
+EXCHANGE = (SERVER_STARTS, ONE_CLIENT)
 
 # Seconds a client waits for a reply before the test gives up on it.
 REPLY_TIMEOUT = 5
@@ -283,6 +289,9 @@ HINT_DISCONNECT = ("serve_client: when Read or Writen returns -1 (ECONNRESET, EP
 HINT_SIGPIPE = ("Ignore SIGPIPE at start-up (ignore_sigpipe: sigaction with SIG_IGN). Writing to "
                 "a client that has gone then fails with EPIPE instead of killing the process, "
                 "and serve_client ends that connection.")
+HINT_CHILD_ENDS = ("A child serves one client, then ends: when Read returns 0 or Writen fails "
+                   "(EPIPE), serve_client returns, and the child calls Close(connfd) and "
+                   "_exit(0) -- it never goes back into the accept loop.")
 HINT_LOG = ("Print 'Accepting connections ...' once at start, 'received from IP at PORT N' "
             "(inet_ntop, ntohs) for each Read and 'the other side has been closed.' at end of "
             "file. In main, before anything is printed: setvbuf(stdout, nullptr, _IOLBF, 0). "
@@ -358,7 +367,7 @@ def lingering_on(port: int) -> bool:
     return False
 
 
-@graded(points=1, hint=HINT_REUSEADDR, requires=SERVER_STARTS)
+@graded(points=1, hint=HINT_REUSEADDR, requires=EXCHANGE)
 def test_restarts_on_the_same_port(lab_dir, run_dir, rng):
     """restarts at once on the same port (SO_REUSEADDR)"""
     first = start(lab_dir, run_dir, name="server")
@@ -373,6 +382,12 @@ def test_restarts_on_the_same_port(lab_dir, run_dir, rng):
     expect(wait_for(lambda: lingering_on(port), 5),
            f"grader: no connection of the stopped server lingered on port {port}")
     second = start_on_port(lab_dir, run_dir, port, name="server-restarted")
+    in_use = any(err == errno.EADDRINUSE for _port, err in diagnose.bound_ports(second))
+    if not net.is_listening(second.pid, port) and not in_use and "in use" not in second.output():
+        # Its bind() did not fail with EADDRINUSE: SO_REUSEADDR is not the point.
+        replace_hint("The restarted server did not fail to bind its port: see what it printed "
+                     "and how it ended, and run it twice in a row yourself (`./server 7777`, "
+                     "Ctrl-C, `./server 7777`).")
     expect(net.is_listening(second.pid, port),
            f"a server started on port {port} right after the first one was stopped (with a "
            f"connection of the first one in TIME_WAIT) {second.describe_exit()} instead of "
@@ -391,7 +406,7 @@ def test_one_client(lab_dir, run_dir, rng):
                         what=f"the reply to line {number}")
 
 
-@graded(points=2, hint=HINT_SEQUENTIAL, requires=SERVER_STARTS)
+@graded(points=2, hint=HINT_SEQUENTIAL, requires=EXCHANGE)
 def test_clients_one_after_another(lab_dir, run_dir, rng):
     """serves clients one after another"""
     server = start(lab_dir, run_dir)
@@ -403,7 +418,7 @@ def test_clients_one_after_another(lab_dir, run_dir, rng):
         leave(server, client)
 
 
-@graded(points=2, hint=HINT_NO_NEWLINE, requires=SERVER_STARTS)
+@graded(points=2, hint=HINT_NO_NEWLINE, requires=EXCHANGE)
 def test_no_newline_needed(lab_dir, run_dir, rng):
     """replies without waiting for a newline"""
     server = start(lab_dir, run_dir)
@@ -413,7 +428,7 @@ def test_no_newline_needed(lab_dir, run_dir, rng):
                         what=f"the reply to {size} byte(s) without a newline")
 
 
-@graded(points=1, hint=HINT_MANY_LINES, requires=SERVER_STARTS)
+@graded(points=1, hint=HINT_MANY_LINES, requires=EXCHANGE)
 def test_many_lines_at_once(lab_dir, run_dir, rng):
     """replies to many lines sent at once"""
     server = start(lab_dir, run_dir)
@@ -423,7 +438,7 @@ def test_many_lines_at_once(lab_dir, run_dir, rng):
                     what=f"the reply to 50 lines ({len(lines)} bytes) sent in one write")
 
 
-@graded(points=2, hint=HINT_LONG_LINE, requires=SERVER_STARTS)
+@graded(points=2, hint=HINT_LONG_LINE, requires=EXCHANGE)
 def test_long_line(lab_dir, run_dir, rng):
     """replies to a 100 kB line (the seed's buffer holds 80 bytes)"""
     server = start(lab_dir, run_dir)
@@ -432,7 +447,7 @@ def test_long_line(lab_dir, run_dir, rng):
         check_reply(server, client, line, what="the reply to a line of 100 000 bytes")
 
 
-@graded(points=2, hint=HINT_MEGABYTES, requires=SERVER_STARTS)
+@graded(points=2, hint=HINT_MEGABYTES, requires=EXCHANGE)
 def test_megabytes(lab_dir, run_dir, rng):
     """replies to megabytes of data sent while it replies"""
     server = start(lab_dir, run_dir)
@@ -441,7 +456,7 @@ def test_megabytes(lab_dir, run_dir, rng):
         check_reply(server, client, data, what="the reply to 4 MiB of data")
 
 
-@graded(points=2, hint=HINT_BYTES, requires=SERVER_STARTS)
+@graded(points=2, hint=HINT_BYTES, requires=EXCHANGE)
 def test_every_byte_value(lab_dir, run_dir, rng):
     """NUL and bytes >= 0x80 come back unchanged, a-z in uppercase"""
     server = start(lab_dir, run_dir)
@@ -454,7 +469,7 @@ def test_every_byte_value(lab_dir, run_dir, rng):
                         what="the reply to random bytes")
 
 
-@graded(points=1, hint=HINT_FRAGMENTS, requires=SERVER_STARTS)
+@graded(points=1, hint=HINT_FRAGMENTS, requires=EXCHANGE)
 def test_small_fragments(lab_dir, run_dir, rng):
     """replies to input sent in small fragments"""
     server = start(lab_dir, run_dir)
@@ -483,7 +498,7 @@ def flood(client, limit: int = 4 << 20) -> None:
     sel.close()
 
 
-@graded(points=2, hint=HINT_DISCONNECT, requires=SERVER_STARTS)
+@graded(points=2, hint=HINT_DISCONNECT, requires=EXCHANGE)
 def test_clients_that_disconnect(lab_dir, run_dir, rng):
     """survives clients that disconnect or reset mid-stream"""
     server = start(lab_dir, run_dir)
@@ -510,7 +525,7 @@ def test_clients_that_disconnect(lab_dir, run_dir, rng):
                     what="after three clients disconnected abruptly, a new client's reply")
 
 
-@graded(points=2, hint=HINT_SIGPIPE, requires=SERVER_STARTS)
+@graded(points=2, hint=HINT_SIGPIPE, requires=EXCHANGE)
 def test_client_gone_while_written_to(lab_dir, run_dir, rng):
     """survives a client that closes while its reply is written (SIGPIPE)"""
     server = start(lab_dir, run_dir)
@@ -542,19 +557,24 @@ def test_client_gone_while_written_to(lab_dir, run_dir, rng):
             wait_for(lambda: not server.running() or connection_state(server.pid, port) is None,
                      5)
         if is_child:
+            if procs.is_live(serving):
+                replace_hint(HINT_CHILD_ENDS)
             expect(not procs.is_live(serving),
                    f"{who} was still running {scaled(5):.0f} s after its client had gone")
             status = wait_status(serving.pid)
             expect(status is None or not status & 0x7F,
                    f"{who} {describe_status(status)} when it wrote to the client that had "
                    f"closed")
+    if not server.running() and server.returncode != -signal.SIGPIPE:
+        replace_hint(HINT_DISCONNECT)  # it did not die of SIGPIPE
     expect(server.running(),
            f"{state(server)} when it wrote to a client that had closed{last_output(server)}")
+    replace_hint(HINT_SEQUENTIAL)
     with connect(server) as again:
         check_reply(server, again, text(rng, 40), what="the next client's reply")
 
 
-@graded(points=1, hint=HINT_LOG, requires=SERVER_STARTS)
+@graded(points=1, hint=HINT_LOG, requires=EXCHANGE)
 def test_log_lines(lab_dir, run_dir, rng):
     """logs each client as it happens, each line once"""
     server = start(lab_dir, run_dir)

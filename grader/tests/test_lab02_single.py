@@ -18,8 +18,8 @@ test_builds = builds_test()
 test_server_starts = echo.test_server_starts
 test_bad_arguments = echo.test_bad_arguments
 test_port_in_use = echo.test_port_in_use
-test_restarts_on_the_same_port = echo.test_restarts_on_the_same_port
 test_one_client = echo.test_one_client
+test_restarts_on_the_same_port = echo.test_restarts_on_the_same_port
 test_clients_one_after_another = echo.test_clients_one_after_another
 test_no_newline_needed = echo.test_no_newline_needed
 test_many_lines_at_once = echo.test_many_lines_at_once
@@ -35,7 +35,7 @@ test_log_lines = echo.test_log_lines
 WAIT_WHILE_BUSY = 0.5
 
 
-@graded(points=1, requires=echo.SERVER_STARTS,
+@graded(points=1, requires=echo.EXCHANGE,
         hint="lab02's server serves one client at a time: Accept, serve_client until that "
              "client closes, Close, and only then Accept again. There is no fork() in lab02.")
 def test_one_client_at_a_time(lab_dir, run_dir, rng):
@@ -57,7 +57,7 @@ def test_one_client_at_a_time(lab_dir, run_dir, rng):
     second.close()
 
 
-@graded(points=1, requires=echo.SERVER_STARTS,
+@graded(points=1, requires=echo.EXCHANGE,
         hint="lab02's server serves each client itself: no fork() (that is lab03).")
 def test_no_child_process(lab_dir, run_dir, rng):
     """serves its clients without child processes"""

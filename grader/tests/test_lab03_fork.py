@@ -22,8 +22,8 @@ test_builds = builds_test()
 test_server_starts = echo.test_server_starts
 test_bad_arguments = echo.test_bad_arguments
 test_port_in_use = echo.test_port_in_use
-test_restarts_on_the_same_port = echo.test_restarts_on_the_same_port
 test_one_client = echo.test_one_client
+test_restarts_on_the_same_port = echo.test_restarts_on_the_same_port
 test_clients_one_after_another = echo.test_clients_one_after_another
 test_no_newline_needed = echo.test_no_newline_needed
 test_many_lines_at_once = echo.test_many_lines_at_once
@@ -88,7 +88,7 @@ def expect_children(server, count: int, when: str):
          f"{f' (pid {pids})' if pids else ''}, not {count}")
 
 
-@graded(points=2, hint=HINT_CONCURRENT, requires=echo.SERVER_STARTS)
+@graded(points=2, hint=HINT_CONCURRENT, requires=echo.EXCHANGE)
 def test_idle_client_delays_nobody(lab_dir, run_dir, rng):
     """an idle client never delays another client's reply"""
     server = echo.start(lab_dir, run_dir)
@@ -106,7 +106,7 @@ def test_idle_client_delays_nobody(lab_dir, run_dir, rng):
         client.close()
 
 
-@graded(points=2, hint=HINT_ONE_CHILD, requires=echo.SERVER_STARTS)
+@graded(points=2, hint=HINT_ONE_CHILD, requires=echo.EXCHANGE)
 def test_one_child_per_client(lab_dir, run_dir, rng):
     """one child process per connected client"""
     server = echo.start(lab_dir, run_dir)
@@ -118,7 +118,7 @@ def test_one_child_per_client(lab_dir, run_dir, rng):
         client.close()
 
 
-@graded(points=2, hint=HINT_CHILD_EXITS, requires=echo.SERVER_STARTS)
+@graded(points=2, hint=HINT_CHILD_EXITS, requires=echo.EXCHANGE)
 def test_children_exit(lab_dir, run_dir, rng, request):
     """children exit (status 0) when their clients leave"""
     server = echo.start(lab_dir, run_dir)
@@ -146,7 +146,7 @@ def test_children_exit(lab_dir, run_dir, rng, request):
                  "nobody called waitpid() for them. lab04 reaps them.")
 
 
-@graded(points=2, hint=HINT_PARENT_CLOSES, requires=echo.SERVER_STARTS)
+@graded(points=2, hint=HINT_PARENT_CLOSES, requires=echo.EXCHANGE)
 def test_parent_closes_connfd(lab_dir, run_dir, rng):
     """the parent closes every accepted socket"""
     server = echo.start(lab_dir, run_dir)
@@ -169,7 +169,7 @@ def test_parent_closes_connfd(lab_dir, run_dir, rng):
            f"connections that all ended ({echo.state(server)})")
 
 
-@graded(points=2, hint=HINT_LOW_LIMIT, requires=echo.SERVER_STARTS)
+@graded(points=2, hint=HINT_LOW_LIMIT, requires=echo.EXCHANGE)
 def test_low_descriptor_limit(lab_dir, run_dir, rng):
     """keeps serving under a low descriptor limit (RLIMIT_NOFILE)"""
     server = echo.start(lab_dir, run_dir, limits={resource.RLIMIT_NOFILE: LOW_NOFILE})
@@ -186,7 +186,7 @@ def test_low_descriptor_limit(lab_dir, run_dir, rng):
         echo.leave(server, client)
 
 
-@graded(points=1, hint=HINT_CHILD_CLOSES, requires=echo.SERVER_STARTS)
+@graded(points=1, hint=HINT_CHILD_CLOSES, requires=echo.EXCHANGE)
 def test_child_closes_listenfd(lab_dir, run_dir, rng):
     """each child closes the listening socket"""
     server = echo.start(lab_dir, run_dir)

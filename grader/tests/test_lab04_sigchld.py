@@ -33,8 +33,8 @@ test_builds = builds_test()
 test_server_starts = echo.test_server_starts
 test_bad_arguments = echo.test_bad_arguments
 test_port_in_use = echo.test_port_in_use
-test_restarts_on_the_same_port = echo.test_restarts_on_the_same_port
 test_one_client = echo.test_one_client
+test_restarts_on_the_same_port = echo.test_restarts_on_the_same_port
 test_clients_one_after_another = echo.test_clients_one_after_another
 test_no_newline_needed = echo.test_no_newline_needed
 test_many_lines_at_once = echo.test_many_lines_at_once
@@ -95,7 +95,7 @@ def remaining_children(server) -> str:
     return f"{zombies} zombie(s) and {live} running child(ren)"
 
 
-@graded(points=2, hint=HINT_REAPED, requires=echo.SERVER_STARTS)
+@graded(points=2, hint=HINT_REAPED, requires=echo.EXCHANGE)
 def test_children_reaped(lab_dir, run_dir, rng):
     """no zombies: each child is reaped when its client leaves"""
     server = echo.start(lab_dir, run_dir)
@@ -120,7 +120,7 @@ def test_children_reaped(lab_dir, run_dir, rng):
         echo.check_reply(server, client, echo.text(rng, 30), what="a new client's reply")
 
 
-@graded(points=2, hint=HINT_MANY_AT_ONCE, requires=echo.SERVER_STARTS)
+@graded(points=2, hint=HINT_MANY_AT_ONCE, requires=echo.EXCHANGE)
 def test_many_exit_at_once(lab_dir, run_dir, rng):
     """no zombies when many clients leave at once"""
     server = echo.start(lab_dir, run_dir)
@@ -141,7 +141,7 @@ def test_many_exit_at_once(lab_dir, run_dir, rng):
                    f"({echo.state(server)})")
 
 
-@graded(points=2, hint=HINT_ACCEPT, requires=echo.SERVER_STARTS)
+@graded(points=2, hint=HINT_ACCEPT, requires=echo.EXCHANGE)
 def test_accepts_while_children_exit(lab_dir, run_dir, rng):
     """keeps accepting while children exit (SIGCHLD interrupts accept)"""
     server = echo.start(lab_dir, run_dir)
@@ -162,7 +162,7 @@ def test_accepts_while_children_exit(lab_dir, run_dir, rng):
     keeper.close()
 
 
-@graded(points=1, hint=HINT_KILLED, requires=echo.SERVER_STARTS)
+@graded(points=1, hint=HINT_KILLED, requires=echo.EXCHANGE)
 def test_killed_child_reaped(lab_dir, run_dir, rng):
     """no zombies when a child is killed by a signal"""
     server = echo.start(lab_dir, run_dir)
@@ -198,7 +198,7 @@ def fail_fork_shim(grading):
     return target
 
 
-@graded(points=2, hint=HINT_FORK_FAILS, requires=echo.SERVER_STARTS)
+@graded(points=2, hint=HINT_FORK_FAILS, requires=echo.EXCHANGE)
 def test_fork_failure(lab_dir, run_dir, rng, fail_fork_shim):
     """survives fork() failing: drops that client, keeps serving"""
     env = dict(os.environ, LD_PRELOAD=str(fail_fork_shim), FORKLAB_FAIL_FORK="2")
@@ -359,7 +359,7 @@ class Soak:
         return time.monotonic() - started
 
 
-@graded(points=3, hint=HINT_SOAK, requires=echo.SERVER_STARTS, timeout=SOAK_SECONDS + 60)
+@graded(points=3, hint=HINT_SOAK, requires=echo.EXCHANGE, timeout=SOAK_SECONDS + 60)
 def test_soak(lab_dir, run_dir, rng):
     """soak: thousands of connections, hundreds at once, every reply exact"""
     server = echo.start(lab_dir, run_dir)
