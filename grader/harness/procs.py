@@ -226,8 +226,10 @@ def _popen(argv, *, cwd, stdin, stdout, stderr, env, limits):
     """Popen in a new session, as the sandbox user, with the sandbox's limits,
     under bubblewrap when the run uses it (sandbox.spawn: its pid and exit
     status are those of the program, not of bwrap)."""
+    # The crash reporter writes its records there, under bwrap too.
+    records = [env["FORKLAB_CRASH_DIR"]] if env and env.get("FORKLAB_CRASH_DIR") else []
     return sandbox.spawn(argv, cwd=cwd, stdin=stdin, stdout=stdout, stderr=stderr, env=env,
-                         limits=limits)
+                         limits=limits, also_writable=records)
 
 
 # How much of a program's output a test log keeps: its head and its tail.

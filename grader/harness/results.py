@@ -95,7 +95,7 @@ def details_of(r) -> str:
     notes = [f"note: {text}" for text in r.notes]
     if r.status == "passed":
         return "\n".join(notes)
-    parts = [r.observed] + notes
+    parts = ([f"cause: {r.cause}"] if getattr(r, "cause", "") else []) + [r.observed] + notes
     for name, tail in r.output_tails:
         parts.append(f"{name} said:\n{tail}")
     if r.status == "failed":

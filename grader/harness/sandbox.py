@@ -364,14 +364,16 @@ def _inside(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
 
-def bwrap_args(cwd: Path, writable=None) -> list:
+def bwrap_args(cwd: Path, writable=None, also_writable=()) -> list:
     """The whole bwrap command line up to `--` for a program working in cwd.
     writable: the folders it may write (default: its working folder, unless
-    that is one of the kit's lab folders of the scratch copy)."""
+    that is one of the kit's lab folders of the scratch copy), and also_writable."""
     cwd = Path(cwd).resolve()
     if writable is None:
         lab_folder = _inside(cwd, _scratch) and not _inside(cwd, _scratch / "runs")
         writable = [] if lab_folder else [cwd]
+    writable = list(writable) + [Path(f).resolve() for f in also_writable
+                                 if Path(f).resolve() not in map(Path, writable)]
     args = system_binds()
     args += ["--ro-bind", str(_scratch), str(_scratch)]
     for folder in writable:
@@ -431,10 +433,11 @@ def _child_pid(info_fd: int, timeout: float = 30):
 
 
 def spawn(argv, *, cwd, stdin=None, stdout=None, stderr=None, env=None, limits=None,
-          build=False, writable=None):
+          build=False, writable=None, also_writable=()):
     """Start a student program contained: in its own session, with the
     limits, as the sandbox user, and under bwrap when this run uses it.
-    Returns a Popen (or a Contained that behaves as one)."""
+    also_writable: folders it may write besides the default ones (the crash
+    reporter's records).  Returns a Popen (or a Contained that behaves as one)."""
     argv = [str(a) for a in argv]
     options = dict(cwd=cwd, stdin=stdin, stdout=stdout, stderr=stderr, env=env,
                    start_new_session=True, preexec_fn=preexec(limits, build=build),
@@ -443,7 +446,7 @@ def spawn(argv, *, cwd, stdin=None, stdout=None, stderr=None, env=None, limits=N
         return subprocess.Popen(argv, **options)
     read_end, write_end = os.pipe()
     try:
-        popen = subprocess.Popen([BWRAP, *bwrap_args(cwd, writable), "--info-fd",
+        popen = subprocess.Popen([BWRAP, *bwrap_args(cwd, writable, also_writable), "--info-fd",
                                   str(write_end), "--", *argv], pass_fds=(write_end,), **options)
     finally:
         os.close(write_end)
