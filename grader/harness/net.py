@@ -8,7 +8,7 @@ import time
 
 import psutil
 
-from . import procs
+from . import procs, timeline
 from .timing import scaled, wait_for
 
 
@@ -55,6 +55,7 @@ def start_server(binary, *, cwd, log_dir, name="server", args=None, limits=None,
         program.port = port
         wait_for(lambda: is_listening(program.pid, port) or not program.running(), timeout)
         if is_listening(program.pid, port):
+            timeline.watch(program)  # the test's timeline (harness/timeline.py)
             return program
         if program.running():
             program.stop()
