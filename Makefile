@@ -28,7 +28,7 @@ CPP_SOURCES = $(shell find $(BUILD_DIRS) grader/support -maxdepth 1 \
                 \( -name '*.cpp' -o -name '*.h' -o -name '*.c' \))
 
 .PHONY: all help demo test unit-table grade soak bench format format-check compdb clean \
-        deps deps-grade check-python
+        deps deps-grade deps-similarity check-python
 
 all:
 	@for dir in $(BUILD_DIRS); do $(MAKE) -C $$dir all || exit 1; done
@@ -59,6 +59,8 @@ help:
 	@echo "make gradescope      dist/gradescope-autograder.zip"
 	@echo "make prairielearn    dist/prairielearn/: grading image and questions"
 	@echo "                     (IMAGE=org/name: the image's name on Docker Hub)"
+	@echo "make deps-similarity Dolos for grader/grade --batch --similarity (npm, in"
+	@echo "                     grader/similarity/node_modules)"
 # END HIDDEN
 
 # lab04's server with three clients: replies and process tree side by side.  In a
@@ -194,6 +196,16 @@ deps:
 deps-grade:
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
 	    $(GRADE_PACKAGES)
+
+# BEGIN HIDDEN
+# Dolos for `grader/grade --batch --similarity`, pinned by package-lock.json.
+# --ignore-scripts skips building @dodona/dolos-parsers (every grammar Dolos
+# knows, compiled from source: many minutes); compare.mjs gives Dolos the C++
+# grammar of tree-sitter-cpp instead, whose install uses its prebuilt binary.
+deps-similarity:
+	cd grader/similarity && npm ci --ignore-scripts --no-audit --no-fund && \
+	    npm rebuild tree-sitter tree-sitter-cpp
+# END HIDDEN
 
 clean:
 	@for dir in $(BUILD_DIRS); do $(MAKE) -C $$dir clean; done
