@@ -264,7 +264,8 @@ def _apart(students) -> list:
                                         if transcript else "")
         html.append(f'<tr class="apart" data-student="{escape(s.name)}" data-why="{why}">'
                     f'<td><a href="#student-{escape(slug(s.name))}">{escape(s.name)}</a></td>'
-                    f"<td class=\"status-{s.outcome.status}\">{why}</td><td>{detail_html}</td></tr>")
+                    f'<td class="status-{s.outcome.status}">{why}</td>'
+                    f"<td>{detail_html}</td></tr>")
     html.append("</table>")
     return html
 
@@ -342,7 +343,8 @@ def _pitfalls(pitfalls, cited) -> list:
             "<p>From the kit's catalogue <code>PITFALLS.md</code> (same numbers).</p>"]
     for n in sorted(cited):
         p = pitfalls[n]
-        html.append(f'<div class="pitfall" id="pitfall-{n}"><h3>{n}. {markdown_code(p["title"])}</h3>'
+        html.append(f'<div class="pitfall" id="pitfall-{n}">'
+                    f'<h3>{n}. {markdown_code(p["title"])}</h3>'
                     f"<p>{markdown_code(p['text'])}</p><p class=\"muted\">lab: "
                     f"{escape(', '.join(p['labs']))}; graded tests: "
                     f"{escape('; '.join(p['tests']) or 'none')}</p></div>")

@@ -113,6 +113,8 @@ class Sampler(threading.Thread):
         while True:
             gone = self.sample()
             if gone or self.stopping.is_set():
+                if self.trace.port:  # the closes since the last scan
+                    self.clients_seen(self.trace.samples[-1].t, client_sockets(self.trace.port))
                 return
             # The clients' table costs far more than the processes (the
             # kernel lists every TCP socket of the machine): it is read
@@ -274,7 +276,7 @@ def _panel(trace: Trace, top: float, span: float) -> tuple:
                f'children</text>')
 
     # Descriptors.
-    y1 = y0 + PANEL + 8
+    y1 = y0 + PANEL + 16
     fd_h = PANEL / 2
 
     def yf(v):
