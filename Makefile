@@ -22,6 +22,8 @@ DEBIAN_PACKAGES := $(GRADE_PACKAGES) clang clang-format libc6-dev netcat-openbsd
 # BEGIN HIDDEN
 # The instructor's kit also builds the slides and runs the grader's selftests.
 DEBIAN_PACKAGES += python3-yaml nodejs chromium graphviz fonts-dejavu-core
+# Dolos, for the class report's --similarity (make deps-similarity).
+SIMILARITY_DEPS := grader/similarity/node_modules/.installed
 # END HIDDEN
 
 CPP_SOURCES = $(shell find $(BUILD_DIRS) grader/support -maxdepth 1 \
@@ -115,7 +117,9 @@ grade: check-python
 grade-reference: check-python
 	grader/grade --quiet
 
-grader-selftest: check-python
+# test_class_report.py runs Dolos (--similarity): installed first, as the
+# slides' npm packages are.
+grader-selftest: check-python $(SIMILARITY_DEPS)
 	@if [ -d grader/selftest ]; then \
 	    mkdir -p build && cd grader && $(PYTHON) -m pytest -q -p no:cacheprovider \
 	        --basetemp=$(CURDIR)/build/selftest-tmp selftest; \
@@ -202,9 +206,10 @@ deps-grade:
 # --ignore-scripts skips building @dodona/dolos-parsers (every grammar Dolos
 # knows, compiled from source: many minutes); compare.mjs gives Dolos the C++
 # grammar of tree-sitter-cpp instead, whose install uses its prebuilt binary.
-deps-similarity:
+deps-similarity: $(SIMILARITY_DEPS)
+$(SIMILARITY_DEPS): grader/similarity/package-lock.json
 	cd grader/similarity && npm ci --ignore-scripts --no-audit --no-fund && \
-	    npm rebuild tree-sitter tree-sitter-cpp
+	    npm rebuild tree-sitter tree-sitter-cpp && touch node_modules/.installed
 # END HIDDEN
 
 clean:
