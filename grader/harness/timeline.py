@@ -351,3 +351,25 @@ def svg(traces: list, title: str) -> str:
             f'<rect width="100%" height="100%" fill="white"/>\n'
             f'<text x="{LEFT}" y="18" class="t">{escape(title)}</text>\n'
             + "\n".join(body) + "\n</svg>\n")
+
+
+def side_by_side(svgs: list, title: str) -> str:
+    """One SVG holding timelines (svg() texts) next to each other, as a
+    lecture shows lab03's and lab04's (slides/diagrams/timeline-lab03-lab04.svg)."""
+    parts, x, height = [], 0, 0
+    for text in svgs:
+        width = float(re.search(r'<svg [^>]*width="([\d.]+)"', text).group(1))
+        height = max(height, float(re.search(r'<svg [^>]*height="([\d.]+)"', text).group(1)))
+        parts.append(text.replace("<svg ", f'<svg x="{x:.0f}" ', 1))
+        x += width + 20
+    width = x - 20
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
+            f'viewBox="0 0 {width:.0f} {height:.0f}">\n<title>{escape(title)}</title>\n'
+            + "".join(parts) + "</svg>\n")
+
+
+if __name__ == "__main__":
+    # python3 harness/timeline.py TITLE OUT.svg A.svg B.svg: A and B side by side.
+    import sys
+    title, out, *inputs = sys.argv[1:]
+    Path(out).write_text(side_by_side([Path(p).read_text() for p in inputs], title))
