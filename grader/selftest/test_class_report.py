@@ -305,3 +305,14 @@ def test_hangs_and_crashes_are_apart(tmp_path):
     assert students == {"dave": "error", "erin": "timeout"}
     assert "dave/grade.txt" in page.links
     check_links(page, tmp_path)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--similarity"], "--similarity compares the submissions of a --batch"),
+    (["--batch", ".", "--similarity-threshold", "1.5"],
+     "--similarity-threshold must be from 0 to 1, not 1.5"),
+])
+def test_similarity_options_are_checked_before_grading(args, message):
+    proc = run_grade(*args, timeout=60)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == f"grade: {message}"

@@ -22,7 +22,8 @@ KIT_ROOT = HERE.parent.parent
 COMPARE = HERE / "compare.mjs"
 DEFAULT_THRESHOLD = 0.6
 MAX_FILE_BYTES = 1 << 20  # what the grader takes from a submission (harness/kit.py)
-REGIONS_SHOWN = 6
+REGIONS_SHOWN = 6  # the largest shared regions of a pair
+LINES_SHOWN = 30  # of each
 
 EXPLANATION = (
     "A similarity score is the share of two files' code fingerprints -- "
@@ -97,9 +98,13 @@ def student_copies(submissions: list, rel: str) -> dict:
 
 
 def _lines(text: str, span) -> str:
+    """The region's lines, numbered; at most LINES_SHOWN of them."""
     lines = text.splitlines()
-    first, last = span
-    return "\n".join(f"{n:4} {lines[n - 1]}" for n in range(first, min(last, len(lines)) + 1))
+    first, last = span[0], min(span[1], len(lines))
+    shown = [f"{n:4} {lines[n - 1]}" for n in range(first, min(last, first + LINES_SHOWN - 1) + 1)]
+    if last >= first + LINES_SHOWN:
+        shown.append(f"     ... to line {last}")
+    return "\n".join(shown)
 
 
 def run_dolos(paths: list, template: Path, timeout: float = 600) -> list:
