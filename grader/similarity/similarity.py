@@ -108,12 +108,15 @@ def _lines(text: str, span) -> str:
 
 
 def run_dolos(paths: list, template: Path, timeout: float = 600) -> list:
-    request = json.dumps({"files": [str(p) for p in paths], "template": str(template)})
+    request = json.dumps({"files": [str(p.resolve()) for p in paths],
+                          "template": str(template.resolve())})
     proc = subprocess.run(["node", str(COMPARE)], input=request, capture_output=True,
                           text=True, cwd=HERE, timeout=timeout)
     if proc.returncode != 0:
-        last = (proc.stderr.strip().splitlines() or ["no message"])[-1]
-        raise SimilarityUnavailable(f"Dolos failed (exit status {proc.returncode}): {last}")
+        lines = proc.stderr.strip().splitlines() or ["no message"]
+        # Node prints the error, its stack, then its own version: the error.
+        why = next((line for line in lines if "Error" in line), lines[-1])
+        raise SimilarityUnavailable(f"Dolos failed (exit status {proc.returncode}): {why}")
     return json.loads(proc.stdout)["pairs"]
 
 
