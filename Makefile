@@ -26,13 +26,15 @@ DEBIAN_PACKAGES := $(GRADE_PACKAGES) clang clang-format libc6-dev netcat-openbsd
 # BEGIN HIDDEN
 # The instructor's kit also builds the slides and runs the grader's selftests.
 DEBIAN_PACKAGES += python3-yaml nodejs chromium graphviz fonts-dejavu-core fonts-noto-cjk gettext
+# Dolos, for the class report's --similarity (make deps-similarity).
+SIMILARITY_DEPS := grader/similarity/node_modules/.installed
 # END HIDDEN
 
 CPP_SOURCES = $(shell find $(BUILD_DIRS) grader/support -maxdepth 1 \
                 \( -name '*.cpp' -o -name '*.h' -o -name '*.c' \))
 
 .PHONY: all help demo test unit-table grade soak bench format format-check compdb clean \
-        deps deps-grade check-python catalogues
+        deps deps-grade deps-similarity check-python catalogues
 
 all:
 	@for dir in $(BUILD_DIRS); do $(MAKE) -C $$dir all || exit 1; done
@@ -66,6 +68,8 @@ help:
 	@echo "make gradescope      dist/gradescope-autograder.zip"
 	@echo "make prairielearn    dist/prairielearn/: grading image and questions"
 	@echo "                     (IMAGE=org/name: the image's name on Docker Hub)"
+	@echo "make deps-similarity Dolos for grader/grade --batch --similarity (npm, in"
+	@echo "                     grader/similarity/node_modules)"
 # END HIDDEN
 
 # lab04's server with three clients: replies and process tree side by side.  In a
@@ -137,7 +141,9 @@ grader/locale/%.mo: grader/locale/%.po
 grade-reference: check-python
 	grader/grade --quiet
 
-grader-selftest: check-python catalogues
+# test_class_report.py runs Dolos (--similarity): installed first, as the
+# slides' npm packages are.
+grader-selftest: check-python catalogues $(SIMILARITY_DEPS)
 	@if [ -d grader/selftest ]; then \
 	    mkdir -p build && cd grader && $(PYTHON) -m pytest -q -p no:cacheprovider \
 	        --basetemp=$(CURDIR)/build/selftest-tmp selftest; \
@@ -219,6 +225,17 @@ deps:
 deps-grade:
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
 	    $(GRADE_PACKAGES)
+
+# BEGIN HIDDEN
+# Dolos for `grader/grade --batch --similarity`, pinned by package-lock.json.
+# --ignore-scripts skips building @dodona/dolos-parsers (every grammar Dolos
+# knows, compiled from source: many minutes); compare.mjs gives Dolos the C++
+# grammar of tree-sitter-cpp instead, whose install uses its prebuilt binary.
+deps-similarity: $(SIMILARITY_DEPS)
+$(SIMILARITY_DEPS): grader/similarity/package-lock.json
+	cd grader/similarity && npm ci --ignore-scripts --no-audit --no-fund && \
+	    npm rebuild tree-sitter tree-sitter-cpp && touch node_modules/.installed
+# END HIDDEN
 
 clean:
 	@for dir in $(BUILD_DIRS); do $(MAKE) -C $$dir clean; done

@@ -9,7 +9,8 @@ and its own scratch folder and ports.  Results:
     OUT/grades.csv                 student, score per lab, total, status, failed tests
     OUT/STUDENT/results.json       Gradescope format
     OUT/STUDENT/grade.txt          what the grader printed
-    OUT/STUDENT/logs/              logs of the failed tests
+    OUT/STUDENT/logs/              logs of the failed tests, timelines of the server tests
+    OUT/report.html                the class report (class_report.py)
 """
 
 import csv
@@ -28,6 +29,7 @@ from pathlib import Path
 
 import psutil
 
+import class_report
 from harness import kit, procs, sandbox
 from harness.kit import UsageError
 
@@ -302,6 +304,7 @@ def grade_all(args, labs, submissions, out: Path, seed: int, jobs: int, kit_obje
         raise
     pool.shutdown()
     write_csv(out / "grades.csv", outcomes, labs)
+    class_report.write_for_batch(args, out, outcomes, labs, seed, submissions)  # report.html
     problems = [o for o in outcomes if o.status != "ok"]
     print(f"grades: {out / 'grades.csv'}" + (f"; {len(problems)} could not be graded fully"
                                             if problems else ""))

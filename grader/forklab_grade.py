@@ -3,7 +3,7 @@
     grader/grade [--lab LAB ...] [--submission DIR] [--json FILE] [--junit FILE] [--lang zh|en]
                  [--github-summary FILE] [--github-output FILE] [--annotations]
                  [--prairielearn FILE] [--logs DIR] [--seed N] [--quiet] [--keep]
-    grader/grade --batch DIR [-j N] [--out DIR] [--lab LAB ...] [--seed N]
+    grader/grade --batch DIR [-j N] [--out DIR] [--lab LAB ...] [--seed N] [--similarity]
 
 With no --submission it grades this checkout of the kit.  Exit status: see
 EXIT_STATUS below.  --batch grades every folder in DIR as one student's
@@ -35,6 +35,7 @@ sys.path.insert(0, str(GRADER_DIR))
 TESTS_DIR = Path(os.environ.get("FORKLAB_GRADER_TESTS", GRADER_DIR / "tests")).resolve()
 
 import batch  # noqa: E402
+import class_report  # noqa: E402
 import i18n  # noqa: E402
 from harness import kit, procs, report, sandbox  # noqa: E402
 from i18n import _  # noqa: E402
@@ -103,6 +104,7 @@ def parse_args(argv):
     batch_options.add_argument("--submission-timeout", type=float, default=1800, metavar="S",
                                help=_("wall-clock limit for grading one submission "
                                       "(default 1800)"))
+    class_report.add_options(batch_options)
     return parser.parse_args(argv)
 
 
@@ -329,6 +331,7 @@ def main(argv=None) -> int:
     try:
         if args.list:
             return list_tests(selected_labs(args.lab))
+        class_report.check_options(args)
         if args.batch is not None:
             single = (args.json, args.junit, args.github_summary, args.github_output,
                       args.prairielearn)

@@ -8,7 +8,7 @@ import time
 
 import psutil
 
-from . import diagnose, procs
+from . import diagnose, procs, timeline
 from .timing import scaled, wait_for
 
 # The start of what the test's clients sent, for the diagnosis of a failed
@@ -71,6 +71,7 @@ def start_server(binary, *, cwd, log_dir, name="server", args=None, limits=None,
         program.port = port
         wait_for(lambda: listening_sockets(program.pid) or not program.running(), timeout)
         if is_listening(program.pid, port):
+            timeline.watch(program)  # the test's timeline (harness/timeline.py)
             return program
         elsewhere = listening_elsewhere(program, port)
         if program.running():

@@ -4,7 +4,8 @@ import random
 
 import pytest
 
-from harness import procs
+from harness import procs, timeline
+from harness.scoring import slug, title_of
 
 
 @pytest.fixture(scope="session")
@@ -46,3 +47,18 @@ def no_process_left_behind():
     """Whatever a test started -- and whatever that forked -- ends with it."""
     yield
     procs.end_all()
+
+
+@pytest.fixture(autouse=True)
+def server_timeline(grading, request):
+    """The servers a test starts are sampled in the background; their
+    timeline goes next to the test's log (harness/timeline.py).  Set up after
+    no_process_left_behind, so it stops before the test's programs are ended."""
+    recording = timeline.begin()
+    yield
+    lab = getattr(request.module, "LAB", None)
+    if lab is None:
+        timeline.finish(recording, None, "")
+        return
+    title = title_of(request.function)
+    timeline.finish(recording, grading.logs_dir / lab / f"{slug(title)}.svg", f"{lab}: {title}")
