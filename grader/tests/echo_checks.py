@@ -31,6 +31,8 @@ import pytest
 from harness import diagnose, graded, net, procs, replace_hint
 from harness.expect import expect, expect_reply, fail, show
 from harness.timing import scaled, wait_for
+from harness.kit import _N
+from i18n import _  # noqa: F401 -- its titles and hints are translated
 
 SERVER_STARTS = "server starts"
 ONE_CLIENT = "replies in uppercase to one client"
@@ -251,52 +253,52 @@ def connection_state(pid: int, client_port: int):
 
 # ------------------------------------------------------------------ hints
 
-HINT_STARTS = ("Run `./server 6666` in the lab folder: it must print 'Accepting connections ...' "
-               "and keep running (`ss -ltnp` shows it listening). Check main, port_from_args and "
-               "open_listener (Socket, setsockopt SO_REUSEADDR, Bind, Listen).")
-HINT_USAGE = ("port_from_args: with one argument that is not a number from 1 to 65535, or with "
-              "more than one argument, print a usage message on stderr ('usage: server [PORT]') "
-              "and exit(2). Check the whole argument (std::from_chars, or strtol and its end "
-              "pointer): atoi() turns 'abc' into 0 and '80x' into 80.")
-HINT_IN_USE = ("When bind() fails the server must exit with status 1 and say why: Bind's "
-               "perr_exit prints 'bind to 0.0.0.0:PORT: Address already in use'. Don't ignore "
-               "or retry the failure.")
-HINT_REUSEADDR = ("open_listener: setsockopt(listenfd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) "
-                  "before Bind. Without it the port stays taken for up to a minute while the old "
-                  "server's connections linger in TIME_WAIT (see `ss -tan`).")
-HINT_ONE_CLIENT = ("serve_client: Read into a buffer, uppercase the n bytes read, Writen all n of "
-                   "them back, and loop until Read returns 0.")
-HINT_SEQUENTIAL = ("After a client closes, the server must be ready for the next: serve_client "
-                   "returns at end of file, connfd is closed, and the loop calls Accept again.")
-HINT_NO_NEWLINE = ("Answer each Read at once with what it returned: TCP has no lines, and a "
-                   "client may never send '\\n'. Don't read with Readline or fgets here.")
-HINT_MANY_LINES = ("One Read may return many lines: uppercase and send back all n bytes it "
-                   "returned, not only the first line.")
-HINT_LONG_LINE = ("A line longer than your buffer arrives in several Reads: answer each piece, "
-                  "never cut the line at the buffer's size or drop the rest (the seed's buffer "
-                  "holds 80 bytes).")
-HINT_MEGABYTES = ("Send each reply with Writen, not Write: a socket write may take fewer bytes "
-                  "than asked. 4 MiB arrive in many Reads of any size: every byte of every Read "
-                  "goes back, in order, none twice.")
-HINT_BYTES = ("uppercase: only a-z change. Pass toupper() an unsigned char (a char >= 0x80 is "
-              "negative), or test 'a' <= c && c <= 'z' yourself. The data is bytes: use the "
-              "count Read returned, never strlen() -- NUL is data.")
-HINT_FRAGMENTS = ("Each Read may return only a few bytes of what the client wrote: reply to "
-                  "each piece as it comes.")
-HINT_DISCONNECT = ("serve_client: when Read or Writen returns -1 (ECONNRESET, EPIPE), log the "
-                   "error and return; the caller closes connfd and goes on. An error of one "
-                   "connection must never end the server (no perr_exit there).")
-HINT_SIGPIPE = ("Ignore SIGPIPE at start-up (ignore_sigpipe: sigaction with SIG_IGN). Writing to "
-                "a client that has gone then fails with EPIPE instead of killing the process, "
-                "and serve_client ends that connection.")
-HINT_CHILD_ENDS = ("A child serves one client, then ends: when Read returns 0 or Writen fails "
-                   "(EPIPE), serve_client returns, and the child calls Close(connfd) and "
-                   "_exit(0) -- it never goes back into the accept loop.")
-HINT_LOG = ("Print 'Accepting connections ...' once at start, 'received from IP at PORT N' "
-            "(inet_ntop, ntohs) for each Read and 'the other side has been closed.' at end of "
-            "file. In main, before anything is printed: setvbuf(stdout, nullptr, _IOLBF, 0). "
-            "Into a file, stdout is otherwise fully buffered: lines wait in a buffer that "
-            "_exit() drops, or that a child copies and prints a second time.")
+HINT_STARTS = _N("Run `./server 6666` in the lab folder: it must print 'Accepting connections ...' "
+                 "and keep running (`ss -ltnp` shows it listening). Check main, port_from_args and "
+                 "open_listener (Socket, setsockopt SO_REUSEADDR, Bind, Listen).")
+HINT_USAGE = _N("port_from_args: with one argument that is not a number from 1 to 65535, or with "
+                "more than one argument, print a usage message on stderr ('usage: server [PORT]') "
+                "and exit(2). Check the whole argument (std::from_chars, or strtol and its end "
+                "pointer): atoi() turns 'abc' into 0 and '80x' into 80.")
+HINT_IN_USE = _N("When bind() fails the server must exit with status 1 and say why: Bind's "
+                 "perr_exit prints 'bind to 0.0.0.0:PORT: Address already in use'. Don't ignore "
+                 "or retry the failure.")
+HINT_REUSEADDR = _N("open_listener: setsockopt(listenfd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) "
+                    "before Bind. Without it the port stays taken for up to a minute while the old "
+                    "server's connections linger in TIME_WAIT (see `ss -tan`).")
+HINT_ONE_CLIENT = _N("serve_client: Read into a buffer, uppercase the n bytes read, Writen all n "
+                     "of them back, and loop until Read returns 0.")
+HINT_SEQUENTIAL = _N("After a client closes, the server must be ready for the next: serve_client "
+                     "returns at end of file, connfd is closed, and the loop calls Accept again.")
+HINT_NO_NEWLINE = _N("Answer each Read at once with what it returned: TCP has no lines, and a "
+                     "client may never send '\\n'. Don't read with Readline or fgets here.")
+HINT_MANY_LINES = _N("One Read may return many lines: uppercase and send back all n bytes it "
+                     "returned, not only the first line.")
+HINT_LONG_LINE = _N("A line longer than your buffer arrives in several Reads: answer each piece, "
+                    "never cut the line at the buffer's size or drop the rest (the seed's buffer "
+                    "holds 80 bytes).")
+HINT_MEGABYTES = _N("Send each reply with Writen, not Write: a socket write may take fewer bytes "
+                    "than asked. 4 MiB arrive in many Reads of any size: every byte of every Read "
+                    "goes back, in order, none twice.")
+HINT_BYTES = _N("uppercase: only a-z change. Pass toupper() an unsigned char (a char >= 0x80 is "
+                "negative), or test 'a' <= c && c <= 'z' yourself. The data is bytes: use the "
+                "count Read returned, never strlen() -- NUL is data.")
+HINT_FRAGMENTS = _N("Each Read may return only a few bytes of what the client wrote: reply to "
+                    "each piece as it comes.")
+HINT_DISCONNECT = _N("serve_client: when Read or Writen returns -1 (ECONNRESET, EPIPE), log the "
+                     "error and return; the caller closes connfd and goes on. An error of one "
+                     "connection must never end the server (no perr_exit there).")
+HINT_SIGPIPE = _N("Ignore SIGPIPE at start-up (ignore_sigpipe: sigaction with SIG_IGN). Writing to "
+                  "a client that has gone then fails with EPIPE instead of killing the process, "
+                  "and serve_client ends that connection.")
+HINT_CHILD_ENDS = _N("A child serves one client, then ends: when Read returns 0 or Writen fails "
+                     "(EPIPE), serve_client returns, and the child calls Close(connfd) and "
+                     "_exit(0) -- it never goes back into the accept loop.")
+HINT_LOG = _N("Print 'Accepting connections ...' once at start, 'received from IP at PORT N' "
+              "(inet_ntop, ntohs) for each Read and 'the other side has been closed.' at end of "
+              "file. In main, before anything is printed: setvbuf(stdout, nullptr, _IOLBF, 0). "
+              "Into a file, stdout is otherwise fully buffered: lines wait in a buffer that "
+              "_exit() drops, or that a child copies and prints a second time.")
 
 
 # ------------------------------------------------------- the shared tests
@@ -385,9 +387,9 @@ def test_restarts_on_the_same_port(lab_dir, run_dir, rng):
     in_use = any(err == errno.EADDRINUSE for _port, err in diagnose.bound_ports(second))
     if not net.is_listening(second.pid, port) and not in_use and "in use" not in second.output():
         # Its bind() did not fail with EADDRINUSE: SO_REUSEADDR is not the point.
-        replace_hint("The restarted server did not fail to bind its port: see what it printed "
-                     "and how it ended, and run it twice in a row yourself (`./server 7777`, "
-                     "Ctrl-C, `./server 7777`).")
+        replace_hint(_N("The restarted server did not fail to bind its port: see what it "
+                        "printed and how it ended, and run it twice in a row yourself "
+                        "(`./server 7777`, Ctrl-C, `./server 7777`)."))
     expect(net.is_listening(second.pid, port),
            f"a server started on port {port} right after the first one was stopped (with a "
            f"connection of the first one in TIME_WAIT) {second.describe_exit()} instead of "

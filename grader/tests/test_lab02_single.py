@@ -10,6 +10,7 @@ import echo_checks as echo
 from harness import graded
 from harness.common import builds_test
 from harness.expect import expect, fail, uppercase
+from i18n import _  # noqa: F401 -- its titles and hints are translated
 
 LAB = "lab02_single"
 

@@ -14,6 +14,8 @@ from harness import graded, net, note, procs
 from harness.common import builds_test
 from harness.expect import expect, expect_reply, fail, uppercase
 from harness.timing import scaled, wait_for
+from harness.kit import _N
+from i18n import _  # noqa: F401 -- its titles and hints are translated
 
 LAB = "lab03_fork"
 
@@ -39,25 +41,25 @@ test_log_lines = echo.test_log_lines
 # stderr and the listening socket leave 12 for connections.
 LOW_NOFILE = 16
 
-HINT_CONCURRENT = ("fork_child: after fork() the parent goes straight back to Accept; only the "
-                   "child calls serve_client. A parent that serves the client itself, or waits "
-                   "for the child, keeps every other client waiting.")
-HINT_ONE_CHILD = ("Fork one child per accepted connection (fork_child, called in the accept "
-                  "loop). Threads do not count, and a child must not fork again. Watch it with "
-                  "`ps -o pid,ppid,stat,cmd --forest` while a few `nc localhost 6666` run.")
-HINT_CHILD_EXITS = ("In the child: Close(listenfd), serve_client, Close(connfd), then _exit(0). "
-                    "It must end when its client closes and never return into the accept loop: "
-                    "there it would fail in Accept on the listening socket it closed, or accept "
-                    "clients of its own.")
-HINT_PARENT_CLOSES = ("fork_child: after fork() the parent must Close(connfd): the child has its "
-                      "own copy. Otherwise every client leaves a descriptor behind in the parent "
-                      "(look at `ls -l /proc/PID/fd` of the server after a few clients).")
-HINT_LOW_LIMIT = ("The parent must Close(connfd) after every fork(), or a few clients use up its "
-                  "descriptors and Accept fails with EMFILE -- the course note's first concern. "
-                  "Try `ulimit -n 16; ./server` and connect 20 clients one after another.")
-HINT_CHILD_CLOSES = ("The child's first step: Close(listenfd). It serves one client and never "
-                     "accepts; a copy of the listening socket in every child keeps the port "
-                     "open, even after the parent is gone.")
+HINT_CONCURRENT = _N("fork_child: after fork() the parent goes straight back to Accept; only the "
+                     "child calls serve_client. A parent that serves the client itself, or waits "
+                     "for the child, keeps every other client waiting.")
+HINT_ONE_CHILD = _N("Fork one child per accepted connection (fork_child, called in the accept "
+                    "loop). Threads do not count, and a child must not fork again. Watch it with "
+                    "`ps -o pid,ppid,stat,cmd --forest` while a few `nc localhost 6666` run.")
+HINT_CHILD_EXITS = _N("In the child: Close(listenfd), serve_client, Close(connfd), then _exit(0). "
+                      "It must end when its client closes and never return into the accept loop: "
+                      "there it would fail in Accept on the listening socket it closed, or accept "
+                      "clients of its own.")
+HINT_PARENT_CLOSES = _N("fork_child: after fork() the parent must Close(connfd): the child has its "
+                        "own copy. Otherwise every client leaves a descriptor behind in the parent "
+                        "(look at `ls -l /proc/PID/fd` of the server after a few clients).")
+HINT_LOW_LIMIT = _N("The parent must Close(connfd) after every fork(), or a few clients use up its "
+                    "descriptors and Accept fails with EMFILE -- the course note's first concern. "
+                    "Try `ulimit -n 16; ./server` and connect 20 clients one after another.")
+HINT_CHILD_CLOSES = _N("The child's first step: Close(listenfd). It serves one client and never "
+                       "accepts; a copy of the listening socket in every child keeps the port "
+                       "open, even after the parent is gone.")
 
 
 def connect_clients(server, count: int, rng) -> list:

@@ -25,6 +25,8 @@ from harness import graded, note, procs
 from harness.common import builds_test
 from harness.expect import expect, fail, show, uppercase
 from harness.timing import scaled, wait_for
+from harness.kit import _N
+from i18n import _  # noqa: F401 -- its titles and hints are translated
 
 LAB = "lab04_sigchld"
 
@@ -67,26 +69,26 @@ MAX_SOAK_ZOMBIES = 100
 
 SUPPORT_DIR = Path(__file__).resolve().parents[1] / "support"
 
-HINT_REAPED = ("Install a SIGCHLD handler once, before the accept loop (install_sigchld_handler "
-               "with sigaction), that reaps exited children with waitpid(-1, nullptr, WNOHANG). "
-               "Without it every child that exits stays a zombie (Z in `ps -o pid,ppid,stat,cmd "
-               "--forest`).")
-HINT_MANY_AT_ONCE = ("Signals do not queue: one SIGCHLD can stand for many children that exited "
-                     "together. Reap in a loop: while (waitpid(-1, nullptr, WNOHANG) > 0) -- "
-                     "not if.")
-HINT_ACCEPT = ("Each child that exits interrupts the parent, blocked in accept(), with SIGCHLD. "
-               "Install the handler with SA_RESTART, and retry accept() after EINTR (Accept "
-               "does). The handler must never block: WNOHANG, never wait() -- the parent "
-               "cannot accept while it waits for children that still serve.")
-HINT_KILLED = ("Reap every child however it ended: waitpid(-1, nullptr, WNOHANG) returns "
-               "children killed by a signal as well as those that exited.")
-HINT_FORK_FAILS = ("fork_child: when fork() returns -1, log the error, Close(connfd) (that "
-                   "client sees end of file) and return to the accept loop. Don't exit: the "
-                   "seed's perr_exit(\"fork\") ends the service for every client because one "
-                   "fork failed.")
-HINT_SOAK = ("Everything at once: Writen for every reply, Close(connfd) in the parent, a SIGCHLD "
-             "handler with a while loop and WNOHANG, SA_RESTART. The observed line says what "
-             "broke first.")
+HINT_REAPED = _N("Install a SIGCHLD handler once, before the accept loop (install_sigchld_handler "
+                 "with sigaction), that reaps exited children with waitpid(-1, nullptr, WNOHANG). "
+                 "Without it every child that exits stays a zombie (Z in `ps -o pid,ppid,stat,cmd "
+                 "--forest`).")
+HINT_MANY_AT_ONCE = _N("Signals do not queue: one SIGCHLD can stand for many children that exited "
+                       "together. Reap in a loop: while (waitpid(-1, nullptr, WNOHANG) > 0) -- "
+                       "not if.")
+HINT_ACCEPT = _N("Each child that exits interrupts the parent, blocked in accept(), with SIGCHLD. "
+                 "Install the handler with SA_RESTART, and retry accept() after EINTR (Accept "
+                 "does). The handler must never block: WNOHANG, never wait() -- the parent "
+                 "cannot accept while it waits for children that still serve.")
+HINT_KILLED = _N("Reap every child however it ended: waitpid(-1, nullptr, WNOHANG) returns "
+                 "children killed by a signal as well as those that exited.")
+HINT_FORK_FAILS = _N("fork_child: when fork() returns -1, log the error, Close(connfd) (that "
+                     "client sees end of file) and return to the accept loop. Don't exit: the "
+                     "seed's perr_exit(\"fork\") ends the service for every client because one "
+                     "fork failed.")
+HINT_SOAK = _N("Everything at once: Writen for every reply, Close(connfd) in the parent, a SIGCHLD "
+               "handler with a while loop and WNOHANG, SA_RESTART. The observed line says what "
+               "broke first.")
 
 
 def remaining_children(server) -> str:

@@ -26,6 +26,8 @@ from harness import graded, kit, net, procs
 from harness.common import builds_test
 from harness.expect import expect, expect_reply, fail, show, uppercase
 from harness.timing import scaled, wait_for
+from harness.kit import _N
+from i18n import _  # noqa: F401 -- its titles and hints are translated
 from upper_server import Behaviour, UpperServer
 
 LAB = "lab05_client"
@@ -40,16 +42,16 @@ PROMPT = 5
 IDLE_WINDOW = 1.0
 IDLE_BUSY_SHARE = 0.5
 
-HALF_CLOSE = ("At end of input, call shutdown(sockfd, SHUT_WR) -- not close() and not exit -- "
-              "and keep reading the socket until read() returns 0: the replies to the last "
-              "bytes you sent are still on their way.")
-READ_EVERYTHING = ("The server may split a reply anywhere and send it late: never assume one "
-                   "read() returns one whole reply. Watch stdin and the socket together "
-                   "(poll) and copy whatever arrives on the socket to stdout with Writen.")
-BYTES_NOT_STRINGS = ("Data is bytes, not a C string: use the count read() returned, never "
-                     "strlen() or fgets()/fputs(), which stop at '\\0'.")
-NO_BUFFERING = ("Write each reply to stdout as soon as it arrives (Writen on STDOUT_FILENO); "
-                "a reply kept in a stdio buffer reaches the user only at exit.")
+HALF_CLOSE = _N("At end of input, call shutdown(sockfd, SHUT_WR) -- not close() and not exit -- "
+                "and keep reading the socket until read() returns 0: the replies to the last "
+                "bytes you sent are still on their way.")
+READ_EVERYTHING = _N("The server may split a reply anywhere and send it late: never assume one "
+                     "read() returns one whole reply. Watch stdin and the socket together "
+                     "(poll) and copy whatever arrives on the socket to stdout with Writen.")
+BYTES_NOT_STRINGS = _N("Data is bytes, not a C string: use the count read() returned, never "
+                       "strlen() or fgets()/fputs(), which stop at '\\0'.")
+NO_BUFFERING = _N("Write each reply to stdout as soon as it arrives (Writen on STDOUT_FILENO); "
+                  "a reply kept in a stdio buffer reaches the user only at exit.")
 
 test_builds = builds_test()
 
@@ -437,9 +439,12 @@ def test_short_lines(client, upper_server, rng):
     expect_all_replies(c, data)
 
 
-@graded(points=1, hint="The course note's client reads into an 80-byte buffer. A longer line "
-                       "must still go out and come back whole: loop over reads, and never drop "
-                       "what did not fit. " + READ_EVERYTHING)
+@graded(points=1, hint=_N("The course note's client reads into an 80-byte buffer. A longer "
+                          "line must still go out and come back whole: loop over reads, and "
+                          "never drop what did not fit. The server may split a reply anywhere "
+                          "and send it late: never assume one read() returns one whole reply. "
+                          "Watch stdin and the socket together (poll) and copy whatever arrives "
+                          "on the socket to stdout with Writen."))
 def test_long_lines(client, upper_server, rng):
     """lines longer than the course note's 80-byte buffer"""
     server = upper_server()
@@ -470,10 +475,12 @@ def test_binary_data(client, upper_server, rng):
     expect_all_replies(c, data)
 
 
-@graded(points=3, hint="Megabytes take many reads and writes on both sides, and the replies "
-                       "come back while you are still sending: watch stdin and the socket "
-                       "together, write everything with Writen, and at end of input "
-                       "half-close and read until the server closes. " + BYTES_NOT_STRINGS)
+@graded(points=3, hint=_N("Megabytes take many reads and writes on both sides, and the replies "
+                          "come back while you are still sending: watch stdin and the socket "
+                          "together, write everything with Writen, and at end of input "
+                          "half-close and read until the server closes. Data is bytes, not a C "
+                          "string: use the count read() returned, never strlen() or "
+                          "fgets()/fputs(), which stop at '\\0'."))
 def test_megabytes(client, upper_server, rng):
     """megabytes: every byte comes back, then exit 0 at end of input"""
     server = upper_server()
@@ -672,9 +679,11 @@ def test_interactive_terminal(client, upper_server, rng):
         os.close(master)
 
 
-@graded(points=1, hint=NO_BUFFERING + " Also read stdin with read() when poll() says it is "
-                       "ready: a program that drives the client through pipes sends one line "
-                       "and waits for its reply.")
+@graded(points=1, hint=_N("Write each reply to stdout as soon as it arrives (Writen on "
+                          "STDOUT_FILENO); a reply kept in a stdio buffer reaches the user only "
+                          "at exit. Also read stdin with read() when poll() says it is ready: a "
+                          "program that drives the client through pipes sends one line and "
+                          "waits for its reply."))
 def test_interactive_pipes(client, upper_server, rng):
     """driven through pipes: each line's reply before the next line"""
     server = upper_server()

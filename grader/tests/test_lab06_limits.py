@@ -30,6 +30,8 @@ from harness import graded, net, procs
 from harness.common import builds_test
 from harness.expect import expect, expect_reply, fail, show, uppercase
 from harness.timing import scaled, wait_for
+from harness.kit import _N
+from i18n import _  # noqa: F401 -- its titles and hints are translated
 
 LAB = "lab06_limits"
 
@@ -60,33 +62,33 @@ test_soak = sigchld_tests.test_soak
 SUMMARY = re.compile(r"served (\d+) clients, at most (\d+) children at once, (\d+) stopped after "
                      r"the grace period")
 
-HINT_USAGE = ("options_from_args: getopt(argc, argv, \"n:g:\"); -n takes a number from 1 to "
-              "4096, -g one from 0 to 3600 (check the whole argument: std::from_chars, or "
-              "strtol and its end pointer); then at most one operand, the port. Anything else: "
-              "a usage message on stderr ('usage: server [-n MAX_CHILDREN] [-g GRACE_SECONDS] "
-              "[PORT]') and exit(2).")
-HINT_CAP = ("Before each accept, wait_for_free_slot: while children.running.size() >= cap, sleep "
-            "until a child exits, then reap. The count goes up in add_child after each fork and "
-            "down only when waitpid has reaped the child -- a zombie still holds its slot. The "
-            "clients beyond the cap wait in the listen backlog: never refuse or close them.")
-HINT_CPU = ("At the cap, sleep until SIGCHLD: sigsuspend(&wait_mask) (or ppoll with the mask). "
-            "A loop that calls waitpid(..., WNOHANG) until a slot is free, or polls with a "
-            "timeout, keeps a CPU busy while nothing happens.")
-HINT_LOST_WAKEUP = ("The lost wakeup: the count is checked, a child exits and its SIGCHLD is "
-                    "handled, and only then does the parent call pause() -- which sleeps until "
-                    "the next signal, maybe for ever, with a free slot and clients waiting. Keep "
-                    "SIGCHLD blocked while you check the count, and let it in only inside the "
-                    "call that sleeps: sigsuspend(&wait_mask) or ppoll(..., &wait_mask) do both "
-                    "in one step (README: the race).")
-HINT_STOP = ("On SIGTERM or SIGINT (the handler only sets g_stop_signal): leave the accept loop, "
-             "Close(listenfd) at once so new clients are refused, let the children finish within "
-             "-g seconds (ppoll with a timeout and the wait mask, reaping after each wake-up), "
-             "then kill(pid, SIGTERM) each child still running, reap every one, print the "
-             "summary line and return 0 from main. Each child must restore SIGTERM's default "
-             "action and unblock it (restore_signals_in_child), or it ignores the SIGTERM.")
-HINT_SIGINT = ("SIGINT stops the server like SIGTERM: with no client it closes the listening "
-               "socket, prints 'served 0 clients, at most 0 children at once, 0 stopped after the "
-               "grace period' and exits with status 0 at once.")
+HINT_USAGE = _N("options_from_args: getopt(argc, argv, \"n:g:\"); -n takes a number from 1 to "
+                "4096, -g one from 0 to 3600 (check the whole argument: std::from_chars, or "
+                "strtol and its end pointer); then at most one operand, the port. Anything else: "
+                "a usage message on stderr ('usage: server [-n MAX_CHILDREN] [-g GRACE_SECONDS] "
+                "[PORT]') and exit(2).")
+HINT_CAP = _N("Before each accept, wait_for_free_slot: while children.running.size() >= cap, sleep "
+              "until a child exits, then reap. The count goes up in add_child after each fork and "
+              "down only when waitpid has reaped the child -- a zombie still holds its slot. The "
+              "clients beyond the cap wait in the listen backlog: never refuse or close them.")
+HINT_CPU = _N("At the cap, sleep until SIGCHLD: sigsuspend(&wait_mask) (or ppoll with the mask). "
+              "A loop that calls waitpid(..., WNOHANG) until a slot is free, or polls with a "
+              "timeout, keeps a CPU busy while nothing happens.")
+HINT_LOST_WAKEUP = _N("The lost wakeup: the count is checked, a child exits and its SIGCHLD is "
+                      "handled, and only then does the parent call pause() -- which sleeps until "
+                      "the next signal, maybe for ever, with a free slot and clients waiting. Keep "
+                      "SIGCHLD blocked while you check the count, and let it in only inside the "
+                      "call that sleeps: sigsuspend(&wait_mask) or ppoll(..., &wait_mask) do both "
+                      "in one step (README: the race).")
+HINT_STOP = _N("On SIGTERM or SIGINT (the handler only sets g_stop_signal): leave the accept loop, "
+               "Close(listenfd) at once so new clients are refused, let the children finish within "
+               "-g seconds (ppoll with a timeout and the wait mask, reaping after each wake-up), "
+               "then kill(pid, SIGTERM) each child still running, reap every one, print the "
+               "summary line and return 0 from main. Each child must restore SIGTERM's default "
+               "action and unblock it (restore_signals_in_child), or it ignores the SIGTERM.")
+HINT_SIGINT = _N("SIGINT stops the server like SIGTERM: with no client it closes the listening "
+                 "socket, prints 'served 0 clients, at most 0 children at once, 0 stopped after "
+                 "the grace period' and exits with status 0 at once.")
 
 # How long a client of the lost-wakeup test may wait before the watchdog
 # looks at why nothing moves.
