@@ -94,7 +94,7 @@ HINT_SOAK = _N("Everything at once: Writen for every reply, Close(connfd) in the
 def remaining_children(server) -> str:
     zombies = len(server.zombie_children())
     live = len(server.live_children())
-    return f"{zombies} zombie(s) and {live} running child(ren)"
+    return _("{zombies} zombie(s) and {live} running child(ren)").format(zombies=zombies, live=live)
 
 
 @graded(points=2, hint=HINT_REAPED, requires=echo.EXCHANGE)
@@ -108,18 +108,21 @@ def test_children_reaped(lab_dir, run_dir, rng):
         client.close()
         left = 4 - number
         reaped = wait_for(lambda: len(server.children()) == left, REAP_DEADLINE)
-        expect(server.running(), f"{echo.state(server)} after client {number} of 4 left"
-                                 f"{echo.last_output(server, 1)}")
+        expect(server.running(), _("{state} after client {number} of 4 left").format(
+            state=echo.state(server), number=number) + echo.last_output(server, 1))
         zombies = server.zombie_children()
         pids = ", ".join(str(z.pid) for z in zombies)
         expect(reaped or not zombies,
-               f"{len(zombies)} child(ren) of the server (pid {pids}) were zombies "
-               f"{scaled(REAP_DEADLINE):.0f} s after client {number} of 4 left "
-               f"({echo.state(server)})")
-        expect(reaped, f"{scaled(REAP_DEADLINE):.0f} s after client {number} of 4 left, the "
-                       f"server had {remaining_children(server)}, not {left} running children")
+               _("{count} child(ren) of the server (pid {pids}) were zombies {seconds} s after "
+                 "client {number} of 4 left ({state})").format(
+                     count=len(zombies), pids=pids, seconds=f"{scaled(REAP_DEADLINE):.0f}",
+                     number=number, state=echo.state(server)))
+        expect(reaped, _("{seconds} s after client {number} of 4 left, the server had {children}, "
+                         "not {left} running children").format(
+                             seconds=f"{scaled(REAP_DEADLINE):.0f}", number=number,
+                             children=remaining_children(server), left=left))
     with echo.connect(server) as client:
-        echo.check_reply(server, client, echo.text(rng, 30), what="a new client's reply")
+        echo.check_reply(server, client, echo.text(rng, 30), what=_N("a new client's reply"))
 
 
 @graded(points=2, hint=HINT_MANY_AT_ONCE, requires=echo.EXCHANGE)
@@ -128,19 +131,23 @@ def test_many_exit_at_once(lab_dir, run_dir, rng):
     server = echo.start(lab_dir, run_dir)
     count = 20
     clients = fork_tests.connect_clients(server, count, rng)
-    children = fork_tests.expect_children(server, count, f"with {count} clients connected")
+    children = fork_tests.expect_children(server, count, _("with {count} clients connected"
+                                                           ).format(count=count))
     # While the parent is stopped, all the children exit: it will find one
     # SIGCHLD pending for all of them, as when they exit faster than it runs.
     with echo.stopped(server.pid, "the server"):
         for client in clients:
             client.close()
         exited = wait_for(lambda: not any(procs.is_live(c) for c in children), 10)
-        expect(exited, f"{sum(procs.is_live(c) for c in children)} of {count} children were "
-                       f"still running {scaled(10):.0f} s after their clients left")
+        expect(exited, _("{running} of {count} children were still running {seconds} s after "
+                         "their clients left").format(
+                             running=sum(procs.is_live(c) for c in children), count=count,
+                             seconds=f"{scaled(10):.0f}"))
     reaped = wait_for(lambda: not server.children(), REAP_DEADLINE)
-    expect(reaped, f"{count} children exited together; {scaled(REAP_DEADLINE):.0f} s later "
-                   f"{len(server.zombie_children())} of them were still zombies "
-                   f"({echo.state(server)})")
+    expect(reaped, _("{count} children exited together; {seconds} s later {zombies} of them "
+                     "were still zombies ({state})").format(
+                         count=count, seconds=f"{scaled(REAP_DEADLINE):.0f}",
+                         zombies=len(server.zombie_children()), state=echo.state(server)))
 
 
 @graded(points=2, hint=HINT_ACCEPT, requires=echo.EXCHANGE)
@@ -148,19 +155,22 @@ def test_accepts_while_children_exit(lab_dir, run_dir, rng):
     """keeps accepting while children exit (SIGCHLD interrupts accept)"""
     server = echo.start(lab_dir, run_dir)
     keeper = echo.connect(server)
-    echo.check_reply(server, keeper, echo.text(rng, 30), what="the first client's reply")
+    echo.check_reply(server, keeper, echo.text(rng, 30), what=_N("the first client's reply"))
     for number in range(1, 7):
         client = echo.connect(server, timeout=3)
         data = echo.text(rng, 30)
         received = client.exchange(data)
         if received != uppercase(data):
-            fail(f"client {number + 1} got {len(received)} of {len(data)} reply bytes within "
-                 f"{scaled(3):.0f} s; {number - 1} client(s) had left before it, while one "
-                 f"stayed connected ({echo.state(server)}, {remaining_children(server)})"
-                 f"{echo.last_output(server, 1)}")
+            fail(_("client {number} got {got} of {owed} reply bytes within {seconds} s; {left} "
+                   "client(s) had left before it, while one stayed connected ({state}, "
+                   "{children})").format(number=number + 1, got=len(received), owed=len(data),
+                                         seconds=f"{scaled(3):.0f}", left=number - 1,
+                                         state=echo.state(server),
+                                         children=remaining_children(server))
+                 + echo.last_output(server, 1))
         echo.leave(server, client)
     echo.check_reply(server, keeper, echo.text(rng, 30),
-                     what="the client that stayed connected all along: its reply")
+                     what=_N("the client that stayed connected all along: its reply"))
     keeper.close()
 
 
@@ -169,18 +179,22 @@ def test_killed_child_reaped(lab_dir, run_dir, rng):
     """no zombies when a child is killed by a signal"""
     server = echo.start(lab_dir, run_dir)
     clients = fork_tests.connect_clients(server, 2, rng)
-    children = fork_tests.expect_children(server, 2, "with 2 clients connected")
+    children = fork_tests.expect_children(server, 2, _("with {count} clients connected"
+                                                       ).format(count=2))
     for child, signo in zip(children, (signal.SIGKILL, signal.SIGTERM)):
         echo.wait_until_accepting(server)
         os.kill(child.pid, signo)
         gone = wait_for(lambda: procs.status_of(child) is None, REAP_DEADLINE)
-        expect(gone, f"child {child.pid}, killed by {signo.name}, was "
-                     f"{'a zombie' if procs.status_of(child) == 'zombie' else 'still there'} "
-                     f"{scaled(REAP_DEADLINE):.0f} s later ({echo.state(server)})")
+        if procs.status_of(child) == "zombie":
+            left = _("child {pid}, killed by {signal}, was a zombie {seconds} s later ({state})")
+        else:
+            left = _("child {pid}, killed by {signal}, was still there {seconds} s later ({state})")
+        expect(gone, left.format(pid=child.pid, signal=signo.name,
+                                 seconds=f"{scaled(REAP_DEADLINE):.0f}", state=echo.state(server)))
     for client in clients:
         client.close()
     with echo.connect(server) as client:
-        echo.check_reply(server, client, echo.text(rng, 30), what="a new client's reply")
+        echo.check_reply(server, client, echo.text(rng, 30), what=_N("a new client's reply"))
 
 
 @pytest.fixture(scope="module")
@@ -206,16 +220,17 @@ def test_fork_failure(lab_dir, run_dir, rng, fail_fork_shim):
     env = dict(os.environ, LD_PRELOAD=str(fail_fork_shim), FORKLAB_FAIL_FORK="2")
     server = echo.start(lab_dir, run_dir, env=env)
     first = echo.connect(server)
-    echo.check_reply(server, first, echo.text(rng, 30), what="the first client's reply")
+    echo.check_reply(server, first, echo.text(rng, 30), what=_N("the first client's reply"))
     echo.leave(server, first)
     unlucky = echo.connect(server)
     _data, eof = unlucky.read_until_eof(timeout=5)
-    expect(eof, f"fork() failed for the 2nd client; {scaled(5):.0f} s later its connection was "
-                f"still open ({echo.state(server)}){echo.last_output(server, 2)}")
+    expect(eof, _("fork() failed for the 2nd client; {seconds} s later its connection was still "
+                  "open ({state})").format(seconds=f"{scaled(5):.0f}", state=echo.state(server))
+           + echo.last_output(server, 2))
     unlucky.close()
     third = echo.connect(server)
     echo.check_reply(server, third, echo.text(rng, 30),
-                     what="after fork() had failed for the 2nd client, the 3rd client's reply")
+                     what=_N("after fork() had failed for the 2nd client, the 3rd client's reply"))
     third.close()
 
 
