@@ -307,7 +307,7 @@ class Finished:
 
     def describe(self) -> str:
         if self.timed_out:
-            return "did not finish before the deadline and was stopped"
+            return _("did not finish before the deadline and was stopped")
         return describe_returncode(self.returncode)
 
 

@@ -142,19 +142,21 @@ def run_case(lab_dir, run_dir, name: str) -> None:
     argv = [str(lab_dir / TEST_BINARY), f"--test-case={name}", "--no-intro", "--no-colors"]
     done = procs.run("test_wrap", argv, log_dir=run_dir, timeout=20)
     if done.timed_out:
-        fail(f"the test did not finish within {scaled(20):.0f} s: a wrapper that loops forever "
-             "(retrying an error that is not EINTR?) or waits for bytes that never come")
+        fail(_("the test did not finish within {seconds} s: a wrapper that loops forever "
+               "(retrying an error that is not EINTR?) or waits for bytes that never come"
+               ).format(seconds=f"{scaled(20):.0f}"))
     output = (done.stdout + done.stderr).decode(errors="replace")
     if done.returncode < 0:
-        fail(f"the test program {done.describe()} (a crash in the wrappers?)\n"
-             f"{doctest_failure_lines(output)}")
+        fail(_("the test program {ended} (a crash in the wrappers?)").format(
+            ended=done.describe()) + "\n" + doctest_failure_lines(output))
     stub = re.search(r"^.*is not implemented yet$", output, re.MULTILINE)
     if stub:
         fail(stub.group(0))
     if done.returncode != 0:
-        fail(doctest_failure_lines(output) or f"test_wrap {done.describe()}")
+        fail(doctest_failure_lines(output) or _("test_wrap {ended}").format(ended=done.describe()))
     expect(re.search(r"test cases:\s*1 \|\s*1 passed", output),
-           f"the kit's test binary did not run the case '{name}' (a grader bug)")
+           _("the kit's test binary did not run the case '{name}' (a grader bug)").format(
+               name=name))
 
 
 def make_case_test(name: str, points: int, hint: str):
