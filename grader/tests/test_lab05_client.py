@@ -329,10 +329,12 @@ def expect_exit_0_at_end_of_input(c: RunningClient):
     c.close_stdin()
     code = c.wait_exit(PROMPT)
     if code is None:
-        fail(_("every reply arrived, but {seconds} s after its input ended the client was "
-               "still running (a client that does not half-close waits for the server, and the "
-               "server for the client).").format(seconds=f"{scaled(PROMPT):.0f}")
-             + " " + _(HALF_CLOSE))
+        fail(_("{observed} {advice}").format(
+            observed=_("every reply arrived, but {seconds} s after its input ended the client "
+                       "was still running (a client that does not half-close waits for the "
+                       "server, and the server for the client).").format(
+                           seconds=f"{scaled(PROMPT):.0f}"),
+            advice=_(HALF_CLOSE)))
     expect(code == 0, _("every reply arrived; when its input ended, {state} (expected status 0)"
                         ).format(state=c.state()))
 
@@ -597,10 +599,12 @@ def test_server_stops_answering(client, upper_server, rng):
     cpu_before = c.cpu_seconds()
     busy, watched, exited = c.watch_idle(IDLE_WINDOW)
     if exited:
-        fail(_("the server read the input and stayed silent, and the client {ended} before any "
-               "reply came: it stopped waiting for the {owed} bytes it was owed.").format(
-                   ended=procs.describe_returncode(c.popen.poll()), owed=server.received)
-             + " " + _(HALF_CLOSE))
+        fail(_("{observed} {advice}").format(
+            observed=_("the server read the input and stayed silent, and the client {ended} "
+                       "before any reply came: it stopped waiting for the {owed} bytes it was "
+                       "owed.").format(ended=procs.describe_returncode(c.popen.poll()),
+                                       owed=server.received),
+            advice=_(HALF_CLOSE)))
     used = c.cpu_seconds() - cpu_before
     expect(busy <= IDLE_BUSY_SHARE,
            _("while the server stayed silent for {seconds} s the client was running or ready "
