@@ -277,7 +277,7 @@ class Soak:
         if code not in (0, errno.EINPROGRESS):
             sock.close()
             self.finished += 1
-            self.wrong.append((number, f"connect failed: {os.strerror(code)}"))
+            self.wrong.append((number, _("connect failed: {why}").format(why=os.strerror(code))))
             return
         conn = SoakConnection(number, sock, self.payload(number))
         self.selector.register(sock, selectors.EVENT_READ | selectors.EVENT_WRITE, conn)
@@ -288,8 +288,9 @@ class Soak:
         self.finished += 1
         expected = uppercase(conn.payload)
         if problem is None and bytes(conn.received) != expected:
-            problem = (f"sent {len(conn.payload)} bytes {show(conn.payload, 24)}, got "
-                       f"{len(conn.received)} back {show(bytes(conn.received), 24)}")
+            problem = _("sent {sent} bytes {data}, got {got} back {reply}").format(
+                sent=len(conn.payload), data=show(conn.payload, 24), got=len(conn.received),
+                reply=show(bytes(conn.received), 24))
         if problem is not None:
             self.wrong.append((conn.number, problem))
 
@@ -315,9 +316,11 @@ class Soak:
     def health(self, baseline_fds: int) -> None:
         """Stop early, saying why, when the server is broken beyond doubt."""
         server = self.server
-        done = (f"once {self.started} of {self.total} connections had been opened "
-                f"({self.finished} of them answered and closed)")
-        expect(server.running(), f"{echo.state(server)} {done}{echo.last_output(server, 2)}")
+        done = _("once {started} of {total} connections had been opened ({finished} of them "
+                 "answered and closed)").format(started=self.started, total=self.total,
+                                                finished=self.finished)
+        expect(server.running(), _("{state} {when}").format(state=echo.state(server), when=done)
+               + echo.last_output(server, 2))
         states = server.child_states()
         self.peak_children = max(self.peak_children, len(states))
         zombies = sum(state == "Z" for state in states.values())
@@ -328,18 +331,23 @@ class Soak:
         else:
             waited = time.monotonic() - self.too_many_zombies_since
             expect(waited < scaled(REAP_DEADLINE),
-                   f"{zombies} zombies, still more than {MAX_SOAK_ZOMBIES} after "
-                   f"{scaled(REAP_DEADLINE):.0f} s without new connections, {done}")
+                   _("{zombies} zombies, still more than {limit} after {seconds} s without new "
+                     "connections, {when}").format(zombies=zombies, limit=MAX_SOAK_ZOMBIES,
+                                                   seconds=f"{scaled(REAP_DEADLINE):.0f}",
+                                                   when=done))
         fds = server.num_fds() or 0
         expect(fds <= baseline_fds + 100,
-               f"the server's open descriptors grew from {baseline_fds} to {fds} {done}")
+               _("the server's open descriptors grew from {before} to {after} {when}").format(
+                   before=baseline_fds, after=fds, when=done))
         if len(self.wrong) >= 20:
             self.report_wrong()
 
     def report_wrong(self) -> None:
-        examples = "\n".join(f"  connection {n}: {what}" for n, what in sorted(self.wrong)[:3])
-        fail(f"{len(self.wrong)} of {self.finished} connections got a wrong reply or failed "
-             f"({echo.state(self.server)}), for example:\n{examples}")
+        examples = "\n".join("  " + _("connection {number}: {what}").format(number=n, what=what)
+                             for n, what in sorted(self.wrong)[:3])
+        fail(_("{wrong} of {finished} connections got a wrong reply or failed ({state}), for "
+               "example:").format(wrong=len(self.wrong), finished=self.finished,
+                                  state=echo.state(self.server)) + "\n" + examples)
 
     def run(self, seconds: float) -> float:
         started = time.monotonic()
@@ -350,9 +358,11 @@ class Soak:
             while self.finished < self.total:
                 now = time.monotonic()
                 expect(now < deadline,
-                       f"only {self.finished} of {self.total} connections had ended after "
-                       f"{scaled(seconds):.0f} s ({echo.state(self.server)}, "
-                       f"{remaining_children(self.server)})")
+                       _("only {finished} of {total} connections had ended after {seconds} s "
+                         "({state}, {children})").format(
+                             finished=self.finished, total=self.total,
+                             seconds=f"{scaled(seconds):.0f}", state=echo.state(self.server),
+                             children=remaining_children(self.server)))
                 while (self.started < self.total and self.too_many_zombies_since is None
                        and len(self.selector.get_map()) < self.at_once):
                     self.open_one()
@@ -362,7 +372,8 @@ class Soak:
                     except (BlockingIOError, InterruptedError):
                         pass
                     except OSError as exc:
-                        self.finish(key.data, f"the connection failed: {exc.strerror or exc}")
+                        self.finish(key.data, _("the connection failed: {why}").format(
+                            why=exc.strerror or exc))
                 if now >= next_check:
                     self.health(baseline_fds)
                     next_check = now + 0.05
@@ -387,14 +398,16 @@ def test_soak(lab_dir, run_dir, rng):
     baseline_fds = server.num_fds()
     soak = Soak(server, rng, SOAK_CONNECTIONS, SOAK_AT_ONCE)
     seconds = soak.run(SOAK_SECONDS)
-    what = f"after {SOAK_CONNECTIONS} connections, {SOAK_AT_ONCE} at once"
+    what = _("after {count} connections, {at_once} at once").format(count=SOAK_CONNECTIONS,
+                                                                    at_once=SOAK_AT_ONCE)
     settled = wait_for(lambda: not server.children(), 5)
-    expect(settled, f"{what}: 5 s after the last client left, the server had "
-                    f"{remaining_children(server)}")
+    expect(settled, _("{what}: 5 s after the last client left, the server had {children}").format(
+        what=what, children=remaining_children(server)))
     fds = echo.descriptors_after_settling(server, baseline_fds)
     expect(fds is not None and baseline_fds is not None and fds <= baseline_fds,
-           f"{what}: the server's open descriptors went from {baseline_fds} to {fds} "
-           f"({echo.state(server)})")
+           _("{what}: the server's open descriptors went from {before} to {after} ({state})"
+             ).format(what=what, before=baseline_fds, after=fds, state=echo.state(server)))
     if SOAK_LONG:
-        note(f"soak: {SOAK_CONNECTIONS} connections in {seconds:.1f} s, {SOAK_AT_ONCE} at once; "
-             f"at most {soak.peak_children} children at a time")
+        note(_("soak: {count} connections in {seconds} s, {at_once} at once; at most {peak} "
+               "children at a time").format(count=SOAK_CONNECTIONS, seconds=f"{seconds:.1f}",
+                                            at_once=SOAK_AT_ONCE, peak=soak.peak_children))

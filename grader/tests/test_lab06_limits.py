@@ -147,7 +147,8 @@ class Crowd:
                 sock = socket.create_connection(("127.0.0.1", server.port), timeout=scaled(5))
                 sock.sendall(payload)
             except OSError as exc:
-                self.problems.append((number, f"connect or send failed: {exc.strerror or exc}"))
+                self.problems.append((number, _("connect or send failed: {why}").format(
+                    why=exc.strerror or exc)))
                 continue
             sock.setblocking(False)
             self.received[number] = bytearray()
@@ -165,13 +166,15 @@ class Crowd:
             except BlockingIOError:
                 continue
             except OSError as exc:
-                self.problems.append((number, f"the connection failed: {exc.strerror or exc}"))
+                self.problems.append((number, _("the connection failed: {why}").format(
+                    why=exc.strerror or exc)))
                 self.close(number)
                 continue
             if not piece:
-                self.problems.append((number, f"the server closed it after "
-                                              f"{len(self.received[number])} of "
-                                              f"{len(self.payloads[number])} reply bytes"))
+                self.problems.append((number, _("the server closed it after {got} of {owed} "
+                                                "reply bytes").format(
+                                                    got=len(self.received[number]),
+                                                    owed=len(self.payloads[number]))))
                 self.close(number)
             else:
                 self.received[number] += piece
