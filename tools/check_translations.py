@@ -309,9 +309,10 @@ def graded_texts(tree):
             continue
         for decorator in node.decorator_list:
             if isinstance(decorator, ast.Call) and getattr(decorator.func, "id", None) == "graded":
-                title = ast.get_docstring(node)
-                if title:
-                    yield title, node.lineno
+                doc = ast.get_docstring(node)
+                if doc:
+                    # The title is the docstring's first line (scoring.title_of).
+                    yield doc.splitlines()[0].strip(), node.lineno
                 for keyword in decorator.keywords:
                     if keyword.arg == "hint" and isinstance(keyword.value, ast.Constant):
                         yield keyword.value.value, decorator.lineno

@@ -1,11 +1,15 @@
 """Tests that every lab module shares."""
 
 from . import kit
+from .kit import _N
 from .expect import expect
 from .scoring import graded
 
-BUILD_HINT = ("Run `make` in the lab folder and fix the first error it shows. The kit builds "
-              "with -Wall -Wextra -Werror, so a warning counts as an error.")
+
+# The builds test's title (its docstring below), marked for the .po.
+BUILDS_TITLE = _N("builds (warnings are errors)")
+BUILD_HINT = _N("Run `make` in the lab folder and fix the first error it shows. The kit builds "
+                "with -Wall -Wextra -Werror, so a warning counts as an error.")
 
 
 def builds_test(points: int = 1):

@@ -30,7 +30,10 @@ from pathlib import Path
 
 import psutil
 
+from i18n import _
+
 from . import procs
+from .kit import _N
 from .expect import uppercase
 
 # Output beyond this is a flood (a line per byte, the data itself...).
@@ -42,28 +45,29 @@ BURN_SHARE = 0.5
 BURN_SECONDS = 1.5
 
 SIGNAL_WORDS = {
-    signal.SIGSEGV: "segmentation fault: a read or write through a bad pointer (null, freed, "
-                    "or past the end of an array)",
-    signal.SIGBUS: "bus error: an access to memory that is not there (a bad pointer)",
-    signal.SIGFPE: "arithmetic error: an integer division by zero",
-    signal.SIGABRT: "abort: the program stopped itself (a failed assert, an uncaught C++ "
-                    "exception, or the C library finding its heap corrupted, e.g. a double free)",
-    signal.SIGILL: "illegal instruction: often a function that ends without returning the "
-                   "value it promised",
+    signal.SIGSEGV: _N("segmentation fault: a read or write through a bad pointer (null, freed, "
+                       "or past the end of an array)"),
+    signal.SIGBUS: _N("bus error: an access to memory that is not there (a bad pointer)"),
+    signal.SIGFPE: _N("arithmetic error: an integer division by zero"),
+    signal.SIGABRT: _N("abort: the program stopped itself (a failed assert, an uncaught C++ "
+                       "exception, or the C library finding its heap corrupted, e.g. a double "
+                       "free)"),
+    signal.SIGILL: _N("illegal instruction: often a function that ends without returning the "
+                      "value it promised"),
 }
 
 SIGNAL_HINTS = {
-    signal.SIGSEGV: "Look at {where}: which pointer there can be null or point outside memory the "
-                    "program owns? `gdb ./server`, `run 6666`, then `bt` after the crash shows the "
-                    "same place; `make SANITIZE=1 test` in the lab folder often names the bad "
-                    "access.",
-    signal.SIGABRT: "Look at {where} and what it calls: an assert that fails, an exception nobody "
-                    "catches, or memory freed twice. `make SANITIZE=1 test` in the lab folder "
-                    "names a heap error where it happens.",
-    signal.SIGFPE: "Look at {where}: a division (/ or %) whose divisor can be 0.",
+    signal.SIGSEGV: _N("Look at {where}: which pointer there can be null or point outside memory "
+                       "the program owns? `gdb ./server`, `run 6666`, then `bt` after the crash "
+                       "shows the same place; `make SANITIZE=1 test` in the lab folder often "
+                       "names the bad access."),
+    signal.SIGABRT: _N("Look at {where} and what it calls: an assert that fails, an exception "
+                       "nobody catches, or memory freed twice. `make SANITIZE=1 test` in the lab "
+                       "folder names a heap error where it happens."),
+    signal.SIGFPE: _N("Look at {where}: a division (/ or %) whose divisor can be 0."),
 }
-DEFAULT_SIGNAL_HINT = ("Look at {where}. `gdb ./server`, `run 6666`, then `bt` after the crash "
-                       "shows the same place.")
+DEFAULT_SIGNAL_HINT = _N("Look at {where}. `gdb ./server`, `run 6666`, then `bt` after the "
+                         "crash shows the same place.")
 
 
 # ------------------------------------------------------ the crash reporter's records
@@ -207,13 +211,16 @@ def describe_place(frames: list) -> tuple:
     ours = [(f, w) for f, w, mine in frames if mine and not w.startswith("??")]
     if not ours:
         libs = [w for _f, w, mine in frames if not mine]
-        return (f"inside {libs[0]}" if libs else "at an unknown place"), "the code it ran last"
+        return (_("inside {library}").format(library=libs[0]) if libs
+                else _("at an unknown place")), _("the code it ran last")
     function, where = ours[0]
-    text = f"at {where} in {function}"
+    text = _("at {where} in {function}").format(where=where, function=function)
     if frames and not frames[0][2]:
-        text = f"in a function of {frames[0][1]} called {text}"
+        text = _("in a function of {library} called {place}").format(library=frames[0][1],
+                                                                     place=text)
     if len(ours) > 1:
-        text += f" (called from {ours[1][0]} at {ours[1][1]})"
+        text += _(" (called from {function} at {where})").format(function=ours[1][0],
+                                                                 where=ours[1][1])
     return text, where
 
 
@@ -288,17 +295,20 @@ class Diagnosis:
 def _who(pid: int, ppid: int, programs) -> str:
     for p in programs:
         if p.pid == pid:
-            return f"the {p.name} (pid {pid})"
+            return _("the {name} (pid {pid})").format(name=p.name, pid=pid)
     for p in programs:
         if p.pid == ppid:
-            return f"the {p.name}'s child (pid {pid})"
-    return f"a process the {programs[0].name} started (pid {pid})" if programs else f"pid {pid}"
+            return _("the {name}'s child (pid {pid})").format(name=p.name, pid=pid)
+    if programs:
+        return _("a process the {name} started (pid {pid})").format(name=programs[0].name, pid=pid)
+    return _("pid {pid}").format(pid=pid)
 
 
 def _said(program) -> str:
     if program is None or not program.tail:
         return ""
-    return f"; the {program.name}'s output ended with: {program.tail!r}"
+    return _("; the {name}'s output ended with: {tail}").format(name=program.name,
+                                                                 tail=repr(program.tail))
 
 
 def _owner(pid: int, ppid: int, programs):
@@ -311,13 +321,19 @@ def _crash(observation) -> Diagnosis:
         try:
             name = signal.Signals(crash.signo).name
         except ValueError:
-            name = f"signal {crash.signo}"
+            name = _("signal {number}").format(number=crash.signo)
         place, where = describe_place(symbolize(crash))
         who = _who(crash.pid, crash.ppid, programs)
         words = SIGNAL_WORDS.get(crash.signo, "")
-        text = (f"{who} died of {name}{' -- ' + words if words else ''} -- {place}"
-                f"{_said(_owner(crash.pid, crash.ppid, programs))}")
-        hint = SIGNAL_HINTS.get(crash.signo, DEFAULT_SIGNAL_HINT).format(where=where)
+        said = _said(_owner(crash.pid, crash.ppid, programs))
+        if words:
+            text = _("{who} died of {signal} -- {meaning} -- {place}").format(
+                who=who, signal=name, meaning=_(words), place=place) + said
+        else:
+            text = _("{who} died of {signal} -- {place}").format(who=who, signal=name,
+                                                                 place=place) + said
+        hint = SIGNAL_HINTS.get(crash.signo, DEFAULT_SIGNAL_HINT)
+        hint = _(hint).format(where=where)
         return Diagnosis(f"crash:{name}:{where}", text, hint)
     return None
 
@@ -325,15 +341,16 @@ def _crash(observation) -> Diagnosis:
 def _flood(observation) -> Diagnosis:
     for p in observation["programs"]:
         if p.output_size >= FLOOD_BYTES:
-            killed = (" and was stopped by SIGXFSZ at the sandbox's output limit"
+            killed = (_(" and was stopped by SIGXFSZ at the sandbox's output limit")
                       if p.returncode == -signal.SIGXFSZ else "")
             return Diagnosis(
-                "flood", f"the {p.name} printed more than {FLOOD_BYTES >> 20} MiB "
-                         f"({p.output_size >> 20} MiB in {p.seconds:.1f} s){killed}",
-                "Print one short line per event (a client arrives, a Read, a close) -- never the "
-                "data itself, or a line per byte. The same lines again and again mean a loop "
-                "that never ends: Read returning 0 (the client closed) must end serve_client's "
-                "loop. The grader keeps only the head and the tail of such output.")
+                "flood", _("the {name} printed more than {limit} MiB ({size} MiB in {seconds} s)"
+                           ).format(name=p.name, limit=FLOOD_BYTES >> 20,
+                                    size=p.output_size >> 20, seconds=f"{p.seconds:.1f}") + killed,
+                _("Print one short line per event (a client arrives, a Read, a close) -- never the "
+                  "data itself, or a line per byte. The same lines again and again mean a loop "
+                  "that never ends: Read returning 0 (the client closed) must end serve_client's "
+                  "loop. The grader keeps only the head and the tail of such output."))
     return None
 
 
@@ -347,11 +364,12 @@ def _wrong_port(observation) -> Diagnosis:
         if ports and p.port not in ports:
             shown = ", ".join(map(str, ports))
             return Diagnosis(
-                "wrong-port", f"`{p.name} {p.port}` bound port {shown}, not port {p.port}, "
-                              f"the port given as its argument",
-                "open_listener(port) must bind the port main got from port_from_args(argc, "
-                "argv), not a fixed number. `./server 6666` hides the mistake: try `./server "
-                "7777` and `ss -ltnp`.")
+                "wrong-port", _("`{name} {port}` bound port {ports}, not port {port}, the port "
+                                "given as its argument").format(name=p.name, port=p.port,
+                                                                ports=shown),
+                _("open_listener(port) must bind the port main got from port_from_args(argc, "
+                  "argv), not a fixed number. `./server 6666` hides the mistake: try `./server "
+                  "7777` and `ss -ltnp`."))
     return None
 
 
@@ -363,11 +381,12 @@ def _exited_after_listening(observation) -> Diagnosis:
         ports = {port for pid, _pp, port in observation["records"].listens if pid == p.pid}
         if p.port in ports:
             return Diagnosis(
-                "exited-after-listening", f"the {p.name} listened on port {p.port}, then "
-                f"{p.exit_text}{_said(p)}",
-                "After Listen, main loops for ever: Accept a client, serve it, Close its socket, "
-                "Accept the next. Nothing in that loop returns or exits (a server runs until "
-                "it is stopped).")
+                "exited-after-listening", _("the {name} listened on port {port}, then {ended}"
+                                            ).format(name=p.name, port=p.port,
+                                                     ended=p.exit_text) + _said(p),
+                _("After Listen, main loops for ever: Accept a client, serve it, Close its socket, "
+                  "Accept the next. Nothing in that loop returns or exits (a server runs until "
+                  "it is stopped)."))
     return None
 
 
@@ -382,10 +401,12 @@ def _reply_printed(observation) -> Diagnosis:
                 continue
             if uppercase(window) in output and window not in output:
                 return Diagnosis(
-                    "reply-printed", f"the {p.name} printed the reply to its own output instead "
-                    f"of sending it to the client: {uppercase(window)!r} appears in its output",
-                    "Send the reply on the connection: Writen(connfd, buf, n). printf, "
-                    "std::cout or write(1, ...) only show it in the server's terminal.")
+                    "reply-printed", _("the {name} printed the reply to its own output instead "
+                                       "of sending it to the client: {reply} appears in its "
+                                       "output").format(name=p.name,
+                                                        reply=repr(uppercase(window))),
+                    _("Send the reply on the connection: Writen(connfd, buf, n). printf, "
+                      "std::cout or write(1, ...) only show it in the server's terminal."))
     return None
 
 
@@ -394,12 +415,13 @@ def _burning(observation) -> Diagnosis:
         if p.running and p.cpu >= BURN_SECONDS and (p.spinning
                                                      or p.cpu >= BURN_SHARE * p.seconds):
             return Diagnosis(
-                "cpu-burn", f"the {p.name} used {p.cpu:.1f} s of CPU in {p.seconds:.1f} s while "
-                f"the test waited for it: a loop that never ends or never waits?",
-                "Look for a loop that does not block: every pass of the accept loop waits in "
-                "Accept, every pass of serve_client in Read, and Read returning 0 (the client "
-                "closed) ends it. `top` shows the process at 100% CPU; `gdb -p PID`, then `bt`, "
-                "shows the loop.")
+                "cpu-burn", _("the {name} used {cpu} s of CPU in {seconds} s while the test "
+                              "waited for it: a loop that never ends or never waits?").format(
+                                  name=p.name, cpu=f"{p.cpu:.1f}", seconds=f"{p.seconds:.1f}"),
+                _("Look for a loop that does not block: every pass of the accept loop waits in "
+                  "Accept, every pass of serve_client in Read, and Read returning 0 (the client "
+                  "closed) ends it. `top` shows the process at 100% CPU; `gdb -p PID`, then `bt`, "
+                  "shows the loop."))
     return None
 
 
@@ -407,10 +429,11 @@ def _child_accepted(observation) -> Diagnosis:
     programs = observation["programs"]
     for pid, ppid in observation["records"].accepts:
         return Diagnosis(
-            "child-accepted", f"{_who(pid, ppid, programs)} called accept() itself: after its own "
-            f"client left, the child went on into the accept loop",
-            "In the child: Close(listenfd), serve_client, Close(connfd), then _exit(0) -- "
-            "never return from the child's branch into the accept loop.")
+            "child-accepted", _("{who} called accept() itself: after its own client left, the "
+                                "child went on into the accept loop").format(
+                                    who=_who(pid, ppid, programs)),
+            _("In the child: Close(listenfd), serve_client, Close(connfd), then _exit(0) -- "
+              "never return from the child's branch into the accept loop."))
     return None
 
 
@@ -420,8 +443,8 @@ def _child_failed(observation) -> Diagnosis:
         owner = next((p for p in programs if p.pid == ppid and p.is_server), None)
         if owner is not None:
             return Diagnosis(
-                f"child-exit:{status}", f"{_who(pid, ppid, programs)} exited with status {status}"
-                f"{_said(owner)}",
+                f"child-exit:{status}", _("{who} exited with status {status}").format(
+                    who=_who(pid, ppid, programs), status=status) + _said(owner),
                 "")
     return None
 
@@ -436,8 +459,8 @@ def _server_exited(observation) -> Diagnosis:
         if p.port in ports:
             last = p.tail.splitlines()[-1] if p.tail else ""
             return Diagnosis(f"server-exit:{p.returncode}:{last}",
-                             f"the {p.name} listened on port {p.port}, then {p.exit_text}"
-                             f"{_said(p)}", "")
+                             _("the {name} listened on port {port}, then {ended}").format(
+                                 name=p.name, port=p.port, ended=p.exit_text) + _said(p), "")
     return None
 
 
@@ -447,8 +470,8 @@ def _no_reply(observation) -> Diagnosis:
     servers = [p for p in observation["programs"] if p.is_server and p.running]
     if not servers:
         return None
-    return Diagnosis("no-reply", f"the {servers[0].name} sent nothing back at all (it is still "
-                                 f"running and printed no error)", "")
+    return Diagnosis("no-reply", _("the {name} sent nothing back at all (it is still running and "
+                                   "printed no error)").format(name=servers[0].name), "")
 
 
 def _stub(observation) -> Diagnosis:
@@ -458,9 +481,9 @@ def _stub(observation) -> Diagnosis:
         found = re.search(r"(\S+: [^\n]*?) is not implemented yet", said)
         if found:
             return Diagnosis(
-                "stub", f"the {p.name} stopped at a stub: '{found.group(1)} is not implemented "
-                        f"yet' (it {p.exit_text})",
-                "Write that function (the lab's README gives the steps), then grade again.")
+                "stub", _("the {name} stopped at a stub: '{stub} is not implemented yet' (it "
+                          "{ended})").format(name=p.name, stub=found.group(1), ended=p.exit_text),
+                _("Write that function (the lab's README gives the steps), then grade again."))
     return None
 
 

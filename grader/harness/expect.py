@@ -5,6 +5,9 @@ the report shows "observed: ..." and the test's hint -- never a traceback.
 """
 
 import pytest
+from i18n import _
+
+from .kit import _N
 
 PREVIEW_BYTES = 48
 
@@ -43,7 +46,8 @@ def uppercase(data: bytes) -> bytes:
     return bytes(data).upper()  # bytes.upper() touches ASCII letters only
 
 
-def expect_reply(sent: bytes, received: bytes, expected: bytes = None, what="the reply") -> None:
+def expect_reply(sent: bytes, received: bytes, expected: bytes = None,
+                 what=_N("the reply")) -> None:
     """Fail unless received == expected (default: the uppercase of sent),
     showing the input, the expected and the received bytes."""
     if expected is None:
@@ -55,14 +59,18 @@ def expect_reply(sent: bytes, received: bytes, expected: bytes = None, what="the
     if expected and not received:
         observations["no_reply"] = True
     at = first_difference(received, expected)
-    lines = [f"{what} differs from what was expected:",
-             f"  sent     ({len(sent)} bytes): {show(sent)}",
-             f"  expected ({len(expected)} bytes): {show(expected)}",
-             f"  received ({len(received)} bytes): {show(received)}"]
+    lines = [_("{what} differs from what was expected:").format(what=_(what)),
+             "  " + _("sent     ({count} bytes): {data}").format(count=len(sent), data=show(sent)),
+             "  " + _("expected ({count} bytes): {data}").format(count=len(expected),
+                                                                  data=show(expected)),
+             "  " + _("received ({count} bytes): {data}").format(count=len(received),
+                                                                  data=show(received))]
     if len(received) < len(expected) and received == expected[:len(received)]:
-        lines.append(f"  the first {len(received)} bytes were right, then nothing more came")
+        lines.append("  " + _("the first {count} bytes were right, then nothing more came"
+                              ).format(count=len(received)))
     else:
         lo = max(0, at - 8)
-        lines.append(f"  first difference at byte {at}: expected {show(expected[lo:at + 8])}, "
-                     f"received {show(received[lo:at + 8])}")
+        lines.append("  " + _("first difference at byte {at}: expected {expected}, received "
+                              "{received}").format(at=at, expected=show(expected[lo:at + 8]),
+                                                   received=show(received[lo:at + 8])))
     fail("\n".join(lines))

@@ -7,6 +7,7 @@ import struct
 import time
 
 import psutil
+from i18n import _
 
 from . import diagnose, procs, timeline
 from .timing import scaled, wait_for
@@ -78,31 +79,37 @@ def start_server(binary, *, cwd, log_dir, name="server", args=None, limits=None,
             program.stop()
             if elsewhere:
                 raise ServerDidNotStart(
-                    f"`{name} {port}` listens on port {', '.join(map(str, elsewhere))}, not on "
-                    f"port {port}, the port given as its argument")
+                    _("`{name} {port}` listens on port {ports}, not on port {port}, the port "
+                      "given as its argument").format(name=name, port=port,
+                                                      ports=", ".join(map(str, elsewhere))))
             raise ServerDidNotStart(
-                f"the server was still running but not listening on port {port} "
-                f"after {scaled(timeout):.0f} s")
+                _("the server was still running but not listening on port {port} after "
+                  "{seconds} s").format(port=port, seconds=f"{scaled(timeout):.0f}"))
         bound = sorted({p for p, _err in diagnose.bound_ports(program) if p and p != port})
         if bound:
             raise ServerDidNotStart(
-                f"`{name} {port}` bound port {', '.join(map(str, bound))}, not port {port}, the "
-                f"port given as its argument; then it {program.describe_exit()}")
+                _("`{name} {port}` bound port {ports}, not port {port}, the port given as its "
+                  "argument; then it {ended}").format(name=name, port=port,
+                                                      ports=", ".join(map(str, bound)),
+                                                      ended=program.describe_exit()))
         output = program.output()
         if program.returncode == 1 and "in use" in output and _attempt < 2:
             continue
         listened = diagnose.listened_ports(program)
         if port in listened:
-            raise ServerDidNotStart(f"`{name} {port}` listened on port {port}, then "
-                                    f"{program.describe_exit()} (a server keeps accepting "
-                                    f"clients until it is stopped)")
+            raise ServerDidNotStart(_("`{name} {port}` listened on port {port}, then {ended} "
+                                      "(a server keeps accepting clients until it is stopped)"
+                                      ).format(name=name, port=port,
+                                               ended=program.describe_exit()))
         if listened:
             raise ServerDidNotStart(
-                f"`{name} {port}` listened on port {', '.join(map(str, listened))}, not on "
-                f"port {port}, the port given as its argument, then {program.describe_exit()}")
-        raise ServerDidNotStart(f"`{name} {port}` {program.describe_exit()} before it "
-                                f"listened on port {port}")
-    raise ServerDidNotStart("could not find a free port")
+                _("`{name} {port}` listened on port {ports}, not on port {port}, the port given "
+                  "as its argument, then {ended}").format(name=name, port=port,
+                                                          ports=", ".join(map(str, listened)),
+                                                          ended=program.describe_exit()))
+        raise ServerDidNotStart(_("`{name} {port}` {ended} before it listened on port {port}"
+                                  ).format(name=name, port=port, ended=program.describe_exit()))
+    raise ServerDidNotStart(_("could not find a free port"))
 
 
 class Client:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
+from i18n import _
 
 from . import sandbox
 from .timing import scaled
@@ -162,17 +163,19 @@ def describe_returncode(code) -> str:
     """'exited with status 1', 'was killed by SIGSEGV', with the reason when
     the signal comes from one of the sandbox's limits."""
     if code is None:
-        return "is still running"
+        return _("is still running")
     if code >= 0:
-        return f"exited with status {code}"
+        return _("exited with status {status}").format(status=code)
     name = signal.Signals(-code).name
-    why = {
-        "SIGXCPU": f": it used more than {sandbox.LIMITS[resource.RLIMIT_CPU]} s "
-                   "of CPU time (a busy loop?)",
-        "SIGXFSZ": f": it wrote more than {sandbox.LIMITS[resource.RLIMIT_FSIZE] >> 20} MiB "
-                   "to a file or to its output, the sandbox's limit",
-    }.get(name, "")
-    return f"was killed by {name}{why}"
+    if name == "SIGXCPU":
+        why = _(": it used more than {seconds} s of CPU time (a busy loop?)").format(
+            seconds=sandbox.LIMITS[resource.RLIMIT_CPU])
+    elif name == "SIGXFSZ":
+        why = _(": it wrote more than {mib} MiB to a file or to its output, the sandbox's "
+                "limit").format(mib=sandbox.LIMITS[resource.RLIMIT_FSIZE] >> 20)
+    else:
+        why = ""
+    return _("was killed by {signal}").format(signal=name) + why
 
 
 # ------------------------------------------------ what every program is started with
@@ -304,7 +307,7 @@ class Finished:
 
     def describe(self) -> str:
         if self.timed_out:
-            return "did not finish before the deadline and was stopped"
+            return _("did not finish before the deadline and was stopped")
         return describe_returncode(self.returncode)
 
 

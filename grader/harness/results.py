@@ -10,6 +10,8 @@ A platform's file never recounts: its points are the Grading's.
 
 from dataclasses import dataclass
 
+from i18n import _
+
 
 @dataclass(frozen=True)
 class TestResult:
@@ -92,12 +94,12 @@ class Grading:
 def details_of(r) -> str:
     """A Result's text for the student: its notes; unless it passed, what was
     observed and the programs' last output; if it failed, the hint."""
-    notes = [f"note: {text}" for text in r.notes]
+    notes = [_("note: ") + text for text in r.notes]
     if r.status == "passed":
         return "\n".join(notes)
-    parts = ([f"cause: {r.cause}"] if getattr(r, "cause", "") else []) + [r.observed] + notes
+    parts = ([_("cause: ") + r.cause] if getattr(r, "cause", "") else []) + [r.observed] + notes
     for name, tail in r.output_tails:
-        parts.append(f"{name} said:\n{tail}")
+        parts.append(_("{name} said: ").format(name=name).rstrip() + "\n" + tail)
     if r.status == "failed":
-        parts.append(f"hint: {r.hint}")
+        parts.append(_("hint: ") + r.hint)
     return "\n".join(parts)

@@ -45,6 +45,8 @@ from pathlib import Path
 
 import psutil
 
+from i18n import _
+
 
 def setting(name: str, default):
     """A positive whole number from the environment, or default.  A bad value
@@ -531,26 +533,33 @@ class Watchdog:
 
 
 def describe_limits() -> str:
-    parts = [f"{MAX_PROCESSES} processes"]
-    for which, name in LIMIT_NAMES.items():
+    parts = [_("{count} processes").format(count=MAX_PROCESSES)]
+    for which in LIMIT_NAMES:
         value = LIMITS[which]
-        if which in (resource.RLIMIT_AS, resource.RLIMIT_FSIZE):
-            parts.append(f"{value >> 20} MiB of {name.split(' of ')[1]}")
+        if which == resource.RLIMIT_AS:
+            parts.append(_("{mib} MiB of address space").format(mib=value >> 20))
+        elif which == resource.RLIMIT_FSIZE:
+            parts.append(_("{mib} MiB of file size").format(mib=value >> 20))
+        elif which == resource.RLIMIT_NOFILE:
+            parts.append(_("{count} open descriptors").format(count=value))
         else:
-            parts.append(f"{value} {name}")
+            parts.append(_("{count} CPU seconds").format(count=value))
     uid = sandbox_uid()
-    who = f"uid {uid}" if uid is not None else "the grader's own uid (not root)"
-    return f"student programs run as {who} with at most " + ", ".join(parts)
+    who = (_("uid {uid}").format(uid=uid) if uid is not None
+           else _("the grader's own uid (not root)"))
+    return _("student programs run as {who} with at most {limits}").format(
+        who=who, limits=_(", ").join(parts))
 
 
 def describe() -> str:
     """One line on how student programs are contained in this run."""
     choice = choose()
     if choice.mode == "bwrap":
-        caveat = "" if sandbox_uid() is not None else (
+        caveat = "" if sandbox_uid() is not None else _(
             " (not root: they run as your own uid, so they could signal the grader)")
-        return ("sandbox: bubblewrap -- the system read-only, a private /tmp, /var/tmp and "
-                "/dev/shm, nothing of the grader's but this submission's scratch folder"
-                + caveat)
-    return (f"sandbox: NO bubblewrap ({choice.reason}); only the uid and the limits contain "
-            "student programs: they can read world-readable files and write /tmp")
+        return _("sandbox: bubblewrap -- the system read-only, a private /tmp, /var/tmp and "
+                 "/dev/shm, nothing of the grader's but this submission's scratch folder"
+                 ) + caveat
+    return _("sandbox: NO bubblewrap ({reason}); only the uid and the limits contain "
+             "student programs: they can read world-readable files and write /tmp").format(
+                 reason=choice.reason)

@@ -19,10 +19,13 @@ import re
 import signal
 import sys
 import time
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+from i18n import _
 
 from . import diagnose, expect, kit, net, procs, sandbox
 from .timing import scaled
@@ -106,9 +109,9 @@ def describe_exception(excinfo) -> str:
         return str(value.msg)
     if isinstance(value, AssertionError):
         text = str(value).strip()
-        return text if text else "an assertion failed"
+        return text if text else _("an assertion failed")
     if isinstance(value, TestTimedOut):
-        return "(timed out)"
+        return _("(timed out)")
     return f"{type(value).__name__}: {value}"
 
 
@@ -176,7 +179,8 @@ class GradePlugin:
         if lab != self._current_lab:
             self._end_lab()
             self._current_lab = lab
-            self.print(f"== {lab}: {kit.LABS[lab].title} ==")
+            title = kit.LABS[lab].title  # translated where the .po has it
+            self.print(_("== {lab}: {title} ==").format(lab=lab, title=_(title)))
         if not self._reporter_built:
             self._reporter_built = True
             procs.build_crash_reporter(self.scratch / "grader-support")
@@ -191,7 +195,8 @@ class GradePlugin:
         for required in item.function.forklab_grade.requires:
             status = self._outcomes.get((lab, required))
             if status != "passed":
-                pytest.skip(f"not run: it needs '{required}', which did not pass")
+                pytest.skip(_("not run: it needs '{required}', which did not pass").format(
+                    required=_(required)))
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_call(self, item):
@@ -235,16 +240,17 @@ class GradePlugin:
     def _finish(self, item, phases) -> None:
         info = item.function.forklab_grade
         result = Result(lab=item.module.LAB, title=title_of(item.function),
-                        max_points=info.points, hint=info.hint,
+                        max_points=info.points, hint=translated(info.hint),
                         seconds=time.monotonic() - phases["start"], notes=list(_notes))
         problem = phases.get("problem")
         if self.watchdog is not None and self.watchdog.tripped:
             result.status = "failed"
-            result.observed = (f"your program created more than {sandbox.MAX_PROCESSES} "
-                               "processes (a fork bomb? a child that goes on forking?); the "
-                               "grader ended all of them")
+            result.observed = _("your program created more than {count} processes (a fork "
+                                "bomb? a child that goes on forking?); the grader ended all "
+                                "of them").format(count=sandbox.MAX_PROCESSES)
             if problem is not None and problem[2] is not None:
-                result.observed += "\nthen: " + describe_exception(problem[2])
+                result.observed += "\n" + _("then: {what}").format(
+                    what=describe_exception(problem[2]))
             self._diagnose(result, phases.get("observation"))
             result.log = str(self._write_log(result, phases.get("tails", []),
                                              phases.get("exits", {})))
@@ -255,17 +261,17 @@ class GradePlugin:
             when, outcome, excinfo = problem
             if outcome == "skipped":
                 result.status = "not run"
-                result.observed = describe_exception(excinfo) if excinfo else "not run"
+                result.observed = describe_exception(excinfo) if excinfo else _("not run")
             else:
                 result.status = "failed"
                 if excinfo is not None and isinstance(excinfo.value, TestTimedOut):
-                    result.observed = (f"did not finish within {scaled(info.timeout):.0f} s "
-                                       "(the program may be stuck, or waiting for input that "
-                                       "never comes)")
+                    result.observed = _("did not finish within {seconds} s (the program may "
+                                        "be stuck, or waiting for input that never comes)"
+                                        ).format(seconds=f"{scaled(info.timeout):.0f}")
                 else:
                     result.observed = describe_exception(excinfo) if excinfo else outcome
                 if when == "teardown":
-                    result.observed = "during clean-up: " + result.observed
+                    result.observed = _("during clean-up: {what}").format(what=result.observed)
                 self._diagnose(result, phases.get("observation"))
             result.output_tails = [(p.name, tail) for p, tail in phases.get("tails", [])
                                    if tail.strip()]
@@ -282,13 +288,13 @@ class GradePlugin:
         """Name the cause first; the same cause as an earlier failure of the
         lab is said once (the later test points back to it)."""
         if _hint:
-            result.hint = _hint[0]
+            result.hint = translated(_hint[0])
         found = _safely(diagnose.diagnose, observation)
         if found is None:
             return
         result.cause = found.text
         if found.hint:
-            result.hint = found.hint
+            result.hint = translated(found.hint)
         first = self._causes.setdefault((result.lab, found.key), result.title)
         if first != result.title:
             result.same_cause_as = first
@@ -313,28 +319,32 @@ class GradePlugin:
     def _print_result(self, r: Result) -> None:
         if self.quiet and r.status == "passed" and not r.notes:
             return
-        label = {"passed": "PASS", "failed": "FAIL", "not run": "SKIP"}[r.status]
-        line = f"  {label}  {r.points:>2}/{r.max_points:<2} {r.seconds:6.2f}s  {r.title}"
+        label = {"passed": _("PASS"), "failed": _("FAIL"), "not run": _("SKIP")}[r.status]
+        line = (f"  {label}  {r.points:>2}/{r.max_points:<2} {r.seconds:6.2f}s  "
+                f"{translated(r.title)}")
         if r.status == "failed" and r.same_cause_as:
-            line += f"  (the same cause as '{r.same_cause_as}')"
+            line += "  " + _("(the same cause as '{title}')").format(
+                title=translated(r.same_cause_as))
         if r.status == "not run":
-            same = r.observed == self._last_skip and r.observed.startswith("not run: it needs")
-            line += "  (not run: the same reason)" if same else f"  ({r.observed})"
+            needs = _("not run: it needs '{required}', which did not pass").split("{")[0]
+            same = r.observed == self._last_skip and r.observed.startswith(needs)
+            line += "  " + (_("(not run: the same reason)") if same
+                            else _("({why})").format(why=r.observed))
             self._last_skip = r.observed
         else:
             self._last_skip = None
         self.print(line)
         for text in r.notes:
-            self.print(indent(text, "note: "))
+            self.print(indent(text, _("note: ")))
         if r.status == "failed" and not r.same_cause_as:
             if r.cause:
-                self.print(indent(r.cause, "cause: "))
-            self.print(indent(r.observed, "observed: "))
+                self.print(indent(r.cause, _("cause: ")))
+            self.print(indent(r.observed, _("observed: ")))
             for name, tail in r.output_tails:
-                self.print(indent(tail, f"{name} said: "))
-            self.print(indent(r.hint, "hint: "))
+                self.print(indent(tail, _("{name} said: ").format(name=name)))
+            self.print(indent(r.hint, _("hint: ")))
             if r.log:
-                self.print(indent(r.log, "log: "))
+                self.print(indent(r.log, _("log: ")))
 
     def _end_lab(self) -> None:
         if self._current_lab is None:
@@ -344,11 +354,19 @@ class GradePlugin:
         total = sum(r.max_points for r in mine)
         for first in dict.fromkeys(r.same_cause_as for r in mine if r.same_cause_as):
             more = sum(r.same_cause_as == first for r in mine)
-            self.print(f"  {more} more test(s) failed the same way as '{first}': "
-                       f"fix that first")
-        self.print(f"  {self._current_lab}: {got}/{total}")
+            self.print("  " + _("{count} more test(s) failed the same way as '{title}': "
+                                "fix that first").format(count=more, title=_(first)))
+        self.print("  " + _("{lab}: {got}/{total}").format(lab=self._current_lab, got=got,
+                                                        total=total))
         self.print()
         self._current_lab = None
+
+
+def translated(text: str) -> str:
+    """A test's title or hint (or a diagnosis's hint) in the student's
+    language: the graded modules' titles and hints are the .po's msgids
+    (tools/check_translations.py checks them); results keep the English title."""
+    return _(text)
 
 
 def _safely(function, *args):
@@ -367,10 +385,15 @@ def _exit_at_failure(program) -> str:
     return program.describe_exit()
 
 
+def columns(text: str) -> int:
+    """How many terminal columns text takes: a Chinese character takes two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
 def indent(text: str, first: str, width: int = 10) -> str:
     """Indent a block under a result line: 'first' on line one, aligned below."""
     pad = " " * width
     lines = str(text).splitlines() or [""]
     head = pad + first + lines[0]
-    rest = [pad + " " * len(first) + line for line in lines[1:]]
+    rest = [pad + " " * columns(first) + line for line in lines[1:]]
     return "\n".join([head] + rest)

@@ -3,6 +3,7 @@
 import random
 
 import pytest
+from i18n import _
 
 from harness import procs, timeline
 from harness.scoring import slug, title_of
@@ -24,7 +25,7 @@ def lab_build(grading, request):
 def lab_dir(grading, lab_build, request):
     """The built lab folder in the scratch kit; not run if the build failed."""
     if not lab_build.ok:
-        pytest.skip("not run: the lab did not build (see 'builds')")
+        pytest.skip(_("not run: the lab did not build (see '{title}')").format(title=_("builds")))
     return grading.lab_dir(request.module.LAB)
 
 

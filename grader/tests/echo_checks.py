@@ -31,6 +31,8 @@ import pytest
 from harness import diagnose, graded, net, procs, replace_hint
 from harness.expect import expect, expect_reply, fail, show
 from harness.timing import scaled, wait_for
+from harness.kit import _N
+from i18n import _  # noqa: F401 -- its titles and hints are translated
 
 SERVER_STARTS = "server starts"
 ONE_CLIENT = "replies in uppercase to one client"
@@ -90,7 +92,7 @@ def start(lab_dir, run_dir, *, name="server", limits=None, env=None) -> procs.Pr
         return net.start_server(server_binary(lab_dir), cwd=run_dir, log_dir=run_dir, name=name,
                                 limits=limits, env=env)
     except net.ServerDidNotStart as exc:
-        fail(f"the server did not start: {exc}")
+        fail(_("the server did not start: {why}").format(why=exc))
 
 
 def start_on_port(lab_dir, run_dir, port: int, *, name: str) -> procs.Program:
@@ -104,30 +106,30 @@ def start_on_port(lab_dir, run_dir, port: int, *, name: str) -> procs.Program:
 
 def last_output(program, lines: int = 3) -> str:
     tail = program.tail(lines).strip()
-    return f"; it printed: {tail!r}" if tail else ""
+    return _("; it printed: {output}").format(output=repr(tail)) if tail else ""
 
 
 def state(server) -> str:
     """'the server is still running' or 'the server exited with status 1'..."""
-    return f"the server {server.describe_exit()}"
+    return _("the server {ended}").format(ended=server.describe_exit())
 
 
 def connect(server, timeout: float = REPLY_TIMEOUT) -> net.Client:
     try:
         return net.Client(server.port, timeout=timeout)
     except OSError as exc:
-        fail(f"could not connect to the server on port {server.port} "
-             f"({exc.strerror or exc}); {state(server)}{last_output(server)}")
+        fail(_("could not connect to the server on port {port} ({why}); {state}").format(
+            port=server.port, why=exc.strerror or exc, state=state(server)) + last_output(server))
 
 
-def check_reply(server, client, data: bytes, what: str = "the reply", **exchange) -> None:
+def check_reply(server, client, data: bytes, what: str = _N("the reply"), **exchange) -> None:
     """Send data, read the reply at the same time, and fail unless it is the
     uppercase of data, byte for byte."""
     try:
         received = client.exchange(data, **exchange)
     except OSError as exc:
-        fail(f"{what}: the connection failed ({exc.strerror or exc}); {state(server)}"
-             f"{last_output(server)}")
+        fail(_("{what}: the connection failed ({why}); {state}").format(
+            what=_(what), why=exc.strerror or exc, state=state(server)) + last_output(server))
     try:
         expect_reply(data, received, what=what)
     except pytest.fail.Exception as exc:
@@ -203,7 +205,8 @@ def stopped(pid: int, what: str):
     try:
         proc = psutil.Process(pid)
         if not wait_for(lambda: procs.status_of(proc) in (psutil.STATUS_STOPPED, None), 5):
-            fail(f"grader: {what} (pid {pid}) did not stop within {scaled(5):.0f} s of SIGSTOP")
+            fail(_("grader: {what} (pid {pid}) did not stop within {seconds} s of SIGSTOP"
+                   ).format(what=_(what), pid=pid, seconds=f"{scaled(5):.0f}"))
         yield
     finally:
         try:
@@ -236,7 +239,7 @@ def descriptors_after_settling(server, baseline, timeout: float = 3):
 def describe_status(status) -> str:
     """A wait status (as exit_status() reads it) in words."""
     if status is None:
-        return "ended (its status could not be read)"
+        return _("ended (its status could not be read)")
     return procs.describe_returncode(os.waitstatus_to_exitcode(status))
 
 
@@ -251,52 +254,52 @@ def connection_state(pid: int, client_port: int):
 
 # ------------------------------------------------------------------ hints
 
-HINT_STARTS = ("Run `./server 6666` in the lab folder: it must print 'Accepting connections ...' "
-               "and keep running (`ss -ltnp` shows it listening). Check main, port_from_args and "
-               "open_listener (Socket, setsockopt SO_REUSEADDR, Bind, Listen).")
-HINT_USAGE = ("port_from_args: with one argument that is not a number from 1 to 65535, or with "
-              "more than one argument, print a usage message on stderr ('usage: server [PORT]') "
-              "and exit(2). Check the whole argument (std::from_chars, or strtol and its end "
-              "pointer): atoi() turns 'abc' into 0 and '80x' into 80.")
-HINT_IN_USE = ("When bind() fails the server must exit with status 1 and say why: Bind's "
-               "perr_exit prints 'bind to 0.0.0.0:PORT: Address already in use'. Don't ignore "
-               "or retry the failure.")
-HINT_REUSEADDR = ("open_listener: setsockopt(listenfd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) "
-                  "before Bind. Without it the port stays taken for up to a minute while the old "
-                  "server's connections linger in TIME_WAIT (see `ss -tan`).")
-HINT_ONE_CLIENT = ("serve_client: Read into a buffer, uppercase the n bytes read, Writen all n of "
-                   "them back, and loop until Read returns 0.")
-HINT_SEQUENTIAL = ("After a client closes, the server must be ready for the next: serve_client "
-                   "returns at end of file, connfd is closed, and the loop calls Accept again.")
-HINT_NO_NEWLINE = ("Answer each Read at once with what it returned: TCP has no lines, and a "
-                   "client may never send '\\n'. Don't read with Readline or fgets here.")
-HINT_MANY_LINES = ("One Read may return many lines: uppercase and send back all n bytes it "
-                   "returned, not only the first line.")
-HINT_LONG_LINE = ("A line longer than your buffer arrives in several Reads: answer each piece, "
-                  "never cut the line at the buffer's size or drop the rest (the seed's buffer "
-                  "holds 80 bytes).")
-HINT_MEGABYTES = ("Send each reply with Writen, not Write: a socket write may take fewer bytes "
-                  "than asked. 4 MiB arrive in many Reads of any size: every byte of every Read "
-                  "goes back, in order, none twice.")
-HINT_BYTES = ("uppercase: only a-z change. Pass toupper() an unsigned char (a char >= 0x80 is "
-              "negative), or test 'a' <= c && c <= 'z' yourself. The data is bytes: use the "
-              "count Read returned, never strlen() -- NUL is data.")
-HINT_FRAGMENTS = ("Each Read may return only a few bytes of what the client wrote: reply to "
-                  "each piece as it comes.")
-HINT_DISCONNECT = ("serve_client: when Read or Writen returns -1 (ECONNRESET, EPIPE), log the "
-                   "error and return; the caller closes connfd and goes on. An error of one "
-                   "connection must never end the server (no perr_exit there).")
-HINT_SIGPIPE = ("Ignore SIGPIPE at start-up (ignore_sigpipe: sigaction with SIG_IGN). Writing to "
-                "a client that has gone then fails with EPIPE instead of killing the process, "
-                "and serve_client ends that connection.")
-HINT_CHILD_ENDS = ("A child serves one client, then ends: when Read returns 0 or Writen fails "
-                   "(EPIPE), serve_client returns, and the child calls Close(connfd) and "
-                   "_exit(0) -- it never goes back into the accept loop.")
-HINT_LOG = ("Print 'Accepting connections ...' once at start, 'received from IP at PORT N' "
-            "(inet_ntop, ntohs) for each Read and 'the other side has been closed.' at end of "
-            "file. In main, before anything is printed: setvbuf(stdout, nullptr, _IOLBF, 0). "
-            "Into a file, stdout is otherwise fully buffered: lines wait in a buffer that "
-            "_exit() drops, or that a child copies and prints a second time.")
+HINT_STARTS = _N("Run `./server 6666` in the lab folder: it must print 'Accepting connections ...' "
+                 "and keep running (`ss -ltnp` shows it listening). Check main, port_from_args and "
+                 "open_listener (Socket, setsockopt SO_REUSEADDR, Bind, Listen).")
+HINT_USAGE = _N("port_from_args: with one argument that is not a number from 1 to 65535, or with "
+                "more than one argument, print a usage message on stderr ('usage: server [PORT]') "
+                "and exit(2). Check the whole argument (std::from_chars, or strtol and its end "
+                "pointer): atoi() turns 'abc' into 0 and '80x' into 80.")
+HINT_IN_USE = _N("When bind() fails the server must exit with status 1 and say why: Bind's "
+                 "perr_exit prints 'bind to 0.0.0.0:PORT: Address already in use'. Don't ignore "
+                 "or retry the failure.")
+HINT_REUSEADDR = _N("open_listener: setsockopt(listenfd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) "
+                    "before Bind. Without it the port stays taken for up to a minute while the old "
+                    "server's connections linger in TIME_WAIT (see `ss -tan`).")
+HINT_ONE_CLIENT = _N("serve_client: Read into a buffer, uppercase the n bytes read, Writen all n "
+                     "of them back, and loop until Read returns 0.")
+HINT_SEQUENTIAL = _N("After a client closes, the server must be ready for the next: serve_client "
+                     "returns at end of file, connfd is closed, and the loop calls Accept again.")
+HINT_NO_NEWLINE = _N("Answer each Read at once with what it returned: TCP has no lines, and a "
+                     "client may never send '\\n'. Don't read with Readline or fgets here.")
+HINT_MANY_LINES = _N("One Read may return many lines: uppercase and send back all n bytes it "
+                     "returned, not only the first line.")
+HINT_LONG_LINE = _N("A line longer than your buffer arrives in several Reads: answer each piece, "
+                    "never cut the line at the buffer's size or drop the rest (the seed's buffer "
+                    "holds 80 bytes).")
+HINT_MEGABYTES = _N("Send each reply with Writen, not Write: a socket write may take fewer bytes "
+                    "than asked. 4 MiB arrive in many Reads of any size: every byte of every Read "
+                    "goes back, in order, none twice.")
+HINT_BYTES = _N("uppercase: only a-z change. Pass toupper() an unsigned char (a char >= 0x80 is "
+                "negative), or test 'a' <= c && c <= 'z' yourself. The data is bytes: use the "
+                "count Read returned, never strlen() -- NUL is data.")
+HINT_FRAGMENTS = _N("Each Read may return only a few bytes of what the client wrote: reply to "
+                    "each piece as it comes.")
+HINT_DISCONNECT = _N("serve_client: when Read or Writen returns -1 (ECONNRESET, EPIPE), log the "
+                     "error and return; the caller closes connfd and goes on. An error of one "
+                     "connection must never end the server (no perr_exit there).")
+HINT_SIGPIPE = _N("Ignore SIGPIPE at start-up (ignore_sigpipe: sigaction with SIG_IGN). Writing to "
+                  "a client that has gone then fails with EPIPE instead of killing the process, "
+                  "and serve_client ends that connection.")
+HINT_CHILD_ENDS = _N("A child serves one client, then ends: when Read returns 0 or Writen fails "
+                     "(EPIPE), serve_client returns, and the child calls Close(connfd) and "
+                     "_exit(0) -- it never goes back into the accept loop.")
+HINT_LOG = _N("Print 'Accepting connections ...' once at start, 'received from IP at PORT N' "
+              "(inet_ntop, ntohs) for each Read and 'the other side has been closed.' at end of "
+              "file. In main, before anything is printed: setvbuf(stdout, nullptr, _IOLBF, 0). "
+              "Into a file, stdout is otherwise fully buffered: lines wait in a buffer that "
+              "_exit() drops, or that a child copies and prints a second time.")
 
 
 # ------------------------------------------------------- the shared tests
@@ -305,7 +308,8 @@ HINT_LOG = ("Print 'Accepting connections ...' once at start, 'received from IP 
 def test_server_starts(lab_dir, run_dir):
     """server starts"""
     server = start(lab_dir, run_dir)
-    expect(server.running(), f"the server listened on port {server.port}, then {state(server)}")
+    expect(server.running(), _("the server listened on port {port}, then {state}").format(
+        port=server.port, state=state(server)))
 
 
 @graded(points=1, hint=HINT_USAGE)
@@ -316,12 +320,14 @@ def test_bad_arguments(lab_dir, run_dir):
         run = procs.run("server", [server_binary(lab_dir), *args], log_dir=run_dir, timeout=3)
         said = (run.stdout + run.stderr).decode(errors="replace").strip()
         expect(not run.timed_out,
-               f"`{shown}` was still running {scaled(3):.0f} s later: it took that as a port")
+               _("`{command}` was still running {seconds} s later: it took that as a port"
+                 ).format(command=shown, seconds=f"{scaled(3):.0f}"))
         expect(run.returncode == 2,
-               f"`{shown}` exited with status {run.returncode}, not 2; it printed: "
-               f"{said[:300]!r}")
+               _("`{command}` exited with status {status}, not 2; it printed: {output}").format(
+                   command=shown, status=run.returncode, output=repr(said[:300])))
         expect("usage" in said.lower(),
-               f"`{shown}` exited with status 2 but printed no usage message: {said[:300]!r}")
+               _("`{command}` exited with status 2 but printed no usage message: {output}"
+                 ).format(command=shown, output=repr(said[:300])))
 
 
 @graded(points=1, hint=HINT_IN_USE)
@@ -335,14 +341,17 @@ def test_port_in_use(lab_dir, run_dir):
                        timeout=5)
     said = (run.stdout + run.stderr).decode(errors="replace").strip()
     expect(not run.timed_out,
-           f"`server {port}` was still running {scaled(5):.0f} s later, although another "
-           f"program listens on port {port}; it printed: {said[:300]!r}")
+           _("`server {port}` was still running {seconds} s later, although another program "
+             "listens on port {port}; it printed: {output}").format(
+                 port=port, seconds=f"{scaled(5):.0f}", output=repr(said[:300])))
     expect(run.returncode == 1,
-           f"`server {port}`, with port {port} taken, exited with status {run.returncode}, "
-           f"not 1; it printed: {said[:300]!r}")
+           _("`server {port}`, with port {port} taken, exited with status {status}, not 1; it "
+             "printed: {output}").format(port=port, status=run.returncode,
+                                         output=repr(said[:300])))
     expect("in use" in said,
-           f"`server {port}`, with port {port} taken, exited with status 1 but its message "
-           f"does not say the address is in use: {said[:300]!r}")
+           _("`server {port}`, with port {port} taken, exited with status 1 but its message "
+             "does not say the address is in use: {output}").format(port=port,
+                                                                   output=repr(said[:300])))
 
 
 # TCP states (include/net/tcp_states.h) in which a closed connection still
@@ -380,18 +389,19 @@ def test_restarts_on_the_same_port(lab_dir, run_dir, rng):
     client.read_until_eof(timeout=5)
     client.close()
     expect(wait_for(lambda: lingering_on(port), 5),
-           f"grader: no connection of the stopped server lingered on port {port}")
+           _("grader: no connection of the stopped server lingered on port {port}").format(
+               port=port))
     second = start_on_port(lab_dir, run_dir, port, name="server-restarted")
     in_use = any(err == errno.EADDRINUSE for _port, err in diagnose.bound_ports(second))
     if not net.is_listening(second.pid, port) and not in_use and "in use" not in second.output():
         # Its bind() did not fail with EADDRINUSE: SO_REUSEADDR is not the point.
-        replace_hint("The restarted server did not fail to bind its port: see what it printed "
-                     "and how it ended, and run it twice in a row yourself (`./server 7777`, "
-                     "Ctrl-C, `./server 7777`).")
+        replace_hint(_N("The restarted server did not fail to bind its port: see what it "
+                        "printed and how it ended, and run it twice in a row yourself "
+                        "(`./server 7777`, Ctrl-C, `./server 7777`)."))
     expect(net.is_listening(second.pid, port),
-           f"a server started on port {port} right after the first one was stopped (with a "
-           f"connection of the first one in TIME_WAIT) {second.describe_exit()} instead of "
-           f"listening{last_output(second)}")
+           _("a server started on port {port} right after the first one was stopped (with a "
+             "connection of the first one in TIME_WAIT) {ended} instead of listening").format(
+                 port=port, ended=second.describe_exit()) + last_output(second))
     with connect(second) as again:
         check_reply(second, again, text(rng, 40))
 
@@ -403,7 +413,7 @@ def test_one_client(lab_dir, run_dir, rng):
     with connect(server) as client:
         for number in range(1, 4):
             check_reply(server, client, text(rng, rng.randint(10, 70)),
-                        what=f"the reply to line {number}")
+                        what=_("the reply to line {number}").format(number=number))
 
 
 @graded(points=2, hint=HINT_SEQUENTIAL, requires=EXCHANGE)
@@ -414,7 +424,8 @@ def test_clients_one_after_another(lab_dir, run_dir, rng):
         client = connect(server)
         for line in range(1, 3):
             check_reply(server, client, text(rng, rng.randint(10, 70)),
-                        what=f"client {number} of 5, line {line}: the reply")
+                        what=_("client {number} of 5, line {line}: the reply").format(
+                            number=number, line=line))
         leave(server, client)
 
 
@@ -425,7 +436,8 @@ def test_no_newline_needed(lab_dir, run_dir, rng):
     with connect(server) as client:
         for size in (1, 7, 40):
             check_reply(server, client, text(rng, size, newline=False),
-                        what=f"the reply to {size} byte(s) without a newline")
+                        what=_("the reply to {size} byte(s) without a newline").format(
+                            size=size))
 
 
 @graded(points=1, hint=HINT_MANY_LINES, requires=EXCHANGE)
@@ -435,7 +447,8 @@ def test_many_lines_at_once(lab_dir, run_dir, rng):
     lines = b"".join(text(rng, rng.randint(5, 60)) for _ in range(50))
     with connect(server) as client:
         check_reply(server, client, lines, chunk=len(lines),
-                    what=f"the reply to 50 lines ({len(lines)} bytes) sent in one write")
+                    what=_("the reply to 50 lines ({size} bytes) sent in one write").format(
+                        size=len(lines)))
 
 
 @graded(points=2, hint=HINT_LONG_LINE, requires=EXCHANGE)
@@ -444,7 +457,7 @@ def test_long_line(lab_dir, run_dir, rng):
     server = start(lab_dir, run_dir)
     line = text(rng, 100_000, newline=False) + b"\n"
     with connect(server, timeout=10) as client:
-        check_reply(server, client, line, what="the reply to a line of 100 000 bytes")
+        check_reply(server, client, line, what=_N("the reply to a line of 100 000 bytes"))
 
 
 @graded(points=2, hint=HINT_MEGABYTES, requires=EXCHANGE)
@@ -453,7 +466,7 @@ def test_megabytes(lab_dir, run_dir, rng):
     server = start(lab_dir, run_dir)
     data = binary(rng, 4 << 20)
     with connect(server, timeout=10) as client:
-        check_reply(server, client, data, what="the reply to 4 MiB of data")
+        check_reply(server, client, data, what=_N("the reply to 4 MiB of data"))
 
 
 @graded(points=2, hint=HINT_BYTES, requires=EXCHANGE)
@@ -462,11 +475,11 @@ def test_every_byte_value(lab_dir, run_dir, rng):
     server = start(lab_dir, run_dir)
     with connect(server) as client:
         check_reply(server, client, bytes(range(256)) + b"\n",
-                    what="the reply to the byte values 0 to 255, in order")
+                    what=_N("the reply to the byte values 0 to 255, in order"))
         for _ in range(3):
             data = binary(rng, rng.randint(300, 3000))
             check_reply(server, client, data, chunk=rng.randint(50, 500),
-                        what="the reply to random bytes")
+                        what=_N("the reply to random bytes"))
 
 
 @graded(points=1, hint=HINT_FRAGMENTS, requires=EXCHANGE)
@@ -476,7 +489,7 @@ def test_small_fragments(lab_dir, run_dir, rng):
     data = text(rng, 240)
     with connect(server) as client:
         check_reply(server, client, data, chunk=3, pause=0.002,
-                    what="the reply to 240 bytes sent 3 bytes at a time")
+                    what=_N("the reply to 240 bytes sent 3 bytes at a time"))
 
 
 def flood(client, limit: int = 4 << 20) -> None:
@@ -506,23 +519,24 @@ def test_clients_that_disconnect(lab_dir, run_dir, rng):
 
     impatient = connect(server)
     impatient.reset()
-    steps.append("a client reset its connection right after connecting")
+    steps.append(_("a client reset its connection right after connecting"))
     wait_until_idle(server)
 
     resetter = connect(server)
     check_reply(server, resetter, text(rng, 50))
     leave(server, resetter, reset=True)
-    steps.append("a client reset its connection while the server waited for its next bytes")
+    steps.append(_("a client reset its connection while the server waited for its next bytes"))
 
     flooder = connect(server)
     flood(flooder)
     leave(server, flooder)
-    steps.append("a client closed with its reply unread while the server was writing to it")
+    steps.append(_("a client closed with its reply unread while the server was writing to it"))
 
-    expect(server.running(), f"{state(server)} after: {'; '.join(steps)}{last_output(server)}")
+    expect(server.running(), _("{state} after: {steps}").format(
+        state=state(server), steps=_("; ").join(steps)) + last_output(server))
     with connect(server) as client:
         check_reply(server, client, text(rng, 60),
-                    what="after three clients disconnected abruptly, a new client's reply")
+                    what=_N("after three clients disconnected abruptly, a new client's reply"))
 
 
 @graded(points=2, hint=HINT_SIGPIPE, requires=EXCHANGE)
@@ -534,13 +548,14 @@ def test_client_gone_while_written_to(lab_dir, run_dir, rng):
     port = client.local_port()
     serving = serving_process(server)
     is_child = serving.pid != server.pid
-    who = f"the child (pid {serving.pid}) serving the client" if is_child else "the server"
+    who = (_("the child (pid {pid}) serving the client").format(pid=serving.pid) if is_child
+           else _("the server"))
     wait_until_accepting(server)
     with ExitStack() as stack:
         if is_child:
             # The parent waits, so that the child's exit status stays there for
             # us to read (lab04's parent would reap it at once).
-            stack.enter_context(stopped(server.pid, "the server"))
+            stack.enter_context(stopped(server.pid, _("the server")))
         # While the serving process is stopped, the client sends 32 kB and
         # closes.  Once it runs again, its first reply makes the client's
         # kernel answer with a reset, and its next write finds the client
@@ -550,7 +565,8 @@ def test_client_gone_while_written_to(lab_dir, run_dir, rng):
             client.close()
             expect(wait_for(lambda: connection_state(serving.pid, port) == psutil.CONN_CLOSE_WAIT,
                             5),
-                   f"grader: {who} did not see the client close within {scaled(5):.0f} s")
+                   _("grader: {who} did not see the client close within {seconds} s").format(
+                       who=who, seconds=f"{scaled(5):.0f}"))
         if is_child:
             wait_for(lambda: not procs.is_live(serving), 5)
         else:
@@ -560,18 +576,20 @@ def test_client_gone_while_written_to(lab_dir, run_dir, rng):
             if procs.is_live(serving):
                 replace_hint(HINT_CHILD_ENDS)
             expect(not procs.is_live(serving),
-                   f"{who} was still running {scaled(5):.0f} s after its client had gone")
+                   _("{who} was still running {seconds} s after its client had gone").format(
+                       who=who, seconds=f"{scaled(5):.0f}"))
             status = wait_status(serving.pid)
             expect(status is None or not status & 0x7F,
-                   f"{who} {describe_status(status)} when it wrote to the client that had "
-                   f"closed")
+                   _("{who} {ended} when it wrote to the client that had closed").format(
+                       who=who, ended=describe_status(status)))
     if not server.running() and server.returncode != -signal.SIGPIPE:
         replace_hint(HINT_DISCONNECT)  # it did not die of SIGPIPE
     expect(server.running(),
-           f"{state(server)} when it wrote to a client that had closed{last_output(server)}")
+           _("{state} when it wrote to a client that had closed").format(state=state(server))
+           + last_output(server))
     replace_hint(HINT_SEQUENTIAL)
     with connect(server) as again:
-        check_reply(server, again, text(rng, 40), what="the next client's reply")
+        check_reply(server, again, text(rng, 40), what=_N("the next client's reply"))
 
 
 @graded(points=1, hint=HINT_LOG, requires=EXCHANGE)
@@ -588,16 +606,20 @@ def test_log_lines(lab_dir, run_dir, rng):
                           and server.output().count(CLOSED) >= number, 5)
         output = server.output()
         expect(received in output,
-               f"{scaled(5):.0f} s after client {number} (port {port}) was answered and had "
-               f"closed, the server's output had no line '{received}'; it had "
-               f"{len(output.splitlines())} line(s): {show(output[-200:].encode(), 200)}")
-        expect(logged, f"{scaled(5):.0f} s after client {number} had closed, the server's output "
-                       f"had {output.count(CLOSED)} line(s) '{CLOSED}', not {number}")
+               _("{seconds} s after client {number} (port {port}) was answered and had closed, "
+                 "the server's output had no line '{line}'; it had {count} line(s): {output}"
+                 ).format(seconds=f"{scaled(5):.0f}", number=number, port=port, line=received,
+                          count=len(output.splitlines()),
+                          output=show(output[-200:].encode(), 200)))
+        expect(logged, _("{seconds} s after client {number} had closed, the server's output had "
+                         "{count} line(s) '{line}', not {number}").format(
+                             seconds=f"{scaled(5):.0f}", number=number,
+                             count=output.count(CLOSED), line=CLOSED))
     output = server.output()
     expect(output.count(ACCEPTING) == 1,
-           f"'{ACCEPTING}' appears {output.count(ACCEPTING)} times in the server's output "
-           f"after 3 clients, not once")
+           _("'{line}' appears {count} times in the server's output after 3 clients, not once"
+             ).format(line=ACCEPTING, count=output.count(ACCEPTING)))
     expect(output.count(CLOSED) == 3,
-           f"'{CLOSED}' appears {output.count(CLOSED)} times in the server's output after 3 "
-           f"clients, not 3")
+           _("'{line}' appears {count} times in the server's output after 3 clients, not 3"
+             ).format(line=CLOSED, count=output.count(CLOSED)))
 

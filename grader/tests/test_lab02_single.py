@@ -10,6 +10,8 @@ import echo_checks as echo
 from harness import graded
 from harness.common import builds_test
 from harness.expect import expect, fail, uppercase
+from harness.kit import _N
+from i18n import _
 
 LAB = "lab02_single"
 
@@ -42,18 +44,19 @@ def test_one_client_at_a_time(lab_dir, run_dir, rng):
     """one client at a time: a second client waits until the first leaves"""
     server = echo.start(lab_dir, run_dir)
     first = echo.connect(server)
-    echo.check_reply(server, first, echo.text(rng, 30), what="the first client's reply")
+    echo.check_reply(server, first, echo.text(rng, 30), what=_N("the first client's reply"))
     second = echo.connect(server)
     line = echo.text(rng, 30)
     second.send(line)
     expect(second.nothing_arrives_within(WAIT_WHILE_BUSY),
-           "the second client got an answer while the first one was still connected: is "
-           "somebody else (a child? a thread?) serving it?")
+           _("the second client got an answer while the first one was still connected: is "
+             "somebody else (a child? a thread?) serving it?"))
     first.close()
     received = second.recv_exactly(len(line))
     if received != uppercase(line):
-        fail(f"once the first client had left, the second client got {len(received)} of the "
-             f"{len(line)} reply bytes it was owed ({echo.state(server)})")
+        fail(_("once the first client had left, the second client got {got} of the {owed} "
+               "reply bytes it was owed ({state})").format(got=len(received), owed=len(line),
+                                                           state=echo.state(server)))
     second.close()
 
 
@@ -67,5 +70,7 @@ def test_no_child_process(lab_dir, run_dir, rng):
             echo.check_reply(server, client, echo.text(rng, 30))
             children = server.children()
             expect(not children,
-                   f"while serving client {number}, the server had {len(children)} child "
-                   f"process(es): pid {', '.join(str(c.pid) for c in children)}")
+                   _("while serving client {number}, the server had {count} child "
+                     "process(es): pid {pids}").format(
+                         number=number, count=len(children),
+                         pids=", ".join(str(c.pid) for c in children)))

@@ -14,6 +14,8 @@ from harness import graded, net, note, procs
 from harness.common import builds_test
 from harness.expect import expect, expect_reply, fail, uppercase
 from harness.timing import scaled, wait_for
+from harness.kit import _N
+from i18n import _  # noqa: F401 -- its titles and hints are translated
 
 LAB = "lab03_fork"
 
@@ -39,25 +41,25 @@ test_log_lines = echo.test_log_lines
 # stderr and the listening socket leave 12 for connections.
 LOW_NOFILE = 16
 
-HINT_CONCURRENT = ("fork_child: after fork() the parent goes straight back to Accept; only the "
-                   "child calls serve_client. A parent that serves the client itself, or waits "
-                   "for the child, keeps every other client waiting.")
-HINT_ONE_CHILD = ("Fork one child per accepted connection (fork_child, called in the accept "
-                  "loop). Threads do not count, and a child must not fork again. Watch it with "
-                  "`ps -o pid,ppid,stat,cmd --forest` while a few `nc localhost 6666` run.")
-HINT_CHILD_EXITS = ("In the child: Close(listenfd), serve_client, Close(connfd), then _exit(0). "
-                    "It must end when its client closes and never return into the accept loop: "
-                    "there it would fail in Accept on the listening socket it closed, or accept "
-                    "clients of its own.")
-HINT_PARENT_CLOSES = ("fork_child: after fork() the parent must Close(connfd): the child has its "
-                      "own copy. Otherwise every client leaves a descriptor behind in the parent "
-                      "(look at `ls -l /proc/PID/fd` of the server after a few clients).")
-HINT_LOW_LIMIT = ("The parent must Close(connfd) after every fork(), or a few clients use up its "
-                  "descriptors and Accept fails with EMFILE -- the course note's first concern. "
-                  "Try `ulimit -n 16; ./server` and connect 20 clients one after another.")
-HINT_CHILD_CLOSES = ("The child's first step: Close(listenfd). It serves one client and never "
-                     "accepts; a copy of the listening socket in every child keeps the port "
-                     "open, even after the parent is gone.")
+HINT_CONCURRENT = _N("fork_child: after fork() the parent goes straight back to Accept; only the "
+                     "child calls serve_client. A parent that serves the client itself, or waits "
+                     "for the child, keeps every other client waiting.")
+HINT_ONE_CHILD = _N("Fork one child per accepted connection (fork_child, called in the accept "
+                    "loop). Threads do not count, and a child must not fork again. Watch it with "
+                    "`ps -o pid,ppid,stat,cmd --forest` while a few `nc localhost 6666` run.")
+HINT_CHILD_EXITS = _N("In the child: Close(listenfd), serve_client, Close(connfd), then _exit(0). "
+                      "It must end when its client closes and never return into the accept loop: "
+                      "there it would fail in Accept on the listening socket it closed, or accept "
+                      "clients of its own.")
+HINT_PARENT_CLOSES = _N("fork_child: after fork() the parent must Close(connfd): the child has its "
+                        "own copy. Otherwise every client leaves a descriptor behind in the parent "
+                        "(look at `ls -l /proc/PID/fd` of the server after a few clients).")
+HINT_LOW_LIMIT = _N("The parent must Close(connfd) after every fork(), or a few clients use up its "
+                    "descriptors and Accept fails with EMFILE -- the course note's first concern. "
+                    "Try `ulimit -n 16; ./server` and connect 20 clients one after another.")
+HINT_CHILD_CLOSES = _N("The child's first step: Close(listenfd). It serves one client and never "
+                       "accepts; a copy of the listening socket in every child keeps the port "
+                       "open, even after the parent is gone.")
 
 
 def connect_clients(server, count: int, rng) -> list:
@@ -69,10 +71,13 @@ def connect_clients(server, count: int, rng) -> list:
         data = echo.text(rng, 30)
         received = client.exchange(data)
         if not received and number > 1 and server.running():
-            fail(f"client {number} got no reply within {scaled(echo.REPLY_TIMEOUT):.0f} s while "
-                 f"{number - 1} other client(s) stayed connected ({len(server.live_children())} "
-                 f"child process(es) running): the server serves one client at a time")
-        expect_reply(data, received, what=f"client {number} of {count}: the reply")
+            fail(_("client {number} got no reply within {seconds} s while {others} other "
+                   "client(s) stayed connected ({children} child process(es) running): the "
+                   "server serves one client at a time").format(
+                       number=number, seconds=f"{scaled(echo.REPLY_TIMEOUT):.0f}",
+                       others=number - 1, children=len(server.live_children())))
+        expect_reply(data, received, what=_("client {number} of {count}: the reply").format(
+            number=number, count=count))
         clients.append(client)
     return clients
 
@@ -84,8 +89,11 @@ def expect_children(server, count: int, when: str):
     if len(children) == count:
         return children
     pids = ", ".join(str(c.pid) for c in children)
-    fail(f"{when}, the server had {len(children)} running child process(es)"
-         f"{f' (pid {pids})' if pids else ''}, not {count}")
+    if pids:
+        fail(_("{when}, the server had {count} running child process(es) (pid {pids}), not "
+               "{expected}").format(when=when, count=len(children), pids=pids, expected=count))
+    fail(_("{when}, the server had {count} running child process(es), not {expected}").format(
+        when=when, count=len(children), expected=count))
 
 
 @graded(points=2, hint=HINT_CONCURRENT, requires=echo.EXCHANGE)
@@ -97,11 +105,13 @@ def test_idle_client_delays_nobody(lab_dir, run_dir, rng):
     for number in range(1, 4):
         client = echo.connect(server)
         echo.check_reply(server, client, echo.text(rng, 40),
-                         what=f"with 3 idle clients connected, client {number}'s reply")
+                         what=_("with 3 idle clients connected, client {number}'s reply"
+                                ).format(number=number))
         active.append(client)
     for number, client in enumerate(idle, start=1):
         echo.check_reply(server, client, echo.text(rng, 20),
-                         what=f"idle client {number}, when it speaks at last: the reply")
+                         what=_("idle client {number}, when it speaks at last: the reply"
+                                ).format(number=number))
     for client in idle + active:
         client.close()
 
@@ -113,7 +123,7 @@ def test_one_child_per_client(lab_dir, run_dir, rng):
     clients = []
     for count in (1, 3, 5):
         clients += connect_clients(server, count - len(clients), rng)
-        expect_children(server, count, f"with {count} client(s) connected")
+        expect_children(server, count, _("with {count} client(s) connected").format(count=count))
     for client in clients:
         client.close()
 
@@ -131,32 +141,34 @@ def test_children_exit(lab_dir, run_dir, rng, request):
             client.close()
         gone = wait_for(lambda: not any(procs.is_live(c) for c in children), 5)
         running = [c.pid for c in children if procs.is_live(c)]
-        expect(gone, f"{len(running)} of 4 children (pid "
-                     f"{', '.join(map(str, running))}) were still running {scaled(5):.0f} s "
-                     f"after their clients left")
+        expect(gone, _("{count} of 4 children (pid {pids}) were still running {seconds} s "
+                       "after their clients left").format(count=len(running),
+                                                          pids=", ".join(map(str, running)),
+                                                          seconds=f"{scaled(5):.0f}"))
         for child in children:
             status = echo.wait_status(child.pid)
             expect(status == 0,
-                   f"child {child.pid} {echo.describe_status(status)} after its client left, "
-                   f"not with status 0{echo.last_output(server)}")
+                   _("child {pid} {ended} after its client left, not with status 0").format(
+                       pid=child.pid, ended=echo.describe_status(status))
+                   + echo.last_output(server))
     if request.module.LAB == "lab03_fork":
         zombies = wait_for(lambda: len(server.zombie_children()) == 4, 2)
         if zombies:
-            note("4 children of the server were zombies (Z in ps) after their clients left: "
-                 "nobody called waitpid() for them. lab04 reaps them.")
+            note(_("4 children of the server were zombies (Z in ps) after their clients left: "
+                   "nobody called waitpid() for them. lab04 reaps them."))
 
 
 @graded(points=2, hint=HINT_PARENT_CLOSES, requires=echo.EXCHANGE)
 def test_parent_closes_connfd(lab_dir, run_dir, rng):
     """the parent closes every accepted socket"""
     server = echo.start(lab_dir, run_dir)
-    for _ in range(2):
+    for _warm_up in range(2):
         with echo.connect(server) as client:
             echo.check_reply(server, client, echo.text(rng, 20))
         echo.wait_until_idle(server)
     baseline = server.num_fds()
     batches, batch = 10, 20
-    for _ in range(batches):
+    for _batch in range(batches):
         clients = [echo.connect(server) for _ in range(batch)]
         for client in clients:
             echo.check_reply(server, client, echo.text(rng, 20))
@@ -165,8 +177,10 @@ def test_parent_closes_connfd(lab_dir, run_dir, rng):
     total = batches * batch
     now = echo.descriptors_after_settling(server, baseline)
     expect(now is not None and baseline is not None and now <= baseline,
-           f"the server's open descriptors went from {baseline} to {now} over {total} "
-           f"connections that all ended ({echo.state(server)})")
+           _("the server's open descriptors went from {before} to {after} over {total} "
+             "connections that all ended ({state})").format(before=baseline, after=now,
+                                                            total=total,
+                                                            state=echo.state(server)))
 
 
 @graded(points=2, hint=HINT_LOW_LIMIT, requires=echo.EXCHANGE)
@@ -179,10 +193,13 @@ def test_low_descriptor_limit(lab_dir, run_dir, rng):
         data = echo.text(rng, 30)
         received = client.exchange(data)
         if received != uppercase(data):
-            fail(f"started with a limit of {LOW_NOFILE} descriptors, the server did not answer "
-                 f"client {number} of {clients} (one after another) within {scaled(3):.0f} s: "
-                 f"{len(received)} of {len(data)} reply bytes came; it had {server.num_fds()} "
-                 f"descriptors open ({echo.state(server)}){echo.last_output(server, 1)}")
+            fail(_("started with a limit of {limit} descriptors, the server did not answer "
+                   "client {number} of {clients} (one after another) within {seconds} s: {got} "
+                   "of {owed} reply bytes came; it had {open} descriptors open ({state})"
+                   ).format(limit=LOW_NOFILE, number=number, clients=clients,
+                            seconds=f"{scaled(3):.0f}", got=len(received), owed=len(data),
+                            open=server.num_fds(), state=echo.state(server))
+                 + echo.last_output(server, 1))
         echo.leave(server, client)
 
 
@@ -194,8 +211,10 @@ def test_child_closes_listenfd(lab_dir, run_dir, rng):
     children = expect_children(server, 3, "with 3 clients connected")
     holding = [c.pid for c in children if net.listening_sockets(c.pid)]
     expect(not holding,
-           f"{len(holding)} of 3 children (pid {', '.join(map(str, holding))}) still held the "
-           f"listening socket on port {server.port} while serving their clients")
+           _("{count} of 3 children (pid {pids}) still held the listening socket on port "
+             "{port} while serving their clients").format(count=len(holding),
+                                                          pids=", ".join(map(str, holding)),
+                                                          port=server.port))
     for client in clients:
         client.close()
 

@@ -25,6 +25,8 @@ from harness import graded, note, procs
 from harness.common import builds_test
 from harness.expect import expect, fail, show, uppercase
 from harness.timing import scaled, wait_for
+from harness.kit import _N
+from i18n import _  # noqa: F401 -- its titles and hints are translated
 
 LAB = "lab04_sigchld"
 
@@ -67,32 +69,32 @@ MAX_SOAK_ZOMBIES = 100
 
 SUPPORT_DIR = Path(__file__).resolve().parents[1] / "support"
 
-HINT_REAPED = ("Install a SIGCHLD handler once, before the accept loop (install_sigchld_handler "
-               "with sigaction), that reaps exited children with waitpid(-1, nullptr, WNOHANG). "
-               "Without it every child that exits stays a zombie (Z in `ps -o pid,ppid,stat,cmd "
-               "--forest`).")
-HINT_MANY_AT_ONCE = ("Signals do not queue: one SIGCHLD can stand for many children that exited "
-                     "together. Reap in a loop: while (waitpid(-1, nullptr, WNOHANG) > 0) -- "
-                     "not if.")
-HINT_ACCEPT = ("Each child that exits interrupts the parent, blocked in accept(), with SIGCHLD. "
-               "Install the handler with SA_RESTART, and retry accept() after EINTR (Accept "
-               "does). The handler must never block: WNOHANG, never wait() -- the parent "
-               "cannot accept while it waits for children that still serve.")
-HINT_KILLED = ("Reap every child however it ended: waitpid(-1, nullptr, WNOHANG) returns "
-               "children killed by a signal as well as those that exited.")
-HINT_FORK_FAILS = ("fork_child: when fork() returns -1, log the error, Close(connfd) (that "
-                   "client sees end of file) and return to the accept loop. Don't exit: the "
-                   "seed's perr_exit(\"fork\") ends the service for every client because one "
-                   "fork failed.")
-HINT_SOAK = ("Everything at once: Writen for every reply, Close(connfd) in the parent, a SIGCHLD "
-             "handler with a while loop and WNOHANG, SA_RESTART. The observed line says what "
-             "broke first.")
+HINT_REAPED = _N("Install a SIGCHLD handler once, before the accept loop (install_sigchld_handler "
+                 "with sigaction), that reaps exited children with waitpid(-1, nullptr, WNOHANG). "
+                 "Without it every child that exits stays a zombie (Z in `ps -o pid,ppid,stat,cmd "
+                 "--forest`).")
+HINT_MANY_AT_ONCE = _N("Signals do not queue: one SIGCHLD can stand for many children that exited "
+                       "together. Reap in a loop: while (waitpid(-1, nullptr, WNOHANG) > 0) -- "
+                       "not if.")
+HINT_ACCEPT = _N("Each child that exits interrupts the parent, blocked in accept(), with SIGCHLD. "
+                 "Install the handler with SA_RESTART, and retry accept() after EINTR (Accept "
+                 "does). The handler must never block: WNOHANG, never wait() -- the parent "
+                 "cannot accept while it waits for children that still serve.")
+HINT_KILLED = _N("Reap every child however it ended: waitpid(-1, nullptr, WNOHANG) returns "
+                 "children killed by a signal as well as those that exited.")
+HINT_FORK_FAILS = _N("fork_child: when fork() returns -1, log the error, Close(connfd) (that "
+                     "client sees end of file) and return to the accept loop. Don't exit: the "
+                     "seed's perr_exit(\"fork\") ends the service for every client because one "
+                     "fork failed.")
+HINT_SOAK = _N("Everything at once: Writen for every reply, Close(connfd) in the parent, a SIGCHLD "
+               "handler with a while loop and WNOHANG, SA_RESTART. The observed line says what "
+               "broke first.")
 
 
 def remaining_children(server) -> str:
     zombies = len(server.zombie_children())
     live = len(server.live_children())
-    return f"{zombies} zombie(s) and {live} running child(ren)"
+    return _("{zombies} zombie(s) and {live} running child(ren)").format(zombies=zombies, live=live)
 
 
 @graded(points=2, hint=HINT_REAPED, requires=echo.EXCHANGE)
@@ -106,18 +108,21 @@ def test_children_reaped(lab_dir, run_dir, rng):
         client.close()
         left = 4 - number
         reaped = wait_for(lambda: len(server.children()) == left, REAP_DEADLINE)
-        expect(server.running(), f"{echo.state(server)} after client {number} of 4 left"
-                                 f"{echo.last_output(server, 1)}")
+        expect(server.running(), _("{state} after client {number} of 4 left").format(
+            state=echo.state(server), number=number) + echo.last_output(server, 1))
         zombies = server.zombie_children()
         pids = ", ".join(str(z.pid) for z in zombies)
         expect(reaped or not zombies,
-               f"{len(zombies)} child(ren) of the server (pid {pids}) were zombies "
-               f"{scaled(REAP_DEADLINE):.0f} s after client {number} of 4 left "
-               f"({echo.state(server)})")
-        expect(reaped, f"{scaled(REAP_DEADLINE):.0f} s after client {number} of 4 left, the "
-                       f"server had {remaining_children(server)}, not {left} running children")
+               _("{count} child(ren) of the server (pid {pids}) were zombies {seconds} s after "
+                 "client {number} of 4 left ({state})").format(
+                     count=len(zombies), pids=pids, seconds=f"{scaled(REAP_DEADLINE):.0f}",
+                     number=number, state=echo.state(server)))
+        expect(reaped, _("{seconds} s after client {number} of 4 left, the server had {children}, "
+                         "not {left} running children").format(
+                             seconds=f"{scaled(REAP_DEADLINE):.0f}", number=number,
+                             children=remaining_children(server), left=left))
     with echo.connect(server) as client:
-        echo.check_reply(server, client, echo.text(rng, 30), what="a new client's reply")
+        echo.check_reply(server, client, echo.text(rng, 30), what=_N("a new client's reply"))
 
 
 @graded(points=2, hint=HINT_MANY_AT_ONCE, requires=echo.EXCHANGE)
@@ -126,19 +131,23 @@ def test_many_exit_at_once(lab_dir, run_dir, rng):
     server = echo.start(lab_dir, run_dir)
     count = 20
     clients = fork_tests.connect_clients(server, count, rng)
-    children = fork_tests.expect_children(server, count, f"with {count} clients connected")
+    children = fork_tests.expect_children(server, count, _("with {count} clients connected"
+                                                           ).format(count=count))
     # While the parent is stopped, all the children exit: it will find one
     # SIGCHLD pending for all of them, as when they exit faster than it runs.
     with echo.stopped(server.pid, "the server"):
         for client in clients:
             client.close()
         exited = wait_for(lambda: not any(procs.is_live(c) for c in children), 10)
-        expect(exited, f"{sum(procs.is_live(c) for c in children)} of {count} children were "
-                       f"still running {scaled(10):.0f} s after their clients left")
+        expect(exited, _("{running} of {count} children were still running {seconds} s after "
+                         "their clients left").format(
+                             running=sum(procs.is_live(c) for c in children), count=count,
+                             seconds=f"{scaled(10):.0f}"))
     reaped = wait_for(lambda: not server.children(), REAP_DEADLINE)
-    expect(reaped, f"{count} children exited together; {scaled(REAP_DEADLINE):.0f} s later "
-                   f"{len(server.zombie_children())} of them were still zombies "
-                   f"({echo.state(server)})")
+    expect(reaped, _("{count} children exited together; {seconds} s later {zombies} of them "
+                     "were still zombies ({state})").format(
+                         count=count, seconds=f"{scaled(REAP_DEADLINE):.0f}",
+                         zombies=len(server.zombie_children()), state=echo.state(server)))
 
 
 @graded(points=2, hint=HINT_ACCEPT, requires=echo.EXCHANGE)
@@ -146,19 +155,22 @@ def test_accepts_while_children_exit(lab_dir, run_dir, rng):
     """keeps accepting while children exit (SIGCHLD interrupts accept)"""
     server = echo.start(lab_dir, run_dir)
     keeper = echo.connect(server)
-    echo.check_reply(server, keeper, echo.text(rng, 30), what="the first client's reply")
+    echo.check_reply(server, keeper, echo.text(rng, 30), what=_N("the first client's reply"))
     for number in range(1, 7):
         client = echo.connect(server, timeout=3)
         data = echo.text(rng, 30)
         received = client.exchange(data)
         if received != uppercase(data):
-            fail(f"client {number + 1} got {len(received)} of {len(data)} reply bytes within "
-                 f"{scaled(3):.0f} s; {number - 1} client(s) had left before it, while one "
-                 f"stayed connected ({echo.state(server)}, {remaining_children(server)})"
-                 f"{echo.last_output(server, 1)}")
+            fail(_("client {number} got {got} of {owed} reply bytes within {seconds} s; {left} "
+                   "client(s) had left before it, while one stayed connected ({state}, "
+                   "{children})").format(number=number + 1, got=len(received), owed=len(data),
+                                         seconds=f"{scaled(3):.0f}", left=number - 1,
+                                         state=echo.state(server),
+                                         children=remaining_children(server))
+                 + echo.last_output(server, 1))
         echo.leave(server, client)
     echo.check_reply(server, keeper, echo.text(rng, 30),
-                     what="the client that stayed connected all along: its reply")
+                     what=_N("the client that stayed connected all along: its reply"))
     keeper.close()
 
 
@@ -167,18 +179,22 @@ def test_killed_child_reaped(lab_dir, run_dir, rng):
     """no zombies when a child is killed by a signal"""
     server = echo.start(lab_dir, run_dir)
     clients = fork_tests.connect_clients(server, 2, rng)
-    children = fork_tests.expect_children(server, 2, "with 2 clients connected")
+    children = fork_tests.expect_children(server, 2, _("with {count} clients connected"
+                                                       ).format(count=2))
     for child, signo in zip(children, (signal.SIGKILL, signal.SIGTERM)):
         echo.wait_until_accepting(server)
         os.kill(child.pid, signo)
         gone = wait_for(lambda: procs.status_of(child) is None, REAP_DEADLINE)
-        expect(gone, f"child {child.pid}, killed by {signo.name}, was "
-                     f"{'a zombie' if procs.status_of(child) == 'zombie' else 'still there'} "
-                     f"{scaled(REAP_DEADLINE):.0f} s later ({echo.state(server)})")
+        if procs.status_of(child) == "zombie":
+            left = _("child {pid}, killed by {signal}, was a zombie {seconds} s later ({state})")
+        else:
+            left = _("child {pid}, killed by {signal}, was still there {seconds} s later ({state})")
+        expect(gone, left.format(pid=child.pid, signal=signo.name,
+                                 seconds=f"{scaled(REAP_DEADLINE):.0f}", state=echo.state(server)))
     for client in clients:
         client.close()
     with echo.connect(server) as client:
-        echo.check_reply(server, client, echo.text(rng, 30), what="a new client's reply")
+        echo.check_reply(server, client, echo.text(rng, 30), what=_N("a new client's reply"))
 
 
 @pytest.fixture(scope="module")
@@ -204,16 +220,17 @@ def test_fork_failure(lab_dir, run_dir, rng, fail_fork_shim):
     env = dict(os.environ, LD_PRELOAD=str(fail_fork_shim), FORKLAB_FAIL_FORK="2")
     server = echo.start(lab_dir, run_dir, env=env)
     first = echo.connect(server)
-    echo.check_reply(server, first, echo.text(rng, 30), what="the first client's reply")
+    echo.check_reply(server, first, echo.text(rng, 30), what=_N("the first client's reply"))
     echo.leave(server, first)
     unlucky = echo.connect(server)
     _data, eof = unlucky.read_until_eof(timeout=5)
-    expect(eof, f"fork() failed for the 2nd client; {scaled(5):.0f} s later its connection was "
-                f"still open ({echo.state(server)}){echo.last_output(server, 2)}")
+    expect(eof, _("fork() failed for the 2nd client; {seconds} s later its connection was still "
+                  "open ({state})").format(seconds=f"{scaled(5):.0f}", state=echo.state(server))
+           + echo.last_output(server, 2))
     unlucky.close()
     third = echo.connect(server)
     echo.check_reply(server, third, echo.text(rng, 30),
-                     what="after fork() had failed for the 2nd client, the 3rd client's reply")
+                     what=_N("after fork() had failed for the 2nd client, the 3rd client's reply"))
     third.close()
 
 
@@ -260,7 +277,7 @@ class Soak:
         if code not in (0, errno.EINPROGRESS):
             sock.close()
             self.finished += 1
-            self.wrong.append((number, f"connect failed: {os.strerror(code)}"))
+            self.wrong.append((number, _("connect failed: {why}").format(why=os.strerror(code))))
             return
         conn = SoakConnection(number, sock, self.payload(number))
         self.selector.register(sock, selectors.EVENT_READ | selectors.EVENT_WRITE, conn)
@@ -271,8 +288,9 @@ class Soak:
         self.finished += 1
         expected = uppercase(conn.payload)
         if problem is None and bytes(conn.received) != expected:
-            problem = (f"sent {len(conn.payload)} bytes {show(conn.payload, 24)}, got "
-                       f"{len(conn.received)} back {show(bytes(conn.received), 24)}")
+            problem = _("sent {sent} bytes {data}, got {got} back {reply}").format(
+                sent=len(conn.payload), data=show(conn.payload, 24), got=len(conn.received),
+                reply=show(bytes(conn.received), 24))
         if problem is not None:
             self.wrong.append((conn.number, problem))
 
@@ -298,9 +316,11 @@ class Soak:
     def health(self, baseline_fds: int) -> None:
         """Stop early, saying why, when the server is broken beyond doubt."""
         server = self.server
-        done = (f"once {self.started} of {self.total} connections had been opened "
-                f"({self.finished} of them answered and closed)")
-        expect(server.running(), f"{echo.state(server)} {done}{echo.last_output(server, 2)}")
+        done = _("once {started} of {total} connections had been opened ({finished} of them "
+                 "answered and closed)").format(started=self.started, total=self.total,
+                                                finished=self.finished)
+        expect(server.running(), _("{state} {when}").format(state=echo.state(server), when=done)
+               + echo.last_output(server, 2))
         states = server.child_states()
         self.peak_children = max(self.peak_children, len(states))
         zombies = sum(state == "Z" for state in states.values())
@@ -311,18 +331,23 @@ class Soak:
         else:
             waited = time.monotonic() - self.too_many_zombies_since
             expect(waited < scaled(REAP_DEADLINE),
-                   f"{zombies} zombies, still more than {MAX_SOAK_ZOMBIES} after "
-                   f"{scaled(REAP_DEADLINE):.0f} s without new connections, {done}")
+                   _("{zombies} zombies, still more than {limit} after {seconds} s without new "
+                     "connections, {when}").format(zombies=zombies, limit=MAX_SOAK_ZOMBIES,
+                                                   seconds=f"{scaled(REAP_DEADLINE):.0f}",
+                                                   when=done))
         fds = server.num_fds() or 0
         expect(fds <= baseline_fds + 100,
-               f"the server's open descriptors grew from {baseline_fds} to {fds} {done}")
+               _("the server's open descriptors grew from {before} to {after} {when}").format(
+                   before=baseline_fds, after=fds, when=done))
         if len(self.wrong) >= 20:
             self.report_wrong()
 
     def report_wrong(self) -> None:
-        examples = "\n".join(f"  connection {n}: {what}" for n, what in sorted(self.wrong)[:3])
-        fail(f"{len(self.wrong)} of {self.finished} connections got a wrong reply or failed "
-             f"({echo.state(self.server)}), for example:\n{examples}")
+        examples = "\n".join("  " + _("connection {number}: {what}").format(number=n, what=what)
+                             for n, what in sorted(self.wrong)[:3])
+        fail(_("{wrong} of {finished} connections got a wrong reply or failed ({state}), for "
+               "example:").format(wrong=len(self.wrong), finished=self.finished,
+                                  state=echo.state(self.server)) + "\n" + examples)
 
     def run(self, seconds: float) -> float:
         started = time.monotonic()
@@ -333,9 +358,11 @@ class Soak:
             while self.finished < self.total:
                 now = time.monotonic()
                 expect(now < deadline,
-                       f"only {self.finished} of {self.total} connections had ended after "
-                       f"{scaled(seconds):.0f} s ({echo.state(self.server)}, "
-                       f"{remaining_children(self.server)})")
+                       _("only {finished} of {total} connections had ended after {seconds} s "
+                         "({state}, {children})").format(
+                             finished=self.finished, total=self.total,
+                             seconds=f"{scaled(seconds):.0f}", state=echo.state(self.server),
+                             children=remaining_children(self.server)))
                 while (self.started < self.total and self.too_many_zombies_since is None
                        and len(self.selector.get_map()) < self.at_once):
                     self.open_one()
@@ -345,7 +372,8 @@ class Soak:
                     except (BlockingIOError, InterruptedError):
                         pass
                     except OSError as exc:
-                        self.finish(key.data, f"the connection failed: {exc.strerror or exc}")
+                        self.finish(key.data, _("the connection failed: {why}").format(
+                            why=exc.strerror or exc))
                 if now >= next_check:
                     self.health(baseline_fds)
                     next_check = now + 0.05
@@ -370,14 +398,16 @@ def test_soak(lab_dir, run_dir, rng):
     baseline_fds = server.num_fds()
     soak = Soak(server, rng, SOAK_CONNECTIONS, SOAK_AT_ONCE)
     seconds = soak.run(SOAK_SECONDS)
-    what = f"after {SOAK_CONNECTIONS} connections, {SOAK_AT_ONCE} at once"
+    what = _("after {count} connections, {at_once} at once").format(count=SOAK_CONNECTIONS,
+                                                                    at_once=SOAK_AT_ONCE)
     settled = wait_for(lambda: not server.children(), 5)
-    expect(settled, f"{what}: 5 s after the last client left, the server had "
-                    f"{remaining_children(server)}")
+    expect(settled, _("{what}: 5 s after the last client left, the server had {children}").format(
+        what=what, children=remaining_children(server)))
     fds = echo.descriptors_after_settling(server, baseline_fds)
     expect(fds is not None and baseline_fds is not None and fds <= baseline_fds,
-           f"{what}: the server's open descriptors went from {baseline_fds} to {fds} "
-           f"({echo.state(server)})")
+           _("{what}: the server's open descriptors went from {before} to {after} ({state})"
+             ).format(what=what, before=baseline_fds, after=fds, state=echo.state(server)))
     if SOAK_LONG:
-        note(f"soak: {SOAK_CONNECTIONS} connections in {seconds:.1f} s, {SOAK_AT_ONCE} at once; "
-             f"at most {soak.peak_children} children at a time")
+        note(_("soak: {count} connections in {seconds} s, {at_once} at once; at most {peak} "
+               "children at a time").format(count=SOAK_CONNECTIONS, seconds=f"{seconds:.1f}",
+                                            at_once=SOAK_AT_ONCE, peak=soak.peak_children))

@@ -26,6 +26,8 @@ from harness import graded, kit, net, procs
 from harness.common import builds_test
 from harness.expect import expect, expect_reply, fail, show, uppercase
 from harness.timing import scaled, wait_for
+from harness.kit import _N
+from i18n import _  # noqa: F401 -- its titles and hints are translated
 from upper_server import Behaviour, UpperServer
 
 LAB = "lab05_client"
@@ -40,16 +42,16 @@ PROMPT = 5
 IDLE_WINDOW = 1.0
 IDLE_BUSY_SHARE = 0.5
 
-HALF_CLOSE = ("At end of input, call shutdown(sockfd, SHUT_WR) -- not close() and not exit -- "
-              "and keep reading the socket until read() returns 0: the replies to the last "
-              "bytes you sent are still on their way.")
-READ_EVERYTHING = ("The server may split a reply anywhere and send it late: never assume one "
-                   "read() returns one whole reply. Watch stdin and the socket together "
-                   "(poll) and copy whatever arrives on the socket to stdout with Writen.")
-BYTES_NOT_STRINGS = ("Data is bytes, not a C string: use the count read() returned, never "
-                     "strlen() or fgets()/fputs(), which stop at '\\0'.")
-NO_BUFFERING = ("Write each reply to stdout as soon as it arrives (Writen on STDOUT_FILENO); "
-                "a reply kept in a stdio buffer reaches the user only at exit.")
+HALF_CLOSE = _N("At end of input, call shutdown(sockfd, SHUT_WR) -- not close() and not exit -- "
+                "and keep reading the socket until read() returns 0: the replies to the last "
+                "bytes you sent are still on their way.")
+READ_EVERYTHING = _N("The server may split a reply anywhere and send it late: never assume one "
+                     "read() returns one whole reply. Watch stdin and the socket together "
+                     "(poll) and copy whatever arrives on the socket to stdout with Writen.")
+BYTES_NOT_STRINGS = _N("Data is bytes, not a C string: use the count read() returned, never "
+                       "strlen() or fgets()/fputs(), which stop at '\\0'.")
+NO_BUFFERING = _N("Write each reply to stdout as soon as it arrives (Writen on STDOUT_FILENO); "
+                  "a reply kept in a stdio buffer reaches the user only at exit.")
 
 test_builds = builds_test()
 
@@ -144,8 +146,9 @@ class RunningClient:
     def feed(self, data: bytes, close: bool = False) -> None:
         """Write data to the client's stdin in the background (then close it)."""
         if not self.wait_fed():
-            fail(f"the client stopped reading its stdin: what the test wrote "
-                 f"{scaled(PROMPT):.0f} s ago is still not read; {self.state()}")
+            fail(_("the client stopped reading its stdin: what the test wrote {seconds} s ago "
+                   "is still not read; {state}").format(seconds=f"{scaled(PROMPT):.0f}",
+                                                        state=self.state()))
         self._feeder = self._start(self._write_all, data, close)
 
     def wait_fed(self, timeout: float = PROMPT) -> bool:
@@ -230,11 +233,11 @@ class RunningClient:
     def ended(self) -> str:
         """'exited with status 1', for observed messages (what it said on
         stderr follows in the report, as "client said:")."""
-        silent = "" if self.stderr().strip() else ", saying nothing on stderr"
-        return f"{procs.describe_returncode(self.popen.poll())}{silent}"
+        silent = "" if self.stderr().strip() else _(", saying nothing on stderr")
+        return procs.describe_returncode(self.popen.poll()) + silent
 
     def state(self) -> str:
-        return f"the client {self.ended()}"
+        return _("the client {ended}").format(ended=self.ended())
 
     def stop(self):
         """Kill the client, then (its pipes broken, the threads ended) close them."""
@@ -290,7 +293,8 @@ def outcome(r) -> str:
     """'exited with status 1 and said on stderr: ...' for a procs.run() result."""
     said = r.stderr.decode(errors="replace").strip()
     return r.describe() + (
-        f" and said on stderr: {said[:300]}" if said else ", saying nothing on stderr")
+        _(" and said on stderr: {output}").format(output=said[:300]) if said
+        else _(", saying nothing on stderr"))
 
 
 def expect_all_replies(c: RunningClient, data: bytes, timeout: float = PROMPT, what="stdout"):
@@ -299,21 +303,25 @@ def expect_all_replies(c: RunningClient, data: bytes, timeout: float = PROMPT, w
     got = c.wait_output(len(want), timeout, want)
     if len(got) < len(want) and got == want[:len(got)]:
         if c.wait_exit(0.2) is None:
-            when = (f"after {scaled(timeout):.0f} s the client had printed {len(got)} of the "
-                    f"{len(want)} bytes it was sent back, and was still running")
+            when = _("after {seconds} s the client had printed {got} of the {owed} bytes it was "
+                     "sent back, and was still running").format(
+                         seconds=f"{scaled(timeout):.0f}", got=len(got), owed=len(want))
         else:
-            when = (f"the client printed {len(got)} of the {len(want)} bytes it was sent back, "
-                    f"then {c.ended()}")
-        fail(f"{when}\n"
-             f"  sent     ({len(data)} bytes): {show(data)}\n"
-             f"  expected ({len(want)} bytes): {show(want)}\n"
-             f"  received ({len(got)} bytes): {show(got)}")
-    expect_reply(data, got, what=f"what the client printed on {what}")
+            when = _("the client printed {got} of the {owed} bytes it was sent back, then "
+                     "{ended}").format(got=len(got), owed=len(want), ended=c.ended())
+        fail("\n".join([
+            when,
+            "  " + _("sent     ({count} bytes): {data}").format(count=len(data), data=show(data)),
+            "  " + _("expected ({count} bytes): {data}").format(count=len(want), data=show(want)),
+            "  " + _("received ({count} bytes): {data}").format(count=len(got), data=show(got))]))
+    expect_reply(data, got, what=_("what the client printed on {where}").format(where=what))
 
 
 def within(c: RunningClient, seconds: float) -> str:
     """'within 5 s' -- or, for a client that exited, 'before it exited'."""
-    return "before it exited" if c.popen.poll() is not None else f"within {scaled(seconds):.0f} s"
+    if c.popen.poll() is not None:
+        return _("before it exited")
+    return _("within {seconds} s").format(seconds=f"{scaled(seconds):.0f}")
 
 
 def expect_exit_0_at_end_of_input(c: RunningClient):
@@ -321,11 +329,14 @@ def expect_exit_0_at_end_of_input(c: RunningClient):
     c.close_stdin()
     code = c.wait_exit(PROMPT)
     if code is None:
-        fail(f"every reply arrived, but {scaled(PROMPT):.0f} s after its input ended the "
-             "client was still running (a client that does not half-close waits for the "
-             "server, and the server for the client). " + HALF_CLOSE)
-    expect(code == 0, f"every reply arrived; when its input ended, {c.state()} "
-                      "(expected status 0)")
+        fail(_("{observed} {advice}").format(
+            observed=_("every reply arrived, but {seconds} s after its input ended the client "
+                       "was still running (a client that does not half-close waits for the "
+                       "server, and the server for the client).").format(
+                           seconds=f"{scaled(PROMPT):.0f}"),
+            advice=_(HALF_CLOSE)))
+    expect(code == 0, _("every reply arrived; when its input ended, {state} (expected status 0)"
+                        ).format(state=c.state()))
 
 
 # ------------------------------------------------------------ command line
@@ -356,10 +367,11 @@ def test_bad_arguments(lab_dir, run_dir):
         r = run_client(lab_dir, run_dir, args)
         said = r.stderr.decode(errors="replace").strip()
         if r.timed_out:
-            fail(f"`client {shown}` did not exit within {scaled(PROMPT):.0f} s")
+            fail(_("`client {arguments}` did not exit within {seconds} s").format(
+                arguments=shown, seconds=f"{scaled(PROMPT):.0f}"))
         expect(r.returncode == 2 and "usage" in said.lower(),
-               f"`client {shown}` {outcome(r)}\n(expected: a usage message on stderr and "
-               "status 2)")
+               _("`client {arguments}` {outcome}\n(expected: a usage message on stderr and "
+                 "status 2)").format(arguments=shown, outcome=outcome(r)))
 
 
 @graded(points=2, hint="Connect (lab01) already dies with \"connect to ADDR:PORT: reason\" and "
@@ -371,11 +383,13 @@ def test_refused_connection(lab_dir, run_dir):
     r = run_client(lab_dir, run_dir, ["127.0.0.1", port], b"hello\n")
     expected = f"connect to 127.0.0.1:{port}: Connection refused"
     said = r.stderr.decode(errors="replace").strip()
-    expect(not r.timed_out, f"with no server on port {port} the client was still running after "
-                            f"{scaled(PROMPT):.0f} s")
+    expect(not r.timed_out, _("with no server on port {port} the client was still running "
+                              "after {seconds} s").format(port=port,
+                                                          seconds=f"{scaled(PROMPT):.0f}"))
     expect(r.returncode is not None and r.returncode > 0 and expected in said,
-           f"with no server on port {port} the client {outcome(r)}\n(expected the message "
-           f"\"{expected}\" and a non-zero status)")
+           _("with no server on port {port} the client {outcome}\n(expected the message "
+             "\"{expected}\" and a non-zero status)").format(port=port, outcome=outcome(r),
+                                                             expected=expected))
 
 
 @graded(points=1, hint="Resolve HOST with getaddrinfo() (hints: AF_INET, SOCK_STREAM). When it "
@@ -386,11 +400,11 @@ def test_unknown_host(lab_dir, run_dir):
     host = "300.1.2.3"  # no such address (plain getaddrinfo asks DNS for it as a name)
     r = run_client(lab_dir, run_dir, [host, 6666], b"hello\n")
     said = r.stderr.decode(errors="replace").strip()
-    expect(not r.timed_out, f"`client {host} 6666` was still running after "
-                            f"{scaled(PROMPT):.0f} s")
+    expect(not r.timed_out, _("`client {host} 6666` was still running after {seconds} s"
+                              ).format(host=host, seconds=f"{scaled(PROMPT):.0f}"))
     expect(r.returncode is not None and r.returncode > 0 and host in said,
-           f"`client {host} 6666` {outcome(r)}\n(expected a message naming {host} on stderr "
-           "and a non-zero status)")
+           _("`client {host} 6666` {outcome}\n(expected a message naming {host} on stderr and "
+             "a non-zero status)").format(host=host, outcome=outcome(r)))
 
 
 @graded(points=1, hint="Without arguments the client connects to 127.0.0.1 port 6666, the "
@@ -398,19 +412,20 @@ def test_unknown_host(lab_dir, run_dir):
 def test_defaults(lab_dir, run_dir):
     """defaults: host 127.0.0.1, port 6666"""
     if not net.connection_refused(6666):
-        pytest.skip("not run: a program on this machine listens on port 6666 (your lab04 "
-                    "server?); stop it and grade again")
+        pytest.skip(_("not run: a program on this machine listens on port 6666 (your lab04 "
+                      "server?); stop it and grade again"))
     expected = "connect to 127.0.0.1:6666: Connection refused"
     for args in ([], ["127.0.0.1"]):
         shown = " ".join(["client", *args])
         r = run_client(lab_dir, run_dir, args)
         said = r.stderr.decode(errors="replace").strip()
         if expected not in said and not net.connection_refused(6666):
-            pytest.skip("not run: a program on this machine started listening on port 6666 "
-                        "during the test; grade again")
+            pytest.skip(_("not run: a program on this machine started listening on port 6666 "
+                          "during the test; grade again"))
         expect(not r.timed_out and expected in said,
-               f"`{shown}` with nothing listening on port 6666 {outcome(r)}\n(expected "
-               f"\"{expected}\": did it try 127.0.0.1:6666?)")
+               _("`{command}` with nothing listening on port 6666 {outcome}\n(expected "
+                 "\"{expected}\": did it try 127.0.0.1:6666?)").format(
+                     command=shown, outcome=outcome(r), expected=expected))
 
 
 @graded(points=1, hint="HOST may be a name: resolve it with getaddrinfo() (AF_INET, "
@@ -437,9 +452,12 @@ def test_short_lines(client, upper_server, rng):
     expect_all_replies(c, data)
 
 
-@graded(points=1, hint="The course note's client reads into an 80-byte buffer. A longer line "
-                       "must still go out and come back whole: loop over reads, and never drop "
-                       "what did not fit. " + READ_EVERYTHING)
+@graded(points=1, hint=_N("The course note's client reads into an 80-byte buffer. A longer "
+                          "line must still go out and come back whole: loop over reads, and "
+                          "never drop what did not fit. The server may split a reply anywhere "
+                          "and send it late: never assume one read() returns one whole reply. "
+                          "Watch stdin and the socket together (poll) and copy whatever arrives "
+                          "on the socket to stdout with Writen."))
 def test_long_lines(client, upper_server, rng):
     """lines longer than the course note's 80-byte buffer"""
     server = upper_server()
@@ -470,10 +488,12 @@ def test_binary_data(client, upper_server, rng):
     expect_all_replies(c, data)
 
 
-@graded(points=3, hint="Megabytes take many reads and writes on both sides, and the replies "
-                       "come back while you are still sending: watch stdin and the socket "
-                       "together, write everything with Writen, and at end of input "
-                       "half-close and read until the server closes. " + BYTES_NOT_STRINGS)
+@graded(points=3, hint=_N("Megabytes take many reads and writes on both sides, and the replies "
+                          "come back while you are still sending: watch stdin and the socket "
+                          "together, write everything with Writen, and at end of input "
+                          "half-close and read until the server closes. Data is bytes, not a C "
+                          "string: use the count read() returned, never strlen() or "
+                          "fgets()/fputs(), which stop at '\\0'."))
 def test_megabytes(client, upper_server, rng):
     """megabytes: every byte comes back, then exit 0 at end of input"""
     server = upper_server()
@@ -502,19 +522,20 @@ def test_owed_replies(client, upper_server, rng):
     got = c.output()
     if code is None:
         if server.half_closes == 0:
-            fail(f"this server answers only once the client has half-closed. The client's input "
-                 f"ended, and {scaled(PROMPT):.0f} s later the server had not seen end of file "
-                 f"and the client was still running (it printed {len(got)} bytes)")
-        fail(f"the client half-closed, but {scaled(PROMPT):.0f} s later it was still running, "
-             f"having printed {len(got)} of {len(data)} bytes: keep reading until read() "
-             "returns 0, then exit")
+            fail(_("this server answers only once the client has half-closed. The client's "
+                   "input ended, and {seconds} s later the server had not seen end of file and "
+                   "the client was still running (it printed {got} bytes)").format(
+                       seconds=f"{scaled(PROMPT):.0f}", got=len(got)))
+        fail(_("the client half-closed, but {seconds} s later it was still running, having "
+               "printed {got} of {owed} bytes: keep reading until read() returns 0, then exit"
+               ).format(seconds=f"{scaled(PROMPT):.0f}", got=len(got), owed=len(data)))
     if got != uppercase(data) and len(got) < len(data):
-        fail(f"this server answers only once the client has half-closed. The client printed "
-             f"{len(got)} of the {len(data)} bytes it was owed, then "
-             f"{c.ended()}: it stopped reading before the server had "
-             "answered")
-    expect_reply(data, got, what="what the client printed")
-    expect(code == 0, f"every reply arrived, but {c.state()} (expected status 0)")
+        fail(_("this server answers only once the client has half-closed. The client printed "
+               "{got} of the {owed} bytes it was owed, then {ended}: it stopped reading before "
+               "the server had answered").format(got=len(got), owed=len(data), ended=c.ended()))
+    expect_reply(data, got, what=_N("what the client printed"))
+    expect(code == 0, _("every reply arrived, but {state} (expected status 0)").format(
+        state=c.state()))
 
 
 @graded(points=2, hint=READ_EVERYTHING)
@@ -542,17 +563,20 @@ def test_server_closes(client, upper_server, rng):
     out, err = c.output(), c.stderr()
     if code is None:
         cpu = c.cpu_seconds()
-        fail(f"the server answered {len(data)} bytes and closed the connection while the "
-             f"client's stdin was still open; {scaled(PROMPT):.0f} s later the client was still "
-             f"running (having used {cpu:.1f} s of CPU) and had printed {len(out)} bytes")
+        fail(_("the server answered {count} bytes and closed the connection while the "
+               "client's stdin was still open; {seconds} s later the client was still running "
+               "(having used {cpu} s of CPU) and had printed {printed} bytes").format(
+                   count=len(data), seconds=f"{scaled(PROMPT):.0f}", cpu=f"{cpu:.1f}",
+                   printed=len(out)))
     expect(out.startswith(uppercase(data)),
-           f"the server answered {len(data)} bytes, then closed; the client printed only "
-           f"{len(out)} bytes of the reply before it {c.ended()}: {show(out)}")
+           _("the server answered {count} bytes, then closed; the client printed only {printed} "
+             "bytes of the reply before it {ended}: {output}").format(
+                 count=len(data), printed=len(out), ended=c.ended(), output=show(out)))
     said = err + out[len(data):]
     expect(SERVER_CLOSED in said and code > 0,
-           f"when the server closed, {c.state()}"
-           + f"\n(expected \"{SERVER_CLOSED.decode()}\" on stderr or stdout, and a non-zero "
-             "status)")
+           _("when the server closed, {state}\n(expected \"{message}\" on stderr or stdout, "
+             "and a non-zero status)").format(state=c.state(),
+                                              message=SERVER_CLOSED.decode()))
 
 
 @graded(points=2, hint="While waiting for the server, the client must sleep in poll() or "
@@ -570,26 +594,31 @@ def test_server_stops_answering(client, upper_server, rng):
     # each reply before it sends more may not send it all: that is allowed).
     arrived = wait_for(lambda: server.received > 0 or c.popen.poll() is not None, PROMPT)
     expect(arrived and server.received > 0,
-           f"the server received none of the {len(data)} bytes of input; {c.state()}")
+           _("the server received none of the {count} bytes of input; {state}").format(
+               count=len(data), state=c.state()))
     cpu_before = c.cpu_seconds()
     busy, watched, exited = c.watch_idle(IDLE_WINDOW)
     if exited:
-        fail(f"the server read the input and stayed silent, and the client "
-             f"{procs.describe_returncode(c.popen.poll())} before any reply came: it stopped "
-             f"waiting for the {server.received} bytes it was owed. " + HALF_CLOSE)
+        fail(_("{observed} {advice}").format(
+            observed=_("the server read the input and stayed silent, and the client {ended} "
+                       "before any reply came: it stopped waiting for the {owed} bytes it was "
+                       "owed.").format(ended=procs.describe_returncode(c.popen.poll()),
+                                       owed=server.received),
+            advice=_(HALF_CLOSE)))
     used = c.cpu_seconds() - cpu_before
     expect(busy <= IDLE_BUSY_SHARE,
-           f"while the server stayed silent for {watched:.1f} s the client was running or "
-           f"ready to run {busy:.0%} of the time (it used {used:.2f} s of CPU): it busy-waits "
-           "instead of sleeping in poll()")
+           _("while the server stayed silent for {seconds} s the client was running or ready "
+             "to run {share} of the time (it used {cpu} s of CPU): it busy-waits instead of "
+             "sleeping in poll()").format(seconds=f"{watched:.1f}", share=f"{busy:.0%}",
+                                          cpu=f"{used:.2f}"))
     server.reset_all()
     code = c.wait_exit(PROMPT)
-    expect(code is not None, f"the server reset the connection; {scaled(PROMPT):.0f} s later "
-                             f"the client was still running (it should report the error "
-                             f"and exit)")
+    expect(code is not None, _("the server reset the connection; {seconds} s later the client "
+                               "was still running (it should report the error and exit)").format(
+                                   seconds=f"{scaled(PROMPT):.0f}"))
     expect(code > 0 and c.stderr().strip(),
-           f"the server reset the connection and {c.state()} (expected a message on stderr "
-           "and a non-zero status)")
+           _("the server reset the connection and {state} (expected a message on stderr and a "
+             "non-zero status)").format(state=c.state()))
 
 
 @graded(points=1, hint="A write to a connection the server has reset fails with ECONNRESET or "
@@ -604,13 +633,14 @@ def test_reset_while_sending(client, upper_server, rng):
     c.feed(data)
     code = c.wait_exit(PROMPT)
     expect(server.resets > 0 or code is None,
-           f"{c.state()} before the server had reset the connection (the server had "
-           f"received {server.received} of the 4 MiB)")
-    expect(code is not None, f"the server reset the connection after 64 KiB of the client's "
-                             f"4 MiB; {scaled(PROMPT):.0f} s later the client was still running")
+           _("{state} before the server had reset the connection (the server had received "
+             "{received} of the 4 MiB)").format(state=c.state(), received=server.received))
+    expect(code is not None, _("the server reset the connection after 64 KiB of the client's "
+                               "4 MiB; {seconds} s later the client was still running").format(
+                                   seconds=f"{scaled(PROMPT):.0f}"))
     expect(code > 0 and c.stderr().strip(),
-           f"the server reset the connection after 64 KiB of the client's 4 MiB, and "
-           f"{c.state()} (expected a message on stderr and a non-zero status)")
+           _("the server reset the connection after 64 KiB of the client's 4 MiB, and {state} "
+             "(expected a message on stderr and a non-zero status)").format(state=c.state()))
 
 
 # ---------------------------------------------------------------- interactive
@@ -658,23 +688,28 @@ def test_interactive_terminal(client, upper_server, rng):
             got = read_from_terminal(master, len(line), PROMPT)
             if got != uppercase(line):
                 c.wait_exit(0.1)
-                fail(f"line {number} typed at the terminal was {show(line)}; "
-                     f"{within(c, PROMPT)} the client printed {show(got)} instead of "
-                     f"{show(uppercase(line))}; {c.state()}")
+                fail(_("line {number} typed at the terminal was {line}; {when} the client "
+                       "printed {got} instead of {expected}; {state}").format(
+                           number=number, line=show(line), when=within(c, PROMPT),
+                           got=show(got), expected=show(uppercase(line)), state=c.state()))
         os.write(master, eof_key)
         code = c.wait_exit(PROMPT)
         rest = read_from_terminal(master, 1, 0.1) if code is None else b""
-        expect(code == 0, f"after the replies to {len(lines)} lines, Ctrl-D (end of input) was "
-                          f"typed; {scaled(PROMPT):.0f} s later {c.state()}"
-                          + (f" (it printed {show(rest)})" if rest else "")
-                          + " (expected status 0)")
+        expect(code == 0, _("after the replies to {count} lines, Ctrl-D (end of input) was "
+                            "typed; {seconds} s later {state}").format(
+                                count=len(lines), seconds=f"{scaled(PROMPT):.0f}",
+                                state=c.state())
+                          + (_(" (it printed {output})").format(output=show(rest)) if rest else "")
+                          + _(" (expected status 0)"))
     finally:
         os.close(master)
 
 
-@graded(points=1, hint=NO_BUFFERING + " Also read stdin with read() when poll() says it is "
-                       "ready: a program that drives the client through pipes sends one line "
-                       "and waits for its reply.")
+@graded(points=1, hint=_N("Write each reply to stdout as soon as it arrives (Writen on "
+                          "STDOUT_FILENO); a reply kept in a stdio buffer reaches the user only "
+                          "at exit. Also read stdin with read() when poll() says it is ready: a "
+                          "program that drives the client through pipes sends one line and "
+                          "waits for its reply."))
 def test_interactive_pipes(client, upper_server, rng):
     """driven through pipes: each line's reply before the next line"""
     server = upper_server()
@@ -687,9 +722,11 @@ def test_interactive_pipes(client, upper_server, rng):
         got = c.wait_output(len(sent), PROMPT, uppercase(sent))
         if got != uppercase(sent):
             c.wait_exit(0.1)
-            fail(f"line {number} was written to the client's stdin (a pipe): {show(line)}; "
-                 f"{within(c, PROMPT)} its stdout (a pipe) had {len(got)} bytes instead of "
-                 f"{len(sent)}, ending {show(got[-40:])}; {c.state()}")
+            fail(_("line {number} was written to the client's stdin (a pipe): {line}; {when} "
+                   "its stdout (a pipe) had {got} bytes instead of {expected}, ending {end}; "
+                   "{state}").format(number=number, line=show(line), when=within(c, PROMPT),
+                                     got=len(got), expected=len(sent), end=show(got[-40:]),
+                                     state=c.state()))
 
 
 # ---------------------------------------------------------------- integration
@@ -702,16 +739,17 @@ def test_interactive_pipes(client, upper_server, rng):
 def test_with_lab04_server(grading, client, run_dir, rng):
     """with this submission's lab04 server"""
     if "lab04_sigchld" not in kit.present_labs(grading.scratch):
-        pytest.skip("not run: lab04_sigchld is not part of this copy of the kit")
+        pytest.skip(_("not run: lab04_sigchld is not part of this copy of the kit"))
     build = grading.build("lab04_sigchld")
     if not build.ok:
-        pytest.skip(f"not run: this submission's lab04 server did not build ({build.problem})")
+        pytest.skip(_("not run: this submission's lab04 server did not build ({why})").format(
+            why=build.problem))
     lab04 = grading.lab_dir("lab04_sigchld")
     try:
         server = net.start_server(lab04 / "server", cwd=lab04, log_dir=run_dir,
                                   name="lab04-server")
     except net.ServerDidNotStart as exc:
-        fail(f"this submission's lab04 server did not start: {exc}")
+        fail(_("this submission's lab04 server did not start: {why}").format(why=exc))
     data = short_lines(rng, 200) + text(rng, 64 * 1024, 120) + b"\n"
     c = client(server.port)
     c.feed(data)

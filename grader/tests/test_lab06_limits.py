@@ -30,6 +30,8 @@ from harness import graded, net, procs
 from harness.common import builds_test
 from harness.expect import expect, expect_reply, fail, show, uppercase
 from harness.timing import scaled, wait_for
+from harness.kit import _N
+from i18n import _  # noqa: F401 -- its titles and hints are translated
 
 LAB = "lab06_limits"
 
@@ -60,33 +62,33 @@ test_soak = sigchld_tests.test_soak
 SUMMARY = re.compile(r"served (\d+) clients, at most (\d+) children at once, (\d+) stopped after "
                      r"the grace period")
 
-HINT_USAGE = ("options_from_args: getopt(argc, argv, \"n:g:\"); -n takes a number from 1 to "
-              "4096, -g one from 0 to 3600 (check the whole argument: std::from_chars, or "
-              "strtol and its end pointer); then at most one operand, the port. Anything else: "
-              "a usage message on stderr ('usage: server [-n MAX_CHILDREN] [-g GRACE_SECONDS] "
-              "[PORT]') and exit(2).")
-HINT_CAP = ("Before each accept, wait_for_free_slot: while children.running.size() >= cap, sleep "
-            "until a child exits, then reap. The count goes up in add_child after each fork and "
-            "down only when waitpid has reaped the child -- a zombie still holds its slot. The "
-            "clients beyond the cap wait in the listen backlog: never refuse or close them.")
-HINT_CPU = ("At the cap, sleep until SIGCHLD: sigsuspend(&wait_mask) (or ppoll with the mask). "
-            "A loop that calls waitpid(..., WNOHANG) until a slot is free, or polls with a "
-            "timeout, keeps a CPU busy while nothing happens.")
-HINT_LOST_WAKEUP = ("The lost wakeup: the count is checked, a child exits and its SIGCHLD is "
-                    "handled, and only then does the parent call pause() -- which sleeps until "
-                    "the next signal, maybe for ever, with a free slot and clients waiting. Keep "
-                    "SIGCHLD blocked while you check the count, and let it in only inside the "
-                    "call that sleeps: sigsuspend(&wait_mask) or ppoll(..., &wait_mask) do both "
-                    "in one step (README: the race).")
-HINT_STOP = ("On SIGTERM or SIGINT (the handler only sets g_stop_signal): leave the accept loop, "
-             "Close(listenfd) at once so new clients are refused, let the children finish within "
-             "-g seconds (ppoll with a timeout and the wait mask, reaping after each wake-up), "
-             "then kill(pid, SIGTERM) each child still running, reap every one, print the "
-             "summary line and return 0 from main. Each child must restore SIGTERM's default "
-             "action and unblock it (restore_signals_in_child), or it ignores the SIGTERM.")
-HINT_SIGINT = ("SIGINT stops the server like SIGTERM: with no client it closes the listening "
-               "socket, prints 'served 0 clients, at most 0 children at once, 0 stopped after the "
-               "grace period' and exits with status 0 at once.")
+HINT_USAGE = _N("options_from_args: getopt(argc, argv, \"n:g:\"); -n takes a number from 1 to "
+                "4096, -g one from 0 to 3600 (check the whole argument: std::from_chars, or "
+                "strtol and its end pointer); then at most one operand, the port. Anything else: "
+                "a usage message on stderr ('usage: server [-n MAX_CHILDREN] [-g GRACE_SECONDS] "
+                "[PORT]') and exit(2).")
+HINT_CAP = _N("Before each accept, wait_for_free_slot: while children.running.size() >= cap, sleep "
+              "until a child exits, then reap. The count goes up in add_child after each fork and "
+              "down only when waitpid has reaped the child -- a zombie still holds its slot. The "
+              "clients beyond the cap wait in the listen backlog: never refuse or close them.")
+HINT_CPU = _N("At the cap, sleep until SIGCHLD: sigsuspend(&wait_mask) (or ppoll with the mask). "
+              "A loop that calls waitpid(..., WNOHANG) until a slot is free, or polls with a "
+              "timeout, keeps a CPU busy while nothing happens.")
+HINT_LOST_WAKEUP = _N("The lost wakeup: the count is checked, a child exits and its SIGCHLD is "
+                      "handled, and only then does the parent call pause() -- which sleeps until "
+                      "the next signal, maybe for ever, with a free slot and clients waiting. Keep "
+                      "SIGCHLD blocked while you check the count, and let it in only inside the "
+                      "call that sleeps: sigsuspend(&wait_mask) or ppoll(..., &wait_mask) do both "
+                      "in one step (README: the race).")
+HINT_STOP = _N("On SIGTERM or SIGINT (the handler only sets g_stop_signal): leave the accept loop, "
+               "Close(listenfd) at once so new clients are refused, let the children finish within "
+               "-g seconds (ppoll with a timeout and the wait mask, reaping after each wake-up), "
+               "then kill(pid, SIGTERM) each child still running, reap every one, print the "
+               "summary line and return 0 from main. Each child must restore SIGTERM's default "
+               "action and unblock it (restore_signals_in_child), or it ignores the SIGTERM.")
+HINT_SIGINT = _N("SIGINT stops the server like SIGTERM: with no client it closes the listening "
+                 "socket, prints 'served 0 clients, at most 0 children at once, 0 stopped after "
+                 "the grace period' and exits with status 0 at once.")
 
 # How long a client of the lost-wakeup test may wait before the watchdog
 # looks at why nothing moves.
@@ -99,7 +101,8 @@ def start_with(lab_dir, run_dir, *options, name="server"):
         return net.start_server(echo.server_binary(lab_dir), cwd=run_dir, log_dir=run_dir,
                                 name=name, args=lambda port: [*options, str(port)])
     except net.ServerDidNotStart as exc:
-        fail(f"`server {' '.join(options)} PORT` did not start: {exc}")
+        fail(_("`server {options} PORT` did not start: {why}").format(options=" ".join(options),
+                                                                     why=exc))
 
 
 def cpu_seconds(proc) -> float:
@@ -117,12 +120,14 @@ def test_bad_arguments(lab_dir, run_dir):
         run = procs.run("server", [echo.server_binary(lab_dir), *args], log_dir=run_dir,
                         timeout=3)
         said = (run.stdout + run.stderr).decode(errors="replace").strip()
-        expect(not run.timed_out, f"`{shown}` was still running {scaled(3):.0f} s later")
+        expect(not run.timed_out, _("`{command}` was still running {seconds} s later").format(
+            command=shown, seconds=f"{scaled(3):.0f}"))
         expect(run.returncode == 2,
-               f"`{shown}` exited with status {run.returncode}, not 2; it printed: "
-               f"{said[:300]!r}")
+               _("`{command}` exited with status {status}, not 2; it printed: {output}").format(
+                   command=shown, status=run.returncode, output=repr(said[:300])))
         expect("usage" in said.lower(),
-               f"`{shown}` exited with status 2 but printed no usage message: {said[:300]!r}")
+               _("`{command}` exited with status 2 but printed no usage message: {output}"
+                 ).format(command=shown, output=repr(said[:300])))
 
 
 class Crowd:
@@ -142,7 +147,8 @@ class Crowd:
                 sock = socket.create_connection(("127.0.0.1", server.port), timeout=scaled(5))
                 sock.sendall(payload)
             except OSError as exc:
-                self.problems.append((number, f"connect or send failed: {exc.strerror or exc}"))
+                self.problems.append((number, _("connect or send failed: {why}").format(
+                    why=exc.strerror or exc)))
                 continue
             sock.setblocking(False)
             self.received[number] = bytearray()
@@ -160,13 +166,15 @@ class Crowd:
             except BlockingIOError:
                 continue
             except OSError as exc:
-                self.problems.append((number, f"the connection failed: {exc.strerror or exc}"))
+                self.problems.append((number, _("the connection failed: {why}").format(
+                    why=exc.strerror or exc)))
                 self.close(number)
                 continue
             if not piece:
-                self.problems.append((number, f"the server closed it after "
-                                              f"{len(self.received[number])} of "
-                                              f"{len(self.payloads[number])} reply bytes"))
+                self.problems.append((number, _("the server closed it after {got} of {owed} "
+                                                "reply bytes").format(
+                                                    got=len(self.received[number]),
+                                                    owed=len(self.payloads[number]))))
                 self.close(number)
             else:
                 self.received[number] += piece
@@ -198,11 +206,14 @@ def test_cap_on_children(lab_dir, run_dir, rng):
     try:
         while crowd.open:
             expect(time.monotonic() < deadline,
-                   f"{done} of {count} clients had their reply {scaled(60):.0f} s after all 50 "
-                   f"connected ({echo.state(server)}, {len(server.children())} children)"
-                   f"{echo.last_output(server)}")
-            expect(server.running(), f"{echo.state(server)} after {done} of {count} clients "
-                                     f"had their reply{echo.last_output(server)}")
+                   _("{done} of {count} clients had their reply {seconds} s after all 50 "
+                     "connected ({state}, {children} children)").format(
+                         done=done, count=count, seconds=f"{scaled(60):.0f}",
+                         state=echo.state(server), children=len(server.children()))
+                   + echo.last_output(server))
+            expect(server.running(), _("{state} after {done} of {count} clients had their reply"
+                                       ).format(state=echo.state(server), done=done, count=count)
+                   + echo.last_output(server))
             states = server.child_states()
             peak = max(peak, len(states))
             if len(states) > cap and over is None:
@@ -216,16 +227,21 @@ def test_cap_on_children(lab_dir, run_dir, rng):
         crowd.close_all()
     if over is not None:
         zombies = sum(state == "Z" for state in over.values())
-        fail(f"`server -n {cap}` had {len(over)} children at once ({zombies} of them zombies "
-             f"not reaped yet), more than {cap}, with {count} clients waiting")
+        fail(_("`server -n {cap}` had {children} children at once ({zombies} of them zombies "
+               "not reaped yet), more than {cap}, with {count} clients waiting").format(
+                   cap=cap, children=len(over), zombies=zombies, count=count))
     for number, problem in sorted(crowd.problems)[:1]:
-        fail(f"{len(crowd.problems)} of {count} clients were refused or cut off; client "
-             f"{number + 1}: {problem} ({echo.state(server)})")
+        fail(_("{problems} of {count} clients were refused or cut off; client {number}: "
+               "{problem} ({state})").format(problems=len(crowd.problems), count=count,
+                                             number=number + 1, problem=problem,
+                                             state=echo.state(server)))
     for number, payload in enumerate(payloads):
         expect_reply(payload, bytes(crowd.received[number]),
-                     what=f"client {number + 1} of {count}: the reply")
-    expect(peak == cap, f"`server -n {cap}` never had more than {peak} children at once while "
-                        f"{count} clients waited: it serves fewer at once than it may")
+                     what=_("client {number} of {count}: the reply").format(number=number + 1,
+                                                                            count=count))
+    expect(peak == cap, _("`server -n {cap}` never had more than {peak} children at once while "
+                          "{count} clients waited: it serves fewer at once than it may").format(
+                              cap=cap, peak=peak, count=count))
 
 
 @graded(points=2, hint=HINT_CPU, requires=echo.SERVER_STARTS)
@@ -237,8 +253,8 @@ def test_no_cpu_at_the_cap(lab_dir, run_dir, rng):
     data = echo.text(rng, 30)
     waiting.send(data)
     expect(waiting.nothing_arrives_within(0.5),
-           "`server -n 2` with 2 clients connected answered a 3rd one: it did not wait for a "
-           "free slot")
+           _("`server -n 2` with 2 clients connected answered a 3rd one: it did not wait for a "
+             "free slot"))
     proc = server.process()
     expect(proc is not None, f"{echo.state(server)}")
     window = scaled(2)
@@ -248,14 +264,16 @@ def test_no_cpu_at_the_cap(lab_dir, run_dir, rng):
     used = cpu_seconds(proc) - before
     elapsed = time.monotonic() - started
     expect(used < 0.05 * elapsed,
-           f"at the cap (2 children, a 3rd client waiting) the server used {used:.2f} s of CPU "
-           f"in {elapsed:.1f} s: it keeps checking instead of sleeping until SIGCHLD")
+           _("at the cap (2 children, a 3rd client waiting) the server used {cpu} s of CPU in "
+             "{seconds} s: it keeps checking instead of sleeping until SIGCHLD").format(
+                 cpu=f"{used:.2f}", seconds=f"{elapsed:.1f}"))
     clients[0].close()
     received = waiting.recv_exactly(len(data), timeout=5)
     expect(received == uppercase(data),
-           f"after one of the 2 clients left, the waiting client got {len(received)} of "
-           f"{len(data)} reply bytes within {scaled(5):.0f} s: the server did not resume "
-           f"accepting when a slot became free ({echo.state(server)})")
+           _("after one of the 2 clients left, the waiting client got {got} of {owed} reply "
+             "bytes within {seconds} s: the server did not resume accepting when a slot became "
+             "free ({state})").format(got=len(received), owed=len(data),
+                                      seconds=f"{scaled(5):.0f}", state=echo.state(server)))
     for client in clients[1:] + [waiting]:
         client.close()
 
@@ -309,11 +327,13 @@ def test_no_lost_wakeup(lab_dir, run_dir, rng):
             # the lost wakeup leaves none, only clients waiting.
             if now - last_progress > scaled(STUCK_AFTER) and not server.live_children():
                 zombies = len(server.zombie_children())
-                fail(f"after {finished} of {total} connections, `server -n 1` answered nobody "
-                     f"for {scaled(STUCK_AFTER):.0f} s, with no running child and "
-                     f"{zombies} zombie(s), while {len(selector.get_map())} clients waited: the "
-                     f"SIGCHLD of its last child came between its check of the count and its "
-                     f"sleep, and was lost")
+                fail(_("after {finished} of {total} connections, `server -n 1` answered nobody "
+                       "for {seconds} s, with no running child and {zombies} zombie(s), while "
+                       "{waiting} clients waited: the SIGCHLD of its last child came between its "
+                       "check of the count and its sleep, and was lost").format(
+                           finished=finished, total=total,
+                           seconds=f"{scaled(STUCK_AFTER):.0f}", zombies=zombies,
+                           waiting=len(selector.get_map())))
     finally:
         for key in list(selector.get_map().values()):
             key.fileobj.close()
@@ -347,44 +367,50 @@ def test_graceful_stop(lab_dir, run_dir, rng):
     stopped_at = time.monotonic()
     closed = wait_for(lambda: not net.is_listening(server.pid, port) or not server.running(), 1)
     expect(server.running() or closed,
-           f"the server {server.describe_exit()} at once on SIGTERM, with 4 clients being "
-           f"served{echo.last_output(server)}")
-    expect(closed, f"{scaled(1):.0f} s after SIGTERM the server still listened on port {port}: "
-                   f"new clients must be refused at once (Close(listenfd))")
+           _("the server {ended} at once on SIGTERM, with 4 clients being served").format(
+               ended=server.describe_exit()) + echo.last_output(server))
+    expect(closed, _("{seconds} s after SIGTERM the server still listened on port {port}: new "
+                     "clients must be refused at once (Close(listenfd))").format(
+                         seconds=f"{scaled(1):.0f}", port=port))
     expect(net.connection_refused(port),
-           f"a new client could still connect to port {port} after SIGTERM")
+           _("a new client could still connect to port {port} after SIGTERM").format(port=port))
     for number, talk in enumerate(finishers, start=1):
-        what = f"client {number} of 3 finishing within the grace period: the rest of its reply"
+        what = _("client {number} of 3 finishing within the grace period: the rest of its "
+                 "reply").format(number=number)
         echo.check_reply(server, talk.client, talk.rest, what=what)
         talk.client.sock.shutdown(socket.SHUT_WR)
         _data, eof = talk.client.read_until_eof(timeout=5)
-        expect(eof, f"client {number} had half-closed after its reply; {scaled(5):.0f} s later "
-                    f"its connection was still open")
+        expect(eof, _("client {number} had half-closed after its reply; {seconds} s later its "
+                      "connection was still open").format(number=number,
+                                                          seconds=f"{scaled(5):.0f}"))
         talk.client.close()
     _data, eof = lingerer.client.read_until_eof(timeout=grace + 10)
     ended_after = time.monotonic() - stopped_at
-    expect(eof, f"the idle client was still connected {ended_after:.1f} s after SIGTERM, with a "
-                f"grace period of {grace} s: its child was never stopped")
+    expect(eof, _("the idle client was still connected {seconds} s after SIGTERM, with a grace "
+                  "period of {grace} s: its child was never stopped").format(
+                      seconds=f"{ended_after:.1f}", grace=grace))
     expect(ended_after >= grace - 0.5,
-           f"the idle client's connection ended {ended_after:.1f} s after SIGTERM, before the "
-           f"grace period of {grace} s was over")
+           _("the idle client's connection ended {seconds} s after SIGTERM, before the grace "
+             "period of {grace} s was over").format(seconds=f"{ended_after:.1f}", grace=grace))
     lingerer.client.close()
     code = server.wait_exit(10)
-    expect(code is not None, f"the server was still running {grace + scaled(10):.0f} s after "
-                             f"SIGTERM with a grace period of {grace} s")
-    expect(code == 0, f"after SIGTERM the server {server.describe_exit()}, not status 0"
-                      f"{echo.last_output(server)}")
+    expect(code is not None, _("the server was still running {seconds} s after SIGTERM with a "
+                               "grace period of {grace} s").format(
+                                   seconds=f"{grace + scaled(10):.0f}", grace=grace))
+    expect(code == 0, _("after SIGTERM the server {ended}, not status 0").format(
+        ended=server.describe_exit()) + echo.last_output(server))
     left = [c.pid for c in children if procs.status_of(c) is not None]
-    expect(not left, f"the server exited, but {len(left)} of its children (pid "
-                     f"{', '.join(map(str, left))}) were still there (running, or zombies "
-                     f"never reaped)")
+    expect(not left, _("the server exited, but {count} of its children (pid {pids}) were still "
+                       "there (running, or zombies never reaped)").format(
+                           count=len(left), pids=", ".join(map(str, left))))
     match = SUMMARY.search(server.output())
-    expect(match, f"no summary line 'served N clients, at most M children at once, K stopped "
-                  f"after the grace period'{echo.last_output(server)}")
+    expect(match, _("no summary line 'served N clients, at most M children at once, K stopped "
+                    "after the grace period'") + echo.last_output(server))
     served, most, stopped = map(int, match.groups())
     expect((served, most, stopped) == (4, 4, 1),
-           f"the summary said served {served}, at most {most} at once, {stopped} stopped after "
-           f"the grace period; this test had 4 clients, 4 at once, 1 still idle at the end")
+           _("the summary said served {served}, at most {most} at once, {stopped} stopped "
+             "after the grace period; this test had 4 clients, 4 at once, 1 still idle at the "
+             "end").format(served=served, most=most, stopped=stopped))
 
 
 @graded(points=1, hint=HINT_SIGINT, requires=echo.SERVER_STARTS)
@@ -393,10 +419,11 @@ def test_sigint_when_idle(lab_dir, run_dir):
     server = start_with(lab_dir, run_dir, "-g", "30")
     os.kill(server.pid, signal.SIGINT)
     code = server.wait_exit(5)
-    expect(code is not None, f"{scaled(5):.0f} s after SIGINT the server, with no client and "
-                             f"no child, was still running")
-    expect(code == 0, f"after SIGINT the server {server.describe_exit()}, not status 0")
+    expect(code is not None, _("{seconds} s after SIGINT the server, with no client and no "
+                               "child, was still running").format(seconds=f"{scaled(5):.0f}"))
+    expect(code == 0, _("after SIGINT the server {ended}, not status 0").format(
+        ended=server.describe_exit()))
     match = SUMMARY.search(server.output())
     expect(match and match.groups() == ("0", "0", "0"),
-           f"after SIGINT with no client the summary line was missing or wrong"
-           f"{echo.last_output(server)}")
+           _("after SIGINT with no client the summary line was missing or wrong")
+           + echo.last_output(server))
