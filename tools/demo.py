@@ -140,8 +140,8 @@ class Demo:
             if self.server.poll() is not None:
                 log = self.read_log().decode(errors="replace").strip()
                 if self.server.returncode == NOT_IMPLEMENTED_STATUS:
-                    raise DemoError(_("lab04 is not finished yet ({log}): `make demo` runs the "
-                                      "reference server; `make demo SERVER=yours` runs yours")
+                    raise DemoError(_("your lab04 is not finished yet ({log}): `make demo` without "
+                                      "SERVER= runs the reference server")
                                     .format(log=log))
                 raise DemoError(_("the server exited with status {status} before it listened: "
                                   "{log}").format(status=self.server.returncode, log=log))
