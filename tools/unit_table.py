@@ -26,6 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 KIT_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(KIT_ROOT / "grader"))
+
+from harness.kit import first_errors  # noqa: E402  (the grader's, for the same build output)
 CASE_TIMEOUT_S = 60
 STUB_LINE = re.compile(r"^.*is not implemented yet$", re.MULTILINE)
 
@@ -43,12 +46,7 @@ def build(lab_dir: Path) -> str:
     """Build the lab (program and unit tests); '' or the compiler's first errors."""
     done = subprocess.run(["make", "-C", str(lab_dir), "all"], stdin=subprocess.DEVNULL,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    if done.returncode == 0:
-        return ""
-    lines = [line for line in done.stdout.splitlines() if not line.startswith(("make", "g++ "))]
-    errors = [i for i, line in enumerate(lines) if re.search(r"\berror\b", line)]
-    start = errors[0] if errors else max(0, len(lines) - 8)
-    return "\n".join(lines[start:start + 8])
+    return "" if done.returncode == 0 else first_errors(done.stdout, limit=8)
 
 
 def test_binary(lab_dir: Path):
