@@ -47,32 +47,15 @@ import psutil
 
 from i18n import _
 
-
-def setting(name: str, default):
-    """A positive whole number from the environment, or default.  A bad value
-    ends the grader with a one-line message and exit status 2, as a bad
-    argument does: this runs at import, before forklab_grade's main() could
-    report it."""
-    text = os.environ.get(name)
-    if text is None:
-        return default
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        print(f"grade: {name} must be a whole number of at least 1, not {text!r}",
-              file=sys.stderr)
-        raise SystemExit(2)
-    return value
+from .settings import one_of, whole_number
 
 
 # Defaults, overridable through the environment for slow or small machines.
-MAX_PROCESSES = setting("FORKLAB_MAX_PROCS", 1000)
+MAX_PROCESSES = whole_number("FORKLAB_MAX_PROCS", 1000)
 LIMITS = {
     resource.RLIMIT_NOFILE: 1024,
-    resource.RLIMIT_CPU: setting("FORKLAB_MAX_CPU_SECONDS", 60),
-    resource.RLIMIT_AS: setting("FORKLAB_MAX_MEMORY_MB", 2048) << 20,
+    resource.RLIMIT_CPU: whole_number("FORKLAB_MAX_CPU_SECONDS", 60),
+    resource.RLIMIT_AS: whole_number("FORKLAB_MAX_MEMORY_MB", 2048) << 20,
     resource.RLIMIT_FSIZE: 64 << 20,
     resource.RLIMIT_CORE: 0,
 }
@@ -89,7 +72,7 @@ LIMIT_NAMES = {
 # FORKLAB_SANDBOX_UID forces one.
 FIRST_SANDBOX_UID = 61000
 SANDBOX_UIDS = 3000
-FORCED_UID = setting("FORKLAB_SANDBOX_UID", None)
+FORCED_UID = whole_number("FORKLAB_SANDBOX_UID", None)
 _chosen_uid = None
 
 
@@ -218,14 +201,8 @@ SANDBOX_MODES = ("auto", "bwrap", "uid")
 
 def mode_setting() -> str:
     """FORKLAB_SANDBOX: auto (bwrap where it works, else the uid fallback),
-    bwrap (bwrap or nothing), uid (the fallback).  A bad value is a usage
-    error, as for the other FORKLAB_* settings."""
-    text = os.environ.get("FORKLAB_SANDBOX", "auto")
-    if text not in SANDBOX_MODES:
-        print(f"grade: FORKLAB_SANDBOX must be one of {', '.join(SANDBOX_MODES)}, not {text!r}",
-              file=sys.stderr)
-        raise SystemExit(2)
-    return text
+    bwrap (bwrap or nothing), uid (the fallback)."""
+    return one_of("FORKLAB_SANDBOX", SANDBOX_MODES, "auto")
 
 
 REQUESTED_MODE = mode_setting()

@@ -1,19 +1,18 @@
 """Deadlines.  FORKLAB_TIMEOUT_SCALE multiplies every timeout, for slow machines."""
 
-import os
 import time
+
+from .settings import positive_number
+
+TIMEOUT_SCALE = positive_number("FORKLAB_TIMEOUT_SCALE", 1.0)
 
 
 def scale() -> float:
-    try:
-        value = float(os.environ.get("FORKLAB_TIMEOUT_SCALE", "1"))
-    except ValueError:
-        return 1.0
-    return value if value > 0 else 1.0
+    return TIMEOUT_SCALE
 
 
 def scaled(seconds: float) -> float:
-    return seconds * scale()
+    return seconds * TIMEOUT_SCALE
 
 
 def wait_for(predicate, timeout: float, interval: float = 0.01):

@@ -46,11 +46,19 @@ def test_logs_under_a_file_is_a_usage_error(tmp_path):
     assert "Traceback" not in proc.stderr
 
 
-def test_a_bad_limit_setting_is_a_usage_error():
-    proc = run_grade("--lab", "lab01_wrap", env={"FORKLAB_MAX_PROCS": "abc"})
+@pytest.mark.parametrize("name, value, message", [
+    ("FORKLAB_MAX_PROCS", "abc", "a whole number of at least 1, not 'abc'"),
+    ("FORKLAB_MAX_MEMORY_MB", "0", "a whole number of at least 1, not '0'"),
+    ("FORKLAB_TIMEOUT_SCALE", "fast", "a number above 0, not 'fast'"),
+    ("FORKLAB_TIMEOUT_SCALE", "-2", "a number above 0, not '-2'"),
+    ("FORKLAB_TIMEOUT_SCALE", "nan", "a number above 0, not 'nan'"),
+    ("FORKLAB_SANDBOX", "docker", "one of auto, bwrap, uid, not 'docker'"),
+])
+def test_a_bad_setting_is_a_usage_error(name, value, message):
+    """Every FORKLAB_* setting is checked the same way: one line, exit 2."""
+    proc = run_grade("--lab", "lab01_wrap", env={name: value})
     assert proc.returncode == 2
-    assert "FORKLAB_MAX_PROCS must be a whole number of at least 1, not 'abc'" in proc.stderr
-    assert "Traceback" not in proc.stderr
+    assert proc.stderr.strip() == f"grade: {name} must be {message}"
 
 
 def test_batch_results_onto_a_file_is_a_usage_error(tmp_path):

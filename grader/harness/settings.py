@@ -1,0 +1,48 @@
+"""The grader's FORKLAB_* settings, read from the environment and checked one
+way: a bad value ends the grader with a one-line message and exit status 2, as
+a bad argument does.  They are read at import, before forklab_grade's main()
+could report an error, hence SystemExit here."""
+
+import math
+import os
+import sys
+
+
+def _refuse(name: str, text: str, wanted: str):
+    print(f"grade: {name} must be {wanted}, not {text!r}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def whole_number(name: str, default):
+    """A whole number of at least 1, or default when the setting is absent."""
+    text = os.environ.get(name)
+    if text is None:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        _refuse(name, text, "a whole number of at least 1")
+    return value
+
+
+def positive_number(name: str, default: float) -> float:
+    """A finite number above 0 (2, 0.5, 1e1), or default when absent."""
+    text = os.environ.get(name)
+    if text is None:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not (value > 0 and math.isfinite(value)):
+        _refuse(name, text, "a number above 0")
+    return value
+
+
+def one_of(name: str, choices: tuple, default: str) -> str:
+    text = os.environ.get(name, default)
+    if text not in choices:
+        _refuse(name, text, f"one of {', '.join(choices)}")
+    return text
