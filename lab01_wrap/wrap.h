@@ -1,7 +1,7 @@
 // wrap.h -- error-checked wrappers around the socket calls of the course note.
 //
 // Each wrapper has the name of the system call it wraps, capitalised, and the
-// same arguments (the convention of Stevens' UNP, which the seed's wrap.h
+// same arguments (the convention of Stevens' UNP, which the course note's wrap.h
 // follows).  What a wrapper does when the call fails is the lesson of lab01,
 // and it follows one rule:
 //

@@ -15,7 +15,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-// The port without an argument: the seed's client port (its server's 800
+// The port without an argument: the course note's client port (its server's 800
 // needs root, and a client that knocks on 6666 finds nobody there).
 constexpr std::uint16_t kDefaultPort = 6666;
 
@@ -23,7 +23,7 @@ constexpr std::uint16_t kDefaultPort = 6666;
 constexpr int kUsageStatus = 2;
 
 // Bytes serve_client reads at a time.  Any size works, because a reply is
-// whatever one read returned; the seed's 80 only meant more reads.
+// whatever one read returned; the course note's 80 only meant more reads.
 constexpr std::size_t kBufferSize = 4096;
 
 // Connections the kernel may hold, handshake done, until accept() takes

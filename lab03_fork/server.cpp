@@ -167,7 +167,7 @@ pid_t fork_child(int listenfd, int connfd, const sockaddr_in &cliaddr)
     // BEGIN SOLUTION stub: not_implemented("lab03: fork_child", listenfd, connfd, cliaddr);
     const pid_t pid = fork();
     if (pid < 0)
-        perr_exit("fork"); // the seed's choice, which lab04 corrects
+        perr_exit("fork"); // the course note's choice, which lab04 corrects
     if (pid == 0) {
         // The child serves this one client; the listening socket is the
         // parent's business, and a copy here would keep the port open.

@@ -169,7 +169,7 @@ pid_t fork_child(int listenfd, int connfd, const sockaddr_in &cliaddr)
     const pid_t pid = fork();
     if (pid < 0) {
         // Out of processes or memory for now: bad luck for this client, but
-        // no reason to end the service for the others (the seed exits here).
+        // no reason to end the service for the others (the course note exits here).
         std::fprintf(stderr, "fork: %s; connection dropped\n", std::strerror(errno));
         Close(connfd);
         return -1;
@@ -202,7 +202,7 @@ void reap_children(int)
     // while, not if: signals do not queue, so one SIGCHLD can stand for
     // several children that exited together.  WNOHANG: return as soon as no
     // exited child is left, instead of waiting for the ones still serving.
-    // -1: any child.  The seed's 0 means those in our process group: the
+    // -1: any child.  The course note's 0 means those in our process group: the
     // same children here, but not one that has called setpgid or setsid.
     while (waitpid(-1, nullptr, WNOHANG) > 0) {
     }
