@@ -34,3 +34,30 @@ def test_carried_functions_are_the_same_in_every_lab():
         differ += [f"{name}: {lab} differs from {labs[0]}" for lab in labs[1:]
                    if bodies[lab].get(name) != first]
     assert not differ, "\n".join(differ)
+
+
+# The header declarations a lab carries from the lab before it.  lab06's
+# header words its comments for its own, larger program, so it is left out.
+HEADER_LABS = ("lab02_single", "lab03_fork", "lab04_sigchld")
+DECLARED = re.compile(r"\b(?:constexpr [\w:]+ (k\w+) =|[\w:]+ \*?(\w+)\([^)]*\);)")
+
+
+def header_blocks(lab: str) -> dict:
+    """Each declaration of server.h with the comment above it, by name."""
+    text = (KIT_ROOT / lab / "server.h").read_text()
+    blocks = {}
+    for block in text.split("\n\n"):
+        match = DECLARED.search(block)
+        if match:
+            blocks[match.group(1) or match.group(2)] = block.strip()
+    return blocks
+
+
+def test_carried_declarations_are_the_same_in_every_header():
+    first, *later = HEADER_LABS
+    carried = header_blocks(first)
+    assert set(CARRIED) <= set(carried), f"{first}/server.h lacks a carried declaration"
+    differ = [f"{name}: {lab}/server.h differs from {first}/server.h"
+              for lab in later for name, block in carried.items()
+              if header_blocks(lab).get(name) != block]
+    assert not differ, "\n".join(differ)
