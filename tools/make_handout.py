@@ -1,22 +1,10 @@
 """Make the student handout from the kit: `make handout`.
 
-The kit's files are the reference solutions.  Marked regions are rewritten:
-
-    // BEGIN SOLUTION stub: not_implemented("lab01: Accept", fd, sa, salenptr);
-    ...reference code...
-    // END SOLUTION
-
-becomes the single line `not_implemented("lab01: Accept", fd, sa, salenptr);`
-at the marker's indentation (no `stub:` -- the region just goes), and
-
-    # BEGIN HIDDEN
-    ...instructor-only text or tests...
-    # END HIDDEN
-
-is removed.  Markers are whole-line comments in the file's own comment syntax: `//` in
-C and C++, `#` in Python, shell and Makefiles, `<!-- ... -->` in Markdown.  Regions do not
-nest; an unbalanced marker is an error naming the file and line.  Files and folders
-listed in INSTRUCTOR_ONLY are left out altogether.
+The kit's files are the reference solutions.  Each file goes into the handout
+in its student edition (tools/markers.py, the kit's one reader of the solution
+markers): a SOLUTION region becomes its stub line, a HIDDEN region goes.  A bad
+marker is an error naming the file and line.  Files and folders listed in
+INSTRUCTOR_ONLY are left out altogether.
 
 Files under handout/ replace the kit's in the handout: handout/README.md is the
 student's README.  The handout also carries the reference programs, built from
@@ -50,6 +38,10 @@ KIT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(KIT_ROOT / "grader"))
 
 from harness import manifest  # noqa: E402  (the kit's one list of labs)
+# The marker grammar; strip_regions and marker_for are also used by the
+# graders' kits, the selftests and grader/similarity/.
+from markers import MarkerError, comment_style, marker_for, strip_regions  # noqa: E402,F401
+
 NAME = "forklab-handout"
 
 # Files that replace the kit's own in the handout (handout/README.md -> README.md).
@@ -74,6 +66,7 @@ INSTRUCTOR_ONLY = (
     "grader/gradescope/",
     "grader/prairielearn/",
     "tools/make_handout.py",
+    "tools/markers.py",
     "tools/make_gradescope.py",
     "tools/make_prairielearn.py",
     # Keeping the Chinese twins in step is the course staff's job (make check).
@@ -91,83 +84,6 @@ STUDENT_DECKS = Path("slides") / "build" / "student"
 # The compiled messages of the grader (built, not tracked: see `make catalogues`).
 CATALOGUES = "grader/locale/*/LC_MESSAGES/*.mo"
 LANGUAGES = ("en", "zh")
-
-# The comment that starts a marker line, by file suffix (slides/tools/kit-code.mjs
-# has the same table).
-COMMENT_STYLES = {
-    ".cpp": "//", ".h": "//", ".hh": "//", ".c": "//",
-    ".py": "#", ".sh": "#", ".mk": "#", ".ini": "#", ".yml": "#", ".yaml": "#",
-    ".md": "<!--", ".html": "<!--",
-}
-NAMED_STYLES = {"Makefile": "#"}
-
-
-
-def marker_pattern(prefix: str):
-    """A whole-line marker comment that starts with `prefix`."""
-    return re.compile(r"^(?P<indent>\s*)" + re.escape(prefix) +
-                      r"\s*(?P<edge>BEGIN|END)\s+(?P<kind>SOLUTION|HIDDEN)\b(?P<rest>.*?)"
-                      r"\s*(?:-->)?\s*$")
-
-
-MARKERS = {prefix: marker_pattern(prefix) for prefix in ("//", "#", "<!--")}
-STUB = re.compile(r"^\s*stub:\s*(?P<stub>.+)$")
-
-
-class MarkerError(Exception):
-    pass
-
-
-def comment_style(path: Path):
-    return NAMED_STYLES.get(path.name) or COMMENT_STYLES.get(path.suffix)
-
-
-def marker_for(where: str):
-    """The marker pattern of a file, by its name: a `// BEGIN SOLUTION` line
-    in a Markdown code block is an example, not a marker."""
-    style = comment_style(Path(where))
-    return MARKERS[style] if style else None
-
-
-def strip_regions(text: str, where: str, keep_hidden: bool = False) -> str:
-    """Apply the SOLUTION and HIDDEN markers of one file's text.  With
-    keep_hidden (the autograder's copy) HIDDEN regions stay, without markers."""
-    marker = marker_for(where)
-    if marker is None:
-        return text
-    out = []
-    open_region = None  # (kind, line number, stub line or None)
-    for number, line in enumerate(text.splitlines(keepends=True), start=1):
-        match = marker.match(line)
-        if match is None:
-            if open_region is None or (keep_hidden and open_region[0] == "HIDDEN"):
-                out.append(line)
-            continue
-        kind, edge, rest = match["kind"], match["edge"], match["rest"].strip()
-        if edge == "BEGIN":
-            if open_region is not None:
-                raise MarkerError(f"{where}:{number}: BEGIN {kind} inside the {open_region[0]} "
-                                  f"region opened at line {open_region[1]}")
-            stub = None
-            if rest:
-                stub_match = STUB.match(rest)
-                if kind != "SOLUTION" or stub_match is None:
-                    raise MarkerError(f"{where}:{number}: unexpected text after BEGIN {kind}: "
-                                      f"{rest!r} (only BEGIN SOLUTION takes 'stub: CODE')")
-                stub = match["indent"] + stub_match["stub"] + "\n"
-            open_region = (kind, number, stub)
-        else:
-            if open_region is None or open_region[0] != kind:
-                raise MarkerError(f"{where}:{number}: END {kind} without BEGIN {kind}")
-            if rest:
-                raise MarkerError(f"{where}:{number}: unexpected text after END {kind}")
-            if open_region[2] is not None:
-                out.append(open_region[2])
-            open_region = None
-    if open_region is not None:
-        raise MarkerError(f"{where}:{open_region[1]}: BEGIN {open_region[0]} is never closed")
-    return "".join(out)
-
 
 def kit_files(root: Path):
     """The kit's files: what git tracks (and untracked files it does not ignore)

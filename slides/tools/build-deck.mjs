@@ -119,9 +119,9 @@ export function longestRun(block, region) {
 // The solution (and hidden) regions of the kit, as significant lines.
 export function kitRegions(kitRoot) {
     const regions = [];
-    for (const file of kitFiles(kitRoot)) {
-        const rel = path.relative(kitRoot, file);
-        for (const region of regionsOf(fs.readFileSync(file, "utf8"), rel)) {
+    const rels = kitFiles(kitRoot).map((file) => path.relative(kitRoot, file));
+    for (const [rel, fileRegions] of Object.entries(regionsOf(kitRoot, rels))) {
+        for (const region of fileRegions) {
             const lines = region.body.map(significant).filter((l) => l !== null);
             if (lines.length > 0)
                 regions.push({ where: `${rel}:${region.begin}-${region.end}`, kind: region.kind, lines });
@@ -300,18 +300,17 @@ export class DeckBuilder {
                 options.student = token.value;
             else throw new DeckError(`@code: unknown option ${token.word ?? `${token.key}=${token.value}`}`);
         }
-        const raw = fs.readFileSync(file, "utf8");
         const studentView = this.variant === "student";
         if (studentView && options.student === "hidden")
             return `\n<div class="src hidden-code">You write this part of <code>${rel}</code>: ` +
                    `your handout has a stub here.</div>\n`;
-        const text = studentView && options.student === "stub" ? handoutText(raw, rel)
-                                                                : referenceText(raw, rel);
+        const text = studentView && options.student === "stub" ? handoutText(this.kitRoot, rel)
+                                                                : referenceText(this.kitRoot, rel);
         let span = selectAnchor(text, anchor);
         if (span === null) {
             const view = studentView && options.student === "stub" ? "the handout's" : "";
             const hint = studentView && options.student === "stub" &&
-                selectAnchor(referenceText(raw, rel), anchor) !== null
+                selectAnchor(referenceText(this.kitRoot, rel), anchor) !== null
                 ? " (it is solution code: add student=excerpt for a short range, or student=hidden)"
                 : "";
             throw new DeckError(`@code: ${anchorToken.key ?? anchorToken.word}` +

@@ -1,12 +1,13 @@
 // kit-code.mjs -- read code out of the kit's files for the slides.
 //
-// Two views of every kit file:
-//   * reference: the file as the instructor has it, minus the marker lines
+// Two editions of every kit file, both made by tools/markers.py, the kit's
+// one reader of the solution markers (the handout uses it too):
+//   * instructor: the file as the instructor has it, minus the marker lines
 //     (BEGIN/END SOLUTION, BEGIN/END HIDDEN) themselves;
-//   * handout: what `make handout` gives students -- each SOLUTION region
+//   * student: what `make handout` gives students -- each SOLUTION region
 //     replaced by its stub line, each HIDDEN region removed.
-// handoutText() follows the grammar of tools/make_handout.py line for line;
-// `make -C slides test` compares the two on every kit file that has markers.
+// It runs under $FORKLAB_PYTHON (the slides' Makefile sets it to the kit's
+// Python), else python3.
 //
 // Anchors name a piece of a file in a way that survives edits around it:
 //   function=NAME      the definition of NAME, signature to closing brace
@@ -16,32 +17,30 @@
 //   whole              the whole file
 // `with-comment` adds the comment lines right above the piece.
 
+import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 
 export class DeckError extends Error {}
 
-// A marker is a whole-line comment in the file's own syntax (as in
-// tools/make_handout.py): a `// BEGIN SOLUTION` line inside a Markdown code
-// block is an example, not a marker.
-const PREFIXES = { "//": String.raw`\/\/`, "#": "#", "<!--": "<!--" };
-const STYLES = [
-    [/\.(cpp|h|hh|c)$/, "//"],
-    [/\.(py|sh|mk|ini|ya?ml)$|(^|\/)Makefile$/, "#"],
-    [/\.(md|html)$/, "<!--"],
-];
-const MARKERS = Object.fromEntries(Object.entries(PREFIXES).map(([prefix, pattern]) => [
-    prefix,
-    new RegExp(String.raw`^(?<indent>\s*)` + pattern +
-               String.raw`\s*(?<edge>BEGIN|END)\s+(?<kind>SOLUTION|HIDDEN)\b(?<rest>.*?)\s*(?:-->)?\s*$`),
-]));
+export const MARKERS_PROGRAM = fileURLToPath(new URL("../../tools/markers.py", import.meta.url));
 
-// The marker pattern of the file `where` (a path), or null if it has none.
-export function markerFor(where) {
-    for (const [pattern, prefix] of STYLES) if (pattern.test(where)) return MARKERS[prefix];
-    return null;
+// Run tools/markers.py with args in the folder cwd: its output, or a
+// DeckError holding what it said is wrong (one line per bad file).
+function runMarkers(args, cwd) {
+    const python = process.env.FORKLAB_PYTHON || "python3";
+    try {
+        return execFileSync(python, [MARKERS_PROGRAM, ...args], {
+            cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 1 << 26,
+        });
+    } catch (error) {
+        const said = (error.stderr ?? "").split("\n").filter((l) => l.trim())
+            .map((l) => l.replace(/^markers: /, ""));
+        if (error.status > 0 && said.length > 0) throw new DeckError(said.join("\n"));
+        throw new DeckError(`cannot run ${python} ${MARKERS_PROGRAM}: ${said[0] ?? error.message}`);
+    }
 }
-const STUB = /^\s*stub:\s*(?<stub>.+)$/;
 
 // Lines of text, each without its line ending.  A final newline ends the
 // last line; it does not start an empty one.
@@ -51,80 +50,29 @@ export function splitLines(text) {
     return lines;
 }
 
-// Parse the markers of one file: its regions, or a DeckError naming file:line.
-// Each region: {kind, begin, end (1-based marker lines), stub (line or null),
-// body (the lines between the markers)}.
-export function regionsOf(text, where) {
-    const regions = [];
-    const marker = markerFor(where);
-    if (marker === null) return regions;
-    let open = null;
-    splitLines(text).forEach((line, index) => {
-        const number = index + 1;
-        const match = marker.exec(line);
-        if (match === null) {
-            if (open !== null) open.body.push(line);
-            return;
-        }
-        const { kind, edge, indent } = match.groups;
-        const rest = match.groups.rest.trim();
-        if (edge === "BEGIN") {
-            if (open !== null)
-                throw new DeckError(`${where}:${number}: BEGIN ${kind} inside the ${open.kind} ` +
-                                    `region opened at line ${open.begin}`);
-            let stub = null;
-            if (rest) {
-                const stubMatch = STUB.exec(rest);
-                if (kind !== "SOLUTION" || stubMatch === null)
-                    throw new DeckError(`${where}:${number}: unexpected text after BEGIN ${kind}`);
-                stub = indent + stubMatch.groups.stub;
-            }
-            open = { kind, begin: number, end: null, stub, body: [] };
-        } else {
-            if (open === null || open.kind !== kind)
-                throw new DeckError(`${where}:${number}: END ${kind} without BEGIN ${kind}`);
-            if (rest) throw new DeckError(`${where}:${number}: unexpected text after END ${kind}`);
-            open.end = number;
-            regions.push(open);
-            open = null;
-        }
-    });
-    if (open !== null)
-        throw new DeckError(`${where}:${open.begin}: BEGIN ${open.kind} is never closed`);
-    return regions;
+// Editions already asked for, by kit, file and edition: a deck often shows
+// several pieces of one file.
+const editions = new Map();
+
+// The text of the kit file rel (relative to kitRoot) in one edition:
+// "student" or "instructor".  Bad markers: a DeckError naming file and line.
+export function editionText(kitRoot, rel, edition) {
+    const key = JSON.stringify([path.resolve(kitRoot), rel, edition]);
+    if (!editions.has(key)) editions.set(key, runMarkers(["extract", rel, "--edition", edition], kitRoot));
+    return editions.get(key);
 }
 
-// The file as students get it (see tools/make_handout.py).
-export function handoutText(text, where) {
-    regionsOf(text, where); // validates the markers
-    const marker = markerFor(where);
-    if (marker === null) return text;
-    const out = [];
-    let open = null;
-    for (const line of splitLines(text)) {
-        const match = marker.exec(line);
-        if (match === null) {
-            if (open === null) out.push(line);
-            continue;
-        }
-        if (match.groups.edge === "BEGIN") {
-            const stubMatch = STUB.exec(match.groups.rest.trim());
-            open = stubMatch ? match.groups.indent + stubMatch.groups.stub : "";
-        } else {
-            if (open) out.push(open);
-            open = null;
-        }
-    }
-    return out.join("\n") + (out.length ? "\n" : "");
-}
+// The file as students get it, and as the instructor has it.
+export const handoutText = (kitRoot, rel) => editionText(kitRoot, rel, "student");
+export const referenceText = (kitRoot, rel) => editionText(kitRoot, rel, "instructor");
 
-// The file as the instructor has it, without the marker lines.
-export function referenceText(text, where) {
-    regionsOf(text, where);
-    const marker = markerFor(where);
-    if (marker === null) return text;
-    const kept = splitLines(text).filter((line) => !marker.test(line));
-    return kept.join("\n") + (kept.length ? "\n" : "");
+// The regions of kit files (paths relative to kitRoot), in one run of
+// tools/markers.py: {rel: [{kind, begin, end (1-based marker lines), stub
+// (line or null), body (the lines between the markers)}]}.  A file whose
+// name takes no markers has none.
+export function regionsOf(kitRoot, rels) {
+    if (rels.length === 0) return {};
+    return JSON.parse(runMarkers(["regions", ...rels], kitRoot));
 }
 
 // Parse "/A/../B/", "/A/+N" or "/A/" into {start, end | count}.  A slash
@@ -274,19 +222,18 @@ export function dedent(lines) {
     return lines.map((l) => l.slice(common));
 }
 
-// The files of the kit that can hold solution regions: text files outside
-// build products, the slides themselves and version control.
+// The files of the kit outside build products, the slides themselves and
+// version control (tools/markers.py knows which of them take markers).
 export function kitFiles(root) {
     const skip = new Set([".git", "build", "dist", "grade-logs", "__pycache__",
                           "node_modules", "slides", "results"]);
-    const styled = /\.(cpp|h|hh|py|sh|mk|ini|ya?ml|md|html)$|(^|\/)Makefile$/;
     const found = [];
     const walk = (dir) => {
         for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
             if (skip.has(entry.name)) continue;
             const full = path.join(dir, entry.name);
             if (entry.isDirectory()) walk(full);
-            else if (entry.isFile() && styled.test(entry.name)) found.push(full);
+            else if (entry.isFile()) found.push(full);
         }
     };
     walk(root);

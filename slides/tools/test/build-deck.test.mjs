@@ -10,7 +10,8 @@ import { fileURLToPath } from "node:url";
 
 import { DeckBuilder, MAX_EXCERPT, codeBlocks, codeSize, countSlides, fenceAfter, leaks, longestRun }
     from "../build-deck.mjs";
-import { DeckError, handoutText, kitFiles, referenceText, selectAnchor, splitLines } from "../kit-code.mjs";
+import { DeckError, MARKERS_PROGRAM, handoutText, referenceText, regionsOf, selectAnchor, splitLines }
+    from "../kit-code.mjs";
 
 const SLIDES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const KIT = path.resolve(SLIDES, "..");
@@ -74,28 +75,83 @@ function builder(root, variant) {
 
 const deck = (...lines) => ["---", "marp: true", "---", "", ...lines, ""].join("\n");
 
-test("the handout view follows tools/make_handout.py on every kit file with markers", (t) => {
-    const tool = path.join(KIT, "tools", "make_handout.py");
-    if (!fs.existsSync(tool)) return t.skip("tools/make_handout.py is not in this copy of the kit");
-    const files = kitFiles(KIT).filter((f) => /BEGIN (SOLUTION|HIDDEN)/.test(fs.readFileSync(f, "utf8")));
-    assert.ok(files.length > 0, "no kit file has solution markers");
-    const script = [
-        "import json, sys",
-        `sys.path.insert(0, ${JSON.stringify(path.dirname(tool))})`,
-        "from make_handout import strip_regions",
-        "out = {}",
-        "for name in json.load(sys.stdin):",
-        "    out[name] = strip_regions(open(name).read(), name)",
-        "print(json.dumps(out))",
-    ].join("\n");
-    const python = fs.existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
-    const expected = JSON.parse(execFileSync(python, ["-c", script], { input: JSON.stringify(files) }));
-    for (const file of files)
-        assert.equal(handoutText(fs.readFileSync(file, "utf8"), file), expected[file], file);
+// Run fn with the environment variable name set to value (or removed).
+function withEnv(name, value, fn) {
+    const saved = process.env[name];
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+    try {
+        return fn();
+    } finally {
+        if (saved === undefined) delete process.env[name];
+        else process.env[name] = saved;
+    }
+}
+
+test("the editions of a file are tools/markers.py's: the slides parse no markers", () => {
+    const root = fakeKit();
+    // A stand-in for Python that says what it was asked: kit-code.mjs shows
+    // whatever the marker program prints, and has no grammar of its own.
+    const fake = path.join(scratchDir("forklab-fake-python-"), "python");
+    fs.writeFileSync(fake, '#!/bin/sh\nprintf "from the marker program:"\nprintf " %s" "$@"\n', { mode: 0o755 });
+    const text = withEnv("FORKLAB_PYTHON", fake, () => handoutText(root, "labx/server.cpp"));
+    assert.equal(text, `from the marker program: ${MARKERS_PROGRAM} extract labx/server.cpp --edition student`);
+    withEnv("FORKLAB_PYTHON", "/bin/false", () =>
+        assert.throws(() => regionsOf(root, ["labx/server.cpp"]), DeckError));
+});
+
+test("a fixture with markers: the student and instructor editions and the regions", () => {
+    const root = fakeKit();
+    const student = handoutText(root, "labx/server.cpp");
+    assert.match(student, /^int add\(int a, int b\)\n\{\n    return not_implemented\("add", a, b\);\n\}\n/m);
+    assert.doesNotMatch(student, /const int sum|int one|SOLUTION/);
+    assert.match(student, /^void helper_free\(\)\n\{\n\}\n/m);
+    const instructor = referenceText(root, "labx/server.cpp");
+    assert.equal(instructor, fs.readFileSync(path.join(root, "labx", "server.cpp"), "utf8")
+        .split("\n").filter((l) => !/\/\/ (BEGIN|END) SOLUTION/.test(l)).join("\n"));
+    // The same texts as tools/markers.py run by hand.
+    const python = process.env.FORKLAB_PYTHON || "python3";
+    for (const [edition, text] of [["student", student], ["instructor", instructor]])
+        assert.equal(execFileSync(python, [MARKERS_PROGRAM, "extract", "labx/server.cpp", "--edition", edition],
+                                  { cwd: root, encoding: "utf8" }), text);
+    const regions = regionsOf(root, ["labx/server.cpp", "diagrams/box.svg"]);
+    assert.deepEqual(regions["diagrams/box.svg"], []);
+    assert.deepEqual(regions["labx/server.cpp"].map((r) => [r.kind, r.begin, r.end, r.stub, r.body.length]),
+                     [["SOLUTION", 9, 13, '    return not_implemented("add", a, b);', 3],
+                      ["SOLUTION", 18, 26, null, 7]]);
+    assert.equal(regions["labx/server.cpp"][0].body[0], "    const int sum = a + b;");
+});
+
+test("a bad marker: one line naming the file and line, and build-deck exits non-zero", () => {
+    const root = fakeKit();
+    fs.writeFileSync(path.join(root, "labx", "open.cpp"), "int f()\n{\n    // BEGIN SOLUTION\n    return 1;\n}\n");
+    fs.writeFileSync(path.join(root, "labx", "typo.cpp"), "int g()\n{\n    // BEGIN SOLUTOIN\n}\n");
+    assert.throws(() => handoutText(root, "labx/open.cpp"),
+                  (e) => e instanceof DeckError && e.message === "labx/open.cpp:3: BEGIN SOLUTION is never closed");
+    assert.throws(() => referenceText(root, "labx/typo.cpp"),
+                  (e) => e instanceof DeckError && /^labx\/typo\.cpp:3: unknown marker 'BEGIN SOLUTOIN' [^\n]*$/.test(e.message));
+    const deckFile = path.join(root, "d.md");
+    fs.writeFileSync(deckFile, deck("@code labx/open.cpp function=f"));
+    const run = (variant) => {
+        try {
+            execFileSync(process.execPath, [path.join(SLIDES, "tools", "build-deck.mjs"), "--variant", variant,
+                                            "--kit", root, "--out", path.join(root, "out.md"), deckFile],
+                         { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+        } catch (error) {
+            return { status: error.status, stderr: error.stderr };
+        }
+        return { status: 0, stderr: "" };
+    };
+    for (const variant of ["instructor", "student"]) {
+        const { status, stderr } = run(variant);
+        assert.equal(status, 1, variant);
+        assert.equal(stderr, `build-deck: ${deckFile}:5: labx/open.cpp:3: BEGIN SOLUTION is never closed\n`, variant);
+    }
+    assert.equal(fs.existsSync(path.join(root, "out.md")), false);
 });
 
 test("anchors: a function, a declaration, a range, a range inside a function", () => {
-    const text = referenceText(fs.readFileSync(path.join(fakeKit(), "labx", "server.cpp"), "utf8"), "x.cpp");
+    const text = referenceText(fakeKit(), "labx/server.cpp");
     const lines = splitLines(text);
     const [first, last] = selectAnchor(text, { kind: "function", name: "add" });
     assert.equal(lines[first], "int add(int a, int b)");
