@@ -145,7 +145,7 @@ def show(path):
     """Print the tables of a results file again (for slides and READMEs)."""
     try:
         data, measured = results.load(path)
-    except (OSError, ValueError, KeyError) as e:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
         print(f"bench: --show {path}: not a results file of bench.py ({e})", file=sys.stderr)
         return 2
     m = data["machine"]

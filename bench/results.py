@@ -87,8 +87,8 @@ def write_results(data, name):
 
 
 def load(path):
-    """(data, {key: Measured}) of a results file; OSError, ValueError or
-    KeyError when it is not one."""
+    """(data, {key: Measured}) of a results file; OSError, ValueError,
+    KeyError, TypeError or AttributeError when it is not one."""
     data = json.loads(Path(path).read_text())
     measured = {}
     for key, srv in data["servers"].items():
