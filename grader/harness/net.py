@@ -11,7 +11,7 @@ import psutil
 from i18n import _
 
 from . import diagnose, procs, timeline
-from .timing import scaled, wait_for
+from .timing import scaled
 
 # The start of what the test's clients sent, for the diagnosis of a failed
 # test (a reply printed to stdout instead of sent back); scoring.py clears it.
