@@ -22,12 +22,16 @@ from pathlib import Path
 
 import psutil
 
-import bench
+import results
 import svgplot
+from measure import run_loadgen
+from model import HERE, Cell, Measured
+from sampling import memory_snapshot
+from servers import RunningServer, ServerDidNotStart, check_binary, end_strays, server_specs
 
 # `make test` builds lab04's server first (the lab-servers target) whenever
 # this copy of the kit has the lab: then a missing server is a failure.
-LAB04_PRESENT = (bench.HERE.parent / "lab04_sigchld" / "Makefile").exists()
+LAB04_PRESENT = (HERE.parent / "lab04_sigchld" / "Makefile").exists()
 
 
 class Checks:
@@ -55,8 +59,8 @@ def check_usage_errors(checks, loadgen):
 
 
 def check_clean_run(checks, loadgen, port, name, mode, clients, count, extra=()):
-    cell = bench.Cell(mode, clients)
-    r = bench.run_loadgen(loadgen, port, cell, 0, ["--count", str(count), *extra])
+    cell = Cell(mode, clients)
+    r = run_loadgen(loadgen, port, cell, 0, ["--count", str(count), *extra])
     what = f"{name} {mode} {clients} clients {' '.join(extra)}".strip()
     if not checks.expect("problem" not in r, f"{what}: {r.get('problem')}"):
         return r
@@ -71,8 +75,8 @@ def check_clean_run(checks, loadgen, port, name, mode, clients, count, extra=())
 
 def check_server(checks, loadgen, spec, heavy):
     try:
-        server = bench.RunningServer.start(spec)
-    except bench.ServerDidNotStart as e:
+        server = RunningServer.start(spec)
+    except ServerDidNotStart as e:
         checks.expect(False, f"{spec.label} starts: {e}")
         return {}
     try:
@@ -85,7 +89,7 @@ def check_server(checks, loadgen, spec, heavy):
             check_clean_run(checks, loadgen, server.port, spec.short, "persistent", 100, 1000)
             check_clean_run(checks, loadgen, server.port, spec.short, "persistent", 2, 20,
                             ["--size", "300000"])
-        results["persistent-8"]["server"] = bench.memory_snapshot(server.pid)
+        results["persistent-8"]["server"] = memory_snapshot(server.pid)
         return results
     finally:
         server.stop()
@@ -132,14 +136,14 @@ class FakeServer(threading.Thread):
 def check_catches_wrong_servers(checks, loadgen):
     echo = FakeServer(reply=True)
     echo.start()
-    r = bench.run_loadgen(loadgen, echo.port, bench.Cell("conn", 2), 0, ["--count", "20"])
+    r = run_loadgen(loadgen, echo.port, Cell("conn", 2), 0, ["--count", "20"])
     echo.close()
     checks.expect(r.get("mismatches") == 20,
                   f"a server that does not uppercase gives 20 mismatches in 20 (got {r})")
     silent = FakeServer(reply=False)
     silent.start()
     started = time.monotonic()
-    r = bench.run_loadgen(loadgen, silent.port, bench.Cell("persistent", 2), 0,
+    r = run_loadgen(loadgen, silent.port, Cell("persistent", 2), 0,
                           ["--count", "2"], timeout=0.3)
     took = time.monotonic() - started
     silent.close()
@@ -166,7 +170,7 @@ def check_forkcost(checks, forkcost):
 
 def check_plot(checks, measured, forkrow, args):
     sweep = {"memory": [forkrow], "memory_hugepages": [], "mappings": [forkrow]}
-    data = bench.results_json(measured, sweep, [], args, 0.0)
+    data = results.results_json(measured, sweep, [], args, 0.0)
     data["config"]["cells"] = ["conn-8", "persistent-8"]
     try:
         ET.fromstring(svgplot.render(data))
@@ -184,17 +188,17 @@ def run(args):
     check_usage_errors(checks, loadgen)
     check_catches_wrong_servers(checks, loadgen)
     measured = {}
-    for spec in bench.server_specs(args):
+    for spec in server_specs(args):
         if spec.key not in ("epoll", "fork_c", "lab04"):
             continue
-        problem = bench.check_binary(spec)
+        problem = check_binary(spec)
         if problem and spec.key == "lab04" and LAB04_PRESENT:
             checks.expect(False, f"{spec.label} is built: {problem}")
             continue
         if problem:
             print(f"  skipped {spec.label}: {problem}", flush=True)
             continue
-        m = bench.Measured(spec, started=True)
+        m = Measured(spec, started=True)
         m.cells = check_server(checks, loadgen, spec, heavy=spec.key != "fork_c")
         measured[spec.key] = m
     check_plot(checks, measured, check_forkcost(checks, bins / "forkcost"), args)
@@ -202,7 +206,7 @@ def run(args):
     # for the final clean-up to find.
     left = psutil.Process().children(recursive=True)
     checks.expect(not left, f"nothing left running (found {[p.pid for p in left]})")
-    bench.reap_orphans()
+    end_strays()
     verdict = "ok" if not checks.failures else f"{len(checks.failures)} FAILED"
     print(f"bench smoke test: {checks.count} checks, {verdict}", flush=True)
     return 0 if not checks.failures else 1

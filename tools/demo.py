@@ -10,7 +10,10 @@ a client leaves, so that its child stays a zombie long enough to be seen;
 the server's SIGCHLD handler reaps it as soon as it runs again.
 
 Everything the demo starts ends when it finishes, fails or is interrupted
-(Ctrl-C).  It builds nothing: run `make` first (`make demo` does).
+(Ctrl-C): the server is started and ended through the kit's process layer
+(grader/harness/procs.py and net.py), uncontained, and its log goes to a
+temporary folder that the demo removes.  It builds nothing: run `make`
+first (`make demo` does).
 
     make demo                       (or: python3 tools/demo.py [--server PATH] [--lang zh|en])
 
@@ -23,15 +26,18 @@ import os
 import selectors
 import signal
 import socket
-import subprocess
 import sys
+import tempfile
 import time
 import unicodedata
 from pathlib import Path
 
+import psutil
+
 KIT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(KIT_ROOT / "grader"))
 import i18n  # noqa: E402  (the grader's catalogue holds the demo's messages too)
+from harness import net, procs  # noqa: E402  (the kit's one process layer)
 from i18n import _  # noqa: E402
 # The student's lab04 server, or in a handout the reference build that ships
 # beside it (server-ref), so that the demo works before lab04 is written.
@@ -103,14 +109,13 @@ class Timeline:
 
 class Demo:
     def __init__(self, server_path: Path):
-        import psutil  # the Python that tools/find-python finds has it
-
-        self.psutil = psutil
         self.server_path = server_path
         self.timeline = Timeline()
         self.selector = selectors.DefaultSelector()
-        self.server = None
+        self.server = None  # a procs.Program
         self.port = None
+        self.scratch = None  # the temporary folder of the server's log
+        self.log = None  # the server's log, open for reading
         self.clients = {}  # client number -> socket
         self.owner = {}  # child pid -> client number (the client it was forked for)
         self.waiting_for_child = []  # clients connected, child not seen yet
@@ -123,74 +128,46 @@ class Demo:
     # ------------------------------------------------------------ server
 
     def start_server(self) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
+        self.scratch = tempfile.TemporaryDirectory(prefix="forklab-demo-")
         try:
-            self.server = subprocess.Popen([str(self.server_path), str(self.port)],
-                                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                           stderr=subprocess.STDOUT, start_new_session=True)
+            self.server = net.start_on_free_port(
+                "server", lambda port: [self.server_path, str(port)],
+                log_dir=Path(self.scratch.name), timeout=5, contained=False)
         except OSError as exc:  # executable, but not a program (ENOEXEC) or the like
             raise DemoError(_("cannot run {path}: {reason}").format(
                 path=self.server_path, reason=exc.strerror or exc)) from exc
-        os.set_blocking(self.server.stdout.fileno(), False)
-        self.selector.register(self.server.stdout, selectors.EVENT_READ, "log")
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            if self.server.poll() is not None:
-                log = self.read_log().decode(errors="replace").strip()
-                if self.server.returncode == NOT_IMPLEMENTED_STATUS:
-                    raise DemoError(_("your lab04 is not finished yet ({log}): `make demo` without "
-                                      "SERVER= runs the reference server")
-                                    .format(log=log))
-                raise DemoError(_("the server exited with status {status} before it listened: "
-                                  "{log}").format(status=self.server.returncode, log=log))
-            if self.listening():
-                return
-            time.sleep(0.02)  # polling until the server listens
-        raise DemoError(_("the server did not listen on port {port} within {seconds} s").format(
-            port=self.port, seconds=5))
-
-    def listening(self) -> bool:
-        try:
-            conns = self.psutil.Process(self.server.pid).connections(kind="tcp")
-        except self.psutil.Error:
-            return False
-        return any(c.status == self.psutil.CONN_LISTEN and c.laddr.port == self.port
-                   for c in conns)
+        self.port = self.server.port
+        self.log = open(self.server.log_path, "rb")
+        if not self.server.running():
+            log = self.read_log().decode(errors="replace").strip()
+            if self.server.returncode == NOT_IMPLEMENTED_STATUS:
+                raise DemoError(_("your lab04 is not finished yet ({log}): `make demo` without "
+                                  "SERVER= runs the reference server")
+                                .format(log=log))
+            raise DemoError(_("the server exited with status {status} before it listened: "
+                              "{log}").format(status=self.server.returncode, log=log))
+        if not net.is_listening(self.server.pid, self.port):
+            raise DemoError(_("the server did not listen on port {port} within {seconds} s")
+                            .format(port=self.port, seconds=5))
 
     def read_log(self) -> bytes:
-        try:
-            return self.server.stdout.read() or b""
-        except (BlockingIOError, ValueError):
-            return b""
+        """What the server has logged since the last call."""
+        return self.log.read() or b""
 
     def stop_server(self) -> None:
         """End the server and its children (one process group), however we got here:
         also when the server itself has exited, its children may still serve."""
-        if self.server is None:
-            return
-        if self.server.poll() is None:
-            for signo in (signal.SIGCONT, signal.SIGTERM):
-                try:
-                    os.killpg(self.server.pid, signo)
-                except ProcessLookupError:
-                    break
-            try:
-                self.server.wait(timeout=2)
-            except subprocess.TimeoutExpired:
-                pass
-        try:
-            os.killpg(self.server.pid, signal.SIGKILL)  # children may be left in the group
-        except ProcessLookupError:
-            pass
-        self.server.wait()
+        if self.server is not None:
+            procs.end_group(self.server.popen, grace=2)
+        if self.log is not None:
+            self.log.close()
+        if self.scratch is not None:
+            self.scratch.cleanup()
 
     # ------------------------------------------------------------- trees
 
     def tree(self) -> str:
         """'server 4711 S | 4712 S c1  4713 Z c2' (cN: the child of client N)."""
-        psutil = self.psutil
         try:
             server = psutil.Process(self.server.pid)
             server_state = STATE_LETTERS.get(server.status(), "?")
@@ -259,14 +236,15 @@ class Demo:
             os.kill(self.server.pid, signal.SIGCONT)
             self.event(_("demo resumes the server (SIGCONT)"))
 
+    def show_log(self) -> None:
+        """The server's new complete log lines, as events."""
+        self.log_buffer += self.read_log()
+        *lines, self.log_buffer = self.log_buffer.split(b"\n")
+        for line in lines:
+            self.event(clip(_("server   {line}").format(line=line.decode(errors="replace")),
+                            EVENT_WIDTH))
+
     def on_readable(self, key) -> None:
-        if key.data == "log":
-            self.log_buffer += self.read_log()
-            *lines, self.log_buffer = self.log_buffer.split(b"\n")
-            for line in lines:
-                self.event(clip(_("server   {line}").format(line=line.decode(errors="replace")),
-                                EVENT_WIDTH))
-            return
         sock = self.clients.get(key.data)
         if sock is None:
             return
@@ -291,8 +269,9 @@ class Demo:
             while self.timeline.now() < at:
                 for key, _mask in self.selector.select(timeout=0.005):
                     self.on_readable(key)
+                self.show_log()
                 self.watch_tree()
-                if self.server.poll() is not None:
+                if not self.server.running():
                     raise DemoError(_("the server exited with status {status}").format(
                         status=self.server.returncode))
             if action == "end":

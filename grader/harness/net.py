@@ -1,4 +1,5 @@
-"""Loopback networking for the graded tests: ports, servers, Python clients."""
+"""Loopback networking: free ports, starting a server and waiting until it
+listens (for the graded tests, the bench and the demo), Python clients."""
 
 import errno
 import selectors
@@ -10,7 +11,7 @@ import psutil
 from i18n import _
 
 from . import diagnose, procs, timeline
-from .timing import scaled, wait_for
+from .timing import scaled, wait_until
 
 # The start of what the test's clients sent, for the diagnosis of a failed
 # test (a reply printed to stdout instead of sent back); scoring.py clears it.
@@ -44,8 +45,45 @@ def listening_sockets(pid: int):
     return [c for c in tcp_sockets(pid) if c.status == psutil.CONN_LISTEN]
 
 
-def is_listening(pid: int, port: int) -> bool:
-    return any(c.laddr and c.laddr.port == port for c in listening_sockets(pid))
+def is_listening(pid: int, port: int, descendants: bool = False) -> bool:
+    """True if process pid (or, with descendants, any process under it)
+    listens on port."""
+    pids = [pid]
+    if descendants:
+        try:
+            pids += [p.pid for p in psutil.Process(pid).children(recursive=True)]
+        except psutil.Error:
+            pass
+    return any(c.laddr and c.laddr.port == port for p in pids for c in listening_sockets(p))
+
+
+def said_port_in_use(program) -> bool:
+    """The program has exited saying that an address is in use: someone took
+    its port between free_port() and its bind()."""
+    return not program.running() and "in use" in program.output()
+
+
+def start_on_free_port(name: str, argv, *, log_dir, timeout: float = 10, listening=None,
+                       port_taken=said_port_in_use, attempts: int = 3,
+                       **start_options) -> procs.Program:
+    """Start the program argv(port) with procs.start on a free port, and wait
+    (program.seconds(timeout)) until listening(program) -- by default: it
+    listens on its port -- or it exits.  One that exits because its port was
+    taken (port_taken(program)) is started again on another port, `attempts`
+    times in all.  Returns the program, whether it listens or not: the caller
+    tells why not (program.port is the port it was given)."""
+    if listening is None:
+        def listening(program):
+            return is_listening(program.pid, program.port)
+    for attempt in range(attempts):
+        port = free_port()
+        program = procs.start(name, argv(port), log_dir=log_dir, **start_options)
+        program.port = port
+        wait_until(lambda: listening(program) or not program.running(),
+                         program.seconds(timeout))
+        if attempt + 1 < attempts and port_taken(program):
+            continue
+        return program
 
 
 class ServerDidNotStart(Exception):
@@ -65,51 +103,59 @@ def start_server(binary, *, cwd, log_dir, name="server", args=None, limits=None,
     Raises ServerDidNotStart with what was observed when it exits or does not
     listen in time.  A port taken by someone else between free_port() and the
     server's bind() is retried with another port."""
-    for _attempt in range(3):
-        port = free_port()
-        argv = [binary, str(port)] if args is None else [binary, *args(port)]
-        program = procs.start(name, argv, cwd=cwd, log_dir=log_dir, limits=limits, env=env)
-        program.port = port
-        wait_for(lambda: listening_sockets(program.pid) or not program.running(), timeout)
-        if is_listening(program.pid, port):
-            timeline.watch(program)  # the test's timeline (harness/timeline.py)
-            return program
-        elsewhere = listening_elsewhere(program, port)
-        if program.running():
-            program.stop()
-            if elsewhere:
-                raise ServerDidNotStart(
-                    _("`{name} {port}` listens on port {ports}, not on port {port}, the port "
-                      "given as its argument").format(name=name, port=port,
-                                                      ports=", ".join(map(str, elsewhere))))
+    def argv(port):
+        return [binary, str(port)] if args is None else [binary, *args(port)]
+
+    def port_taken(program):
+        return (not program.running() and not bound_elsewhere(program)
+                and program.returncode == 1 and "in use" in program.output())
+
+    program = start_on_free_port(name, argv, log_dir=log_dir, cwd=cwd, limits=limits, env=env,
+                                 timeout=timeout, port_taken=port_taken,
+                                 # any port: one on another port is reported at once
+                                 listening=lambda p: listening_sockets(p.pid))
+    port = program.port
+    if is_listening(program.pid, port):
+        timeline.watch(program)  # the test's timeline (harness/timeline.py)
+        return program
+    elsewhere = listening_elsewhere(program, port)
+    if program.running():
+        program.stop()
+        if elsewhere:
             raise ServerDidNotStart(
-                _("the server was still running but not listening on port {port} after "
-                  "{seconds} s").format(port=port, seconds=f"{scaled(timeout):.0f}"))
-        bound = sorted({p for p, _err in diagnose.bound_ports(program) if p and p != port})
-        if bound:
-            raise ServerDidNotStart(
-                _("`{name} {port}` bound port {ports}, not port {port}, the port given as its "
-                  "argument; then it {ended}").format(name=name, port=port,
-                                                      ports=", ".join(map(str, bound)),
+                _("`{name} {port}` listens on port {ports}, not on port {port}, the port "
+                  "given as its argument").format(name=name, port=port,
+                                                  ports=", ".join(map(str, elsewhere))))
+        raise ServerDidNotStart(
+            _("the server was still running but not listening on port {port} after "
+              "{seconds} s").format(port=port, seconds=f"{scaled(timeout):.0f}"))
+    bound = bound_elsewhere(program)
+    if bound:
+        raise ServerDidNotStart(
+            _("`{name} {port}` bound port {ports}, not port {port}, the port given as its "
+              "argument; then it {ended}").format(name=name, port=port,
+                                                  ports=", ".join(map(str, bound)),
+                                                  ended=program.describe_exit()))
+    listened = diagnose.listened_ports(program)
+    if port in listened:
+        raise ServerDidNotStart(_("`{name} {port}` listened on port {port}, then {ended} "
+                                  "(a server keeps accepting clients until it is stopped)"
+                                  ).format(name=name, port=port,
+                                           ended=program.describe_exit()))
+    if listened:
+        raise ServerDidNotStart(
+            _("`{name} {port}` listened on port {ports}, not on port {port}, the port given "
+              "as its argument, then {ended}").format(name=name, port=port,
+                                                      ports=", ".join(map(str, listened)),
                                                       ended=program.describe_exit()))
-        output = program.output()
-        if program.returncode == 1 and "in use" in output and _attempt < 2:
-            continue
-        listened = diagnose.listened_ports(program)
-        if port in listened:
-            raise ServerDidNotStart(_("`{name} {port}` listened on port {port}, then {ended} "
-                                      "(a server keeps accepting clients until it is stopped)"
-                                      ).format(name=name, port=port,
-                                               ended=program.describe_exit()))
-        if listened:
-            raise ServerDidNotStart(
-                _("`{name} {port}` listened on port {ports}, not on port {port}, the port given "
-                  "as its argument, then {ended}").format(name=name, port=port,
-                                                          ports=", ".join(map(str, listened)),
-                                                          ended=program.describe_exit()))
-        raise ServerDidNotStart(_("`{name} {port}` {ended} before it listened on port {port}"
-                                  ).format(name=name, port=port, ended=program.describe_exit()))
-    raise ServerDidNotStart(_("could not find a free port"))
+    raise ServerDidNotStart(_("`{name} {port}` {ended} before it listened on port {port}"
+                              ).format(name=name, port=port, ended=program.describe_exit()))
+
+
+def bound_elsewhere(program) -> list:
+    """The ports other than its own that the program bound (the crash
+    reporter's records)."""
+    return sorted({p for p, _err in diagnose.bound_ports(program) if p and p != program.port})
 
 
 class Client:
@@ -254,4 +300,5 @@ def connection_refused(port: int) -> bool:
 
 
 __all__ = ["free_port", "tcp_sockets", "listening_sockets", "is_listening", "start_server",
-           "Client", "connection_refused", "ServerDidNotStart"]
+           "start_on_free_port", "said_port_in_use", "Client", "connection_refused",
+           "ServerDidNotStart"]

@@ -1,10 +1,18 @@
-"""Starting student programs, looking at their process trees, ending them.
+"""Starting programs, looking at their process trees, ending them: the kit's
+one process layer (the grader, bench/ and tools/demo.py use it).
 
 Every program runs in its own session (its own process group), with stdout
 and stderr in a log file.  The grader is a child subreaper
 (PR_SET_CHILD_SUBREAPER), so a grandchild whose parent died is re-parented to
 the grader rather than to init: every process a student program creates stays
 a descendant of the grader, and end_all() can find and end it.
+
+A student program runs contained (harness/sandbox.py), and every deadline of
+the grader is scaled (FORKLAB_TIMEOUT_SCALE).  A program of the kit's own
+that is measured or shown -- the bench's servers, the demo's -- is started
+with start(..., contained=False): in its own session still, but without the
+sandbox, its limits or the crash reporter, and with its deadlines in seconds
+as given.
 """
 
 import ctypes
@@ -37,9 +45,11 @@ def become_subreaper() -> None:
 
 
 class Program:
-    """A student program the grader started."""
+    """A program started in its own session: a student program the grader
+    started (contained), or one of the kit's own (not contained)."""
 
-    def __init__(self, name: str, argv: list, popen: subprocess.Popen, log_path: Path):
+    def __init__(self, name: str, argv: list, popen: subprocess.Popen, log_path: Path,
+                 contained: bool = True):
         self.name = name
         self.argv = argv
         self.popen = popen
@@ -47,6 +57,12 @@ class Program:
         self.pid = popen.pid
         self.port = None
         self.started = time.monotonic()
+        self.contained = contained
+
+    def seconds(self, timeout: float) -> float:
+        """A deadline for this program: scaled for a contained one, as given
+        for one of the kit's (the bench times them)."""
+        return scaled(timeout) if self.contained else timeout
 
     def running(self) -> bool:
         return self.popen.poll() is None
@@ -129,21 +145,51 @@ class Program:
         """Wait up to `timeout` (scaled) seconds for the program to exit;
         returns its return code, or None if it is still running."""
         try:
-            return self.popen.wait(timeout=scaled(timeout))
+            return self.popen.wait(timeout=self.seconds(timeout))
         except subprocess.TimeoutExpired:
             return None
 
     def stop(self, timeout: float = 5) -> None:
-        """End the program and everything in its process group."""
+        """End the program and everything in its process group (SIGKILL)
+        while it runs; then reap it."""
         if self.running():
-            try:
-                os.killpg(self.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            signal_group(self.pid, signal.SIGKILL)
         try:
-            self.popen.wait(timeout=scaled(timeout))
+            self.popen.wait(timeout=self.seconds(timeout))
         except subprocess.TimeoutExpired:
             pass
+
+
+def signal_group(pgid: int, signo: int) -> bool:
+    """Send signo to process group pgid; False if the group is gone (or not ours)."""
+    try:
+        os.killpg(pgid, signo)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
+def end_group(popen, *, grace: float = 0, timeout: float = 5) -> bool:
+    """End the process group that popen's program leads (it was started in a
+    session of its own), and reap the leader.  With grace, the group gets
+    SIGCONT and SIGTERM first (a stopped process acts on SIGTERM only once
+    continued) and up to `grace` seconds to exit; then SIGKILL, also when the
+    leader has exited already: its children may still run in the group.
+    Seconds as given (the grader scales its own).  True once the leader is
+    reaped, False if it was still there after `timeout` seconds."""
+    if grace and popen.poll() is None:
+        signal_group(popen.pid, signal.SIGCONT)
+        signal_group(popen.pid, signal.SIGTERM)
+        try:
+            popen.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            pass
+    signal_group(popen.pid, signal.SIGKILL)
+    try:
+        popen.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return False
+    return True
 
 
 def status_of(proc):
@@ -235,6 +281,15 @@ def _popen(argv, *, cwd, stdin, stdout, stderr, env, limits):
                          limits=limits, also_writable=records)
 
 
+def popen_in_session(argv, *, cwd=None, stdin=subprocess.DEVNULL, stdout=None, stderr=None,
+                     env=None) -> subprocess.Popen:
+    """Popen of a program of the kit's own in a new session (its own process
+    group, no controlling terminal): no sandbox, no limits, no crash reporter.
+    OSError when argv[0] cannot run."""
+    return subprocess.Popen([str(a) for a in argv], cwd=cwd, stdin=stdin, stdout=stdout,
+                            stderr=stderr, env=env, start_new_session=True)
+
+
 # How much of a program's output a test log keeps: its head and its tail.
 KEPT_OUTPUT = 32 << 10
 
@@ -274,7 +329,8 @@ def trim_log(path: Path, keep: int = KEPT_OUTPUT) -> None:
 
 
 def start(name: str, argv: list, *, log_dir: Path, cwd: Path = None,
-          stdin=subprocess.DEVNULL, stdout=None, env=None, limits=None) -> Program:
+          stdin=subprocess.DEVNULL, stdout=None, env=None, limits=None,
+          contained: bool = True) -> Program:
     """Start argv in its own session, output to log_dir/NAME.log.
 
     The program runs contained (harness/sandbox.py).  Its working folder is
@@ -282,16 +338,24 @@ def start(name: str, argv: list, *, log_dir: Path, cwd: Path = None,
     folder log_dir/NAME.cwd of its own.  stdin and stdout may be descriptors
     the test drives (a pipe, a terminal); then only stderr goes to the log.
     limits: {resource.RLIMIT_NOFILE: 32, ...} lowers the sandbox's limits for
-    this program."""
+    this program.
+
+    contained=False starts a program of the kit's own instead (popen_in_session):
+    uncontained, in `cwd` as given, with deadlines not scaled."""
+    if not contained and limits:
+        raise ValueError("limits apply to a contained program only")
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{name}.log"
-    if cwd is None or sandbox.sandbox_uid() is not None:
+    if contained and (cwd is None or sandbox.sandbox_uid() is not None):
         cwd = sandbox.work_dir(log_dir, name)
     with open(log_path, "wb") as log:
-        popen = _popen(argv, cwd=cwd, stdin=stdin, stdout=log if stdout is None else stdout,
-                       stderr=subprocess.STDOUT if stdout is None else log,
-                       env=launch_env(env, log_dir), limits=limits)
-    program = Program(name, list(argv), popen, log_path)
+        streams = dict(stdin=stdin, stdout=log if stdout is None else stdout,
+                       stderr=subprocess.STDOUT if stdout is None else log)
+        if contained:
+            popen = _popen(argv, cwd=cwd, env=launch_env(env, log_dir), limits=limits, **streams)
+        else:
+            popen = popen_in_session(argv, cwd=cwd, env=env, **streams)
+    program = Program(name, list(argv), popen, log_path, contained)
     started_in_this_test.append(program)
     return program
 

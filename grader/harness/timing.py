@@ -15,12 +15,18 @@ def scaled(seconds: float) -> float:
     return seconds * TIMEOUT_SCALE
 
 
-def wait_for(predicate, timeout: float, interval: float = 0.01):
-    """Poll predicate() until it returns a true value or `timeout` (scaled)
-    seconds pass.  Returns the last value it returned."""
-    deadline = time.monotonic() + scaled(timeout)
+def wait_until(predicate, seconds: float, interval: float = 0.01):
+    """Poll predicate() until it returns a true value or `seconds` pass (as
+    given: the bench and the demo, which no timeout scale concerns).  Returns
+    the last value it returned."""
+    deadline = time.monotonic() + seconds
     while True:
         value = predicate()
         if value or time.monotonic() >= deadline:
             return value
         time.sleep(interval)  # polling interval, not synchronisation
+
+
+def wait_for(predicate, timeout: float, interval: float = 0.01):
+    """wait_until with the grader's deadline: `timeout` scaled."""
+    return wait_until(predicate, scaled(timeout), interval)

@@ -1,12 +1,17 @@
-// Unit tests of the charts drawn from the bench's JSON.  The numbers here
-// are made up for the test and never reach a deck.
+// Unit tests of the deck's figures: panels of the bench's chart, drawn by
+// bench/svgplot.py from the bench's JSON.  The numbers here are made up for
+// the test and never reach a deck.
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { after, test } from "node:test";
 
-import { FIGURES, figureSvg, formatNumber } from "../figures.mjs";
+import { FIGURES, figureSvg } from "../figures.mjs";
+
+const SVGPLOT = fileURLToPath(new URL("../../../bench/svgplot.py", import.meta.url));
 
 // Temporary folders of this file's tests, removed when they have run.
 const scratchDirs = [];
@@ -26,21 +31,23 @@ function writeJson(data) {
     return file;
 }
 
+const fork = (rss, touch, us) => ({ rss_mb: rss, touch_mb: touch, mappings: 40, cpu_us: { total: us } });
+
 const FAKE = {
     schema: "forklab-bench/1",
     date: "2000-01-01T00:00:00+00:00",
-    machine: { nproc: 2, cpu_model: "Test CPU", kernel: "0.0", loadavg_before: 1.5, loadavg_after: 2.25 },
-    config: { cells: ["conn-1", "conn-8", "conn-64", "persistent-300"] },
+    machine: { nproc: 2, cpu_model: "Test CPU", kernel: "0.0", os: "Test OS", loadavg_before: 1.5 },
+    config: { cells: ["conn-1", "conn-64", "persistent-300"], duration_s: 1, sample_every_s: 0.5 },
     servers: {
-        lab04: { short: "lab04", cells: { "conn-1": { ops_per_s: 100 }, "conn-64": { ops_per_s: 400 },
-                                          "persistent-300": { server: { pss_mb: 3, processes: 301 } } } },
-        epoll: { short: "epoll", cells: { "conn-1": { problem: "did not start" } } },
+        lab04: { short: "lab04", label: "lab04 forking", cells: {
+            "conn-1": { ops: 5, ops_per_s: 100 }, "conn-64": { ops: 5, ops_per_s: 400 },
+            "persistent-300": { ops: 5, ops_per_s: 900, server: { pss_mb: 3, processes: 301 } } } },
+        epoll: { short: "epoll", label: "epoll server", cells: { "conn-1": { problem: "did not start" } } },
     },
     fork_cost: {
-        memory: [{ rss_mb: 3, touch_mb: 0, round_trip_us: { p50: 100 } },
-                 { rss_mb: 103, touch_mb: 100, round_trip_us: { p50: 2000 } }],
-        memory_hugepages: [{ rss_mb: 103, touch_mb: 100, round_trip_us: { p50: 150 } }],
-        mappings: [{ mappings: 40, round_trip_us: { p50: 100 } }, { mappings: 1040, round_trip_us: { p50: 900 } }],
+        memory: [fork(3, 0, 100), fork(103, 100, 2000)],
+        memory_hugepages: [fork(103, 100, 150)],
+        mappings: [fork(3, 0, 100), { ...fork(3, 0, 900), mappings: 1040 }],
     },
 };
 
@@ -53,32 +60,38 @@ test("without the JSON every figure is a marked placeholder, with a warning", ()
     }
 });
 
-test("the charts show the measured values and the machine, and skip what failed", () => {
+test("the figures show the measured values and the machine, and skip what failed", () => {
     const file = writeJson(FAKE);
     const rate = figureSvg("conn-rate", file);
     assert.equal(rate.warning, null);
+    assert.match(rate.svg, /<title>Connection per request/);
     assert.match(rate.svg, />100</);
     assert.match(rate.svg, />400</);
+    assert.match(rate.svg, />lab04</); // the legend: short names
     assert.doesNotMatch(rate.svg, />epoll</); // its only cell failed
-    assert.match(rate.svg, /Test CPU, 2 CPUs, Linux 0\.0, load average 1\.5 → 2\.25/);
-    const fork = figureSvg("fork-cost", file).svg;
-    assert.match(fork, />0\.100</); // µs shown as ms
-    assert.match(fork, />2\.00</);
-    assert.match(fork, />0\.150</);
-    assert.match(figureSvg("child-memory", file).svg, />10\.2 {2}\(301 processes\)</);
-    assert.match(figureSvg("fork-mappings", file).svg, />1040 mappings</);
+    assert.match(rate.svg, /on 2000-01-01: 2 CPUs \(Test CPU\), Linux 0\.0, load average 1\.5/);
+    const cost = figureSvg("fork-cost", file).svg;
+    assert.match(cost, />0\.1</); // µs shown as ms
+    assert.match(cost, />2</);
+    assert.match(cost, />0\.15</);
+    assert.match(figureSvg("child-memory", file).svg, />10</); // 3 MB / 300 clients
+    assert.match(figureSvg("fork-mappings", file).svg, />1,040 mappings</);
+});
+
+test("a figure is the bench's own drawing: what bench/svgplot.py --figure prints", () => {
+    const file = writeJson(FAKE);
+    for (const name of FIGURES) {
+        const python = process.env.FORKLAB_PYTHON || "python3";
+        const run = spawnSync(python, [SVGPLOT, "--figure", name, file], { encoding: "utf8" });
+        assert.equal(run.status, 0, run.stderr);
+        assert.equal(figureSvg(name, file).svg, run.stdout);
+    }
 });
 
 test("a JSON without a figure's data gives a placeholder; a wrong schema is an error", () => {
-    const file = writeJson({ schema: "forklab-bench/1", servers: {} });
+    const file = writeJson({ schema: "forklab-bench/1", servers: {}, config: { cells: [] } });
     assert.match(figureSvg("fork-cost", file).warning, /no data for figure fork-cost/);
+    assert.match(figureSvg("conn-rate", file).warning, /no data for figure conn-rate/);
     assert.throws(() => figureSvg("conn-rate", writeJson({ schema: "other/9" })), /expected "forklab-bench\/1"/);
     assert.throws(() => figureSvg("pie", file), /unknown figure/);
-});
-
-test("numbers keep three significant digits", () => {
-    assert.equal(formatNumber(1234567), "1.23 M");
-    assert.equal(formatNumber(14321), "14.3 k");
-    assert.equal(formatNumber(6707), "6707");
-    assert.equal(formatNumber(0.1541), "0.154");
 });
