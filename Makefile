@@ -102,7 +102,7 @@ unit-table: check-python
 
 # BEGIN HIDDEN
 .PHONY: check unit-test sanitize-test clang-build grade-reference grader-selftest \
-        stability stability-short slides slides-test handout gradescope prairielearn \
+        stability stability-short selftest-long slides slides-test handout gradescope prairielearn \
         check-translations
 
 # Each *.zh.md in step with its English twin (after translating a change:
@@ -142,12 +142,17 @@ grade-reference: check-python
 	grader/grade --quiet
 
 # test_class_report.py runs Dolos (--similarity): installed first, as the
-# slides' npm packages are.
+# slides' npm packages are.  `make test` grades a cover of the mutant
+# catalogue (every test title a mutant fails, failed by one of them);
+# `make selftest-long` grades every mutant.
 grader-selftest: check-python catalogues $(SIMILARITY_DEPS)
 	@if [ -d grader/selftest ]; then \
 	    mkdir -p build && cd grader && $(PYTHON) -m pytest -q -p no:cacheprovider \
-	        --basetemp=$(CURDIR)/build/selftest-tmp selftest; \
+	        --basetemp=$(CURDIR)/build/selftest-tmp $(SELFTEST_ARGS) selftest; \
 	else echo "grader/selftest is not part of this copy of the kit: skipped"; fi
+
+selftest-long:
+	$(MAKE) grader-selftest SELFTEST_ARGS=--whole-catalogue
 
 # The reference graded repeatedly, in parallel, with a CPU hog on every core.
 RUNS ?= 20

@@ -15,6 +15,12 @@ sys.path.insert(0, str(GRADER_DIR))
 import mutants  # noqa: E402
 
 
+def pytest_addoption(parser):
+    parser.addoption("--whole-catalogue", action="store_true",
+                     help="grade every mutant of grader/mutants/ (make selftest-long); "
+                          "without it, test_mutants grades a cover: mutants.cover()")
+
+
 def run_grade(*args, env=None, timeout=600, grader=GRADER_DIR):
     """Run the grader as a user would; returns the CompletedProcess."""
     full_env = dict(os.environ, **(env or {}))

@@ -167,6 +167,21 @@ def failing_mutants(mutants, tests) -> dict:
     return by_title
 
 
+def cover(mutants) -> list:
+    """The short form of the catalogue that `make test` grades: few mutants
+    that together fail every test title some mutant fails, each still checked
+    to fail exactly its tests.  Chosen greedily (most titles not yet failed
+    first, ties by name), so the same catalogue gives the same cover."""
+    titles = {m.name: {title_of(name) for name in m.fails} for m in mutants}
+    left = set().union(*titles.values()) if titles else set()
+    chosen = []
+    while left:
+        best = max(sorted(titles), key=lambda name: len(titles[name] & left))
+        chosen.append(best)
+        left -= titles[best]
+    return [m for m in mutants if m.name in chosen]
+
+
 def reference_submission(submission: Path) -> None:
     """Write a submission folder holding the reference student files."""
     for rel in kit.STUDENT_FILES:

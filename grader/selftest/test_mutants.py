@@ -5,11 +5,11 @@ with the reason).
 
 The mutants of each lab are graded together with the reference in one batch
 (`grade --batch -j 2`: two gradings at a time), which also exercises batch
-grading."""
+grading.  `make test` grades a cover of the catalogue (mutants.cover: every
+test title that any mutant fails is failed by a graded one); `make
+selftest-long` (pytest --whole-catalogue) grades every mutant."""
 
 from collections import defaultdict
-
-import pytest
 
 import mutants
 from conftest import GRADER_DIR, failed_tests, load_results, run_grade
@@ -17,11 +17,22 @@ from conftest import GRADER_DIR, failed_tests, load_results, run_grade
 CATALOGUE = mutants.catalogue()
 
 
-def groups():
+def groups(members):
     by_labs = defaultdict(list)
-    for mutant in CATALOGUE:
+    for mutant in members:
         by_labs[tuple(mutant.grade)].append(mutant)
     return sorted(by_labs.items())
+
+
+def pytest_generate_tests(metafunc):
+    """`make test` grades a cover of the catalogue (every test title some
+    mutant fails, failed by at least one graded mutant); `make selftest-long`
+    (--whole-catalogue) grades every mutant."""
+    if "members" in metafunc.fixturenames:
+        whole = metafunc.config.getoption("whole_catalogue")
+        members = CATALOGUE if whole else mutants.cover(CATALOGUE)
+        metafunc.parametrize("labs, members", groups(members),
+                             ids=lambda v: "+".join(v) if isinstance(v, tuple) else None)
 
 
 def non_passing(results_path):
@@ -32,8 +43,6 @@ def folder_name(mutant):
     return mutant.name.replace("/", "__")
 
 
-@pytest.mark.parametrize("labs, members", groups(), ids=lambda v: "+".join(v)
-                         if isinstance(v, tuple) else None)
 def test_every_mutant_fails_exactly_its_tests(labs, members, tmp_path):
     batch = tmp_path / "batch"
     for mutant in members:
@@ -57,6 +66,13 @@ def test_every_mutant_fails_exactly_its_tests(labs, members, tmp_path):
                             f"    unexpected: {sorted(got - want)}; "
                             f"missing: {sorted(want - got)}")
     assert not problems, "\n".join(problems)
+
+
+def test_the_cover_fails_every_title_the_catalogue_fails():
+    covered = {mutants.title_of(name) for m in mutants.cover(CATALOGUE) for name in m.fails}
+    everything = {mutants.title_of(name) for m in CATALOGUE for name in m.fails}
+    assert covered == everything
+    assert len(mutants.cover(CATALOGUE)) < len(CATALOGUE)
 
 
 def test_catalogue_table_in_readme_is_up_to_date():
