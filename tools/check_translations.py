@@ -39,7 +39,8 @@ PO_FILE = Path("grader/locale/zh/LC_MESSAGES/forklab.po")
 # A graded test module that imports i18n has opted in: its tests' titles
 # (docstrings) and hint= texts must be translated too, and its other messages
 # are wrapped in _() like the rest.
-MESSAGE_SOURCES = ["grader/*.py", "grader/harness/*.py", "grader/tests/*.py", "tools/demo.py"]
+MESSAGE_SOURCES = ["grader/*.py", "grader/harness/*.py", "grader/tests/*.py", "grader/tests/*/*.py",
+                   "tools/demo.py"]
 
 FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
@@ -326,7 +327,14 @@ def imports_i18n(tree) -> bool:
 
 def source_messages(root: Path):
     """(message, where) for every _("..."), _N("...") (marked, translated later) and
-    ngettext("...", "...") in the sources."""
+    ngettext("...", "...") in the sources, and the labs' titles in labs.txt (the
+    grader prints them translated)."""
+    manifest = root / "labs.txt"
+    if manifest.is_file():
+        for number, line in enumerate(manifest.read_text().splitlines(), start=1):
+            fields = line.split("#", 1)[0].split(None, 4)
+            if len(fields) == 5:
+                yield fields[4].strip(), f"labs.txt:{number}"
     for path in sorted(p for pattern in MESSAGE_SOURCES for p in root.glob(pattern)):
         relative = path.relative_to(root)
         tree = ast.parse(path.read_text(), str(path))

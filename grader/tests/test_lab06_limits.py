@@ -1,8 +1,8 @@
 """lab06_limits: a forking server that knows its limits.
 
 `server [-n MAX_CHILDREN] [-g GRACE_SECONDS] [PORT]`.  Graded on top of the
-checks of labs 02-04 that apply unchanged (re-bound from echo_checks.py,
-test_lab03_fork.py and test_lab04_sigchld.py, run with the default cap),
+checks of labs 02-04 that apply unchanged (bound from checks/: the server
+tests, fork_tests.py and reaping_tests.py, run with the default cap),
 plus its own: never more than -n children, no CPU used while it waits at
 the cap, no lost wakeup between checking the count and sleeping, a graceful
 stop on SIGTERM or SIGINT, and the new command line.
@@ -23,41 +23,47 @@ import socket
 import time
 
 
-import echo_checks as echo
-import test_lab03_fork as fork_tests
-import test_lab04_sigchld as sigchld_tests
 from harness import graded, net, procs
 from harness.common import builds_test
-from harness.expect import expect, expect_reply, fail, show, uppercase
+from harness.expect import expect, fail, show
 from harness.timing import scaled, wait_for
 from harness.kit import _N
 from i18n import _  # noqa: F401 -- its titles and hints are translated
 
+from checks import (
+    startup_tests as startup, reply_tests as replies, leaving_tests as leaving, log_tests as log
+)
+from checks import echo_server as echo
+from checks import protocol
+from checks.protocol import expect_reply, uppercase
+from checks import fork_tests
+from checks import reaping_tests
+
 LAB = "lab06_limits"
 
 # lab04's fork-failure test needs its fixture here too.
-fail_fork_shim = sigchld_tests.fail_fork_shim
+fail_fork_shim = reaping_tests.fail_fork_shim
 
 # pytest runs the tests of a module in the order their names are bound here.
 test_builds = builds_test()
-test_server_starts = echo.test_server_starts
-test_port_in_use = echo.test_port_in_use
-test_one_client = echo.test_one_client
-test_clients_one_after_another = echo.test_clients_one_after_another
-test_megabytes = echo.test_megabytes
-test_every_byte_value = echo.test_every_byte_value
-test_clients_that_disconnect = echo.test_clients_that_disconnect
-test_client_gone_while_written_to = echo.test_client_gone_while_written_to
-test_log_lines = echo.test_log_lines
+test_server_starts = startup.test_server_starts
+test_port_in_use = startup.test_port_in_use
+test_one_client = replies.test_one_client
+test_clients_one_after_another = replies.test_clients_one_after_another
+test_megabytes = replies.test_megabytes
+test_every_byte_value = replies.test_every_byte_value
+test_clients_that_disconnect = leaving.test_clients_that_disconnect
+test_client_gone_while_written_to = leaving.test_client_gone_while_written_to
+test_log_lines = log.test_log_lines
 test_idle_client_delays_nobody = fork_tests.test_idle_client_delays_nobody
 test_one_child_per_client = fork_tests.test_one_child_per_client
 test_parent_closes_connfd = fork_tests.test_parent_closes_connfd
 test_child_closes_listenfd = fork_tests.test_child_closes_listenfd
-test_children_reaped = sigchld_tests.test_children_reaped
-test_many_exit_at_once = sigchld_tests.test_many_exit_at_once
-test_killed_child_reaped = sigchld_tests.test_killed_child_reaped
-test_fork_failure = sigchld_tests.test_fork_failure
-test_soak = sigchld_tests.test_soak
+test_children_reaped = reaping_tests.test_children_reaped
+test_many_exit_at_once = reaping_tests.test_many_exit_at_once
+test_killed_child_reaped = reaping_tests.test_killed_child_reaped
+test_fork_failure = reaping_tests.test_fork_failure
+test_soak = reaping_tests.test_soak
 
 SUMMARY = re.compile(r"served (\d+) clients, at most (\d+) children at once, (\d+) stopped after "
                      r"the grace period")
@@ -195,7 +201,7 @@ def test_cap_on_children(lab_dir, run_dir, rng):
     """never more than -n 4 children: 50 clients at once, all served byte-exact, none refused"""
     cap, count = 4, 50
     server = start_with(lab_dir, run_dir, "-n", str(cap))
-    payloads = [echo.text(rng, rng.randint(50, 3000)) for _ in range(count)]
+    payloads = [protocol.text(rng, rng.randint(50, 3000)) for _ in range(count)]
     crowd = Crowd(server, payloads)
     peak, over, done = 0, None, 0
     # Answered clients stay connected until the server has been seen with
@@ -250,7 +256,7 @@ def test_no_cpu_at_the_cap(lab_dir, run_dir, rng):
     server = start_with(lab_dir, run_dir, "-n", "2")
     clients = fork_tests.connect_clients(server, 2, rng)
     waiting = echo.connect(server)
-    data = echo.text(rng, 30)
+    data = protocol.text(rng, 30)
     waiting.send(data)
     expect(waiting.nothing_arrives_within(0.5),
            _("`server -n 2` with 2 clients connected answered a 3rd one: it did not wait for a "
@@ -346,9 +352,9 @@ class Conversation:
 
     def __init__(self, server, rng, size: int):
         self.client = echo.connect(server, timeout=30)
-        self.first = echo.text(rng, 40)
+        self.first = protocol.text(rng, 40)
         echo.check_reply(server, self.client, self.first, what="a client's first reply")
-        self.rest = echo.text(rng, size)
+        self.rest = protocol.text(rng, size)
 
 
 @graded(points=3, hint=HINT_STOP, requires=echo.SERVER_STARTS, timeout=90)
