@@ -312,8 +312,12 @@ def graded_texts(tree):
             if isinstance(decorator, ast.Call) and getattr(decorator.func, "id", None) == "graded":
                 doc = ast.get_docstring(node)
                 if doc:
-                    # The title is the docstring's first line (scoring.title_of).
+                    # The title is the docstring's first line (scoring.title_of), what
+                    # the test does its second paragraph (scoring.description_of).
                     yield doc.splitlines()[0].strip(), node.lineno
+                    paragraphs = doc.split("\n\n")
+                    if len(paragraphs) > 1:
+                        yield " ".join(paragraphs[1].split()), node.lineno
                 for keyword in decorator.keywords:
                     if keyword.arg == "hint" and isinstance(keyword.value, ast.Constant):
                         yield keyword.value.value, decorator.lineno

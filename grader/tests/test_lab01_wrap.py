@@ -13,7 +13,7 @@ from harness.expect import expect, fail
 from harness.timing import scaled
 from i18n import _  # noqa: F401 -- its titles and hints are translated
 
-from checks.wrap_cases import CASES, TEST_BINARY
+from checks.wrap_cases import CASE_DESCRIPTION, CASES, TEST_BINARY
 
 LAB = "lab01_wrap"
 
@@ -61,7 +61,7 @@ def make_case_test(name: str, points: int, hint: str):
     def test_case(lab_dir, run_dir):
         run_case(lab_dir, run_dir, name)
 
-    test_case.__doc__ = name
+    test_case.__doc__ = f"{name}\n\n{CASE_DESCRIPTION}"
     return test_case
 
 

@@ -47,7 +47,10 @@ WAIT_WHILE_BUSY = 0.5
         hint="lab02's server serves one client at a time: Accept, serve_client until that "
              "client closes, Close, and only then Accept again. There is no fork() in lab02.")
 def test_one_client_at_a_time(lab_dir, run_dir, rng):
-    """one client at a time: a second client waits until the first leaves"""
+    """one client at a time: a second client waits until the first leaves
+
+    the limit of an iterative server, shown: the second client's reply waits (no fork yet)
+    """
     server = echo.start(lab_dir, run_dir)
     first = echo.connect(server)
     echo.check_reply(server, first, protocol.text(rng, 30), what=_N("the first client's reply"))
@@ -69,7 +72,10 @@ def test_one_client_at_a_time(lab_dir, run_dir, rng):
 @graded(points=1, requires=echo.EXCHANGE,
         hint="lab02's server serves each client itself: no fork() (that is lab03).")
 def test_no_child_process(lab_dir, run_dir, rng):
-    """serves its clients without child processes"""
+    """serves its clients without child processes
+
+    lab02 has no `fork()`: no child while clients are served
+    """
     server = echo.start(lab_dir, run_dir)
     for number in range(1, 4):
         with echo.connect(server) as client:

@@ -77,7 +77,10 @@ BAD_ARGUMENTS = [
                        "(\"usage: client [HOST [PORT]]\") and exits with status 2. Check every "
                        "character of PORT and its range yourself: atoi(\"80x\") is 80.")
 def test_bad_arguments(lab_dir, run_dir):
-    """bad arguments: usage on stderr and exit status 2"""
+    """bad arguments: usage on stderr and exit status 2
+
+    ten bad command lines: usage on stderr, status 2
+    """
     for args in BAD_ARGUMENTS:
         shown = " ".join(repr(a) if not a or " " in a else a for a in args)
         r = run_client(lab_dir, run_dir, args)
@@ -94,7 +97,10 @@ def test_bad_arguments(lab_dir, run_dir):
                        "status 1: connect with it, and make sure nothing runs before it that "
                        "could wait for input or print something else.")
 def test_refused_connection(lab_dir, run_dir):
-    """no server: "connect to 127.0.0.1:PORT: Connection refused", non-zero exit"""
+    """no server: "connect to 127.0.0.1:PORT: Connection refused", non-zero exit
+
+    nothing listens on the port: the message, a non-zero status, no hang
+    """
     port = net.free_port()  # nothing listens there
     r = run_client(lab_dir, run_dir, ["127.0.0.1", port], b"hello\n")
     expected = f"connect to 127.0.0.1:{port}: Connection refused"
@@ -112,7 +118,10 @@ def test_refused_connection(lab_dir, run_dir):
                        "fails, print a message that names the host and gai_strerror()'s reason "
                        "on stderr, and exit with status 1.")
 def test_unknown_host(lab_dir, run_dir):
-    """a host that does not resolve: a message naming it, non-zero exit"""
+    """a host that does not resolve: a message naming it, non-zero exit
+
+    a host name that does not resolve: a message naming it, a non-zero status
+    """
     host = "300.1.2.3"  # no such address (plain getaddrinfo asks DNS for it as a name)
     r = run_client(lab_dir, run_dir, [host, 6666], b"hello\n")
     said = r.stderr.decode(errors="replace").strip()
@@ -126,7 +135,10 @@ def test_unknown_host(lab_dir, run_dir):
 @graded(points=1, hint="Without arguments the client connects to 127.0.0.1 port 6666, the "
                        "course's port; with HOST alone, to HOST port 6666.")
 def test_defaults(lab_dir, run_dir):
-    """defaults: host 127.0.0.1, port 6666"""
+    """defaults: host 127.0.0.1, port 6666
+
+    `client` and `client 127.0.0.1` try 127.0.0.1:6666
+    """
     if not net.connection_refused(6666):
         pytest.skip(_("not run: a program on this machine listens on port 6666 (your lab04 "
                       "server?); stop it and grade again"))
@@ -147,7 +159,10 @@ def test_defaults(lab_dir, run_dir):
 @graded(points=1, hint="HOST may be a name: resolve it with getaddrinfo() (AF_INET, "
                        "SOCK_STREAM) rather than inet_pton(), which takes dotted addresses only.")
 def test_host_name(client, upper_server, rng):
-    """a host name: `client localhost PORT`"""
+    """a host name: `client localhost PORT`
+
+    `client localhost PORT` works like the dotted address
+    """
     server = upper_server()
     data = short_lines(rng, 5)
     c = client(args=["localhost", server.port])
@@ -160,7 +175,10 @@ def test_host_name(client, upper_server, rng):
 
 @graded(points=2, hint=READ_EVERYTHING)
 def test_short_lines(client, upper_server, rng):
-    """short lines piped in at once come back uppercase"""
+    """short lines piped in at once come back uppercase
+
+    random short lines piped in at once: stdout is exactly their uppercase
+    """
     server = upper_server()
     data = short_lines(rng, rng.randint(30, 60))
     c = client(server.port)
@@ -175,7 +193,10 @@ def test_short_lines(client, upper_server, rng):
                           "Watch stdin and the socket together (poll) and copy whatever arrives "
                           "on the socket to stdout with Writen."))
 def test_long_lines(client, upper_server, rng):
-    """lines longer than the course note's 80-byte buffer"""
+    """lines longer than the course note's 80-byte buffer
+
+    lines of up to 20 000 bytes: every byte comes back
+    """
     server = upper_server()
     data = b"".join(text(rng, rng.randint(81, 20000)) + b"\n" for _ in range(12))
     c = client(server.port)
@@ -186,7 +207,10 @@ def test_long_lines(client, upper_server, rng):
 @graded(points=1, hint="Send bytes as they arrive on stdin; don't wait for a newline (fgets, "
                        "Readline) -- input may end without one, or pause in mid-line.")
 def test_no_final_newline(client, upper_server, rng):
-    """input without a final newline"""
+    """input without a final newline
+
+    input that does not end with a newline comes back whole
+    """
     server = upper_server()
     data = short_lines(rng, 6) + text(rng, rng.randint(5, 60))
     c = client(server.port)
@@ -196,7 +220,10 @@ def test_no_final_newline(client, upper_server, rng):
 
 @graded(points=2, hint=BYTES_NOT_STRINGS)
 def test_binary_data(client, upper_server, rng):
-    """binary data: NUL and bytes above 0x7f come back as sent"""
+    """binary data: NUL and bytes above 0x7f come back as sent
+
+    every byte value: the client copies counts, not C strings
+    """
     server = upper_server()
     data = b"\0\xff" + bytes(range(256)) + rng.randbytes(64 * 1024) + b"\0tail"
     c = client(server.port)
@@ -211,7 +238,10 @@ def test_binary_data(client, upper_server, rng):
                           "string: use the count read() returned, never strlen() or "
                           "fgets()/fputs(), which stop at '\\0'."))
 def test_megabytes(client, upper_server, rng):
-    """megabytes: every byte comes back, then exit 0 at end of input"""
+    """megabytes: every byte comes back, then exit 0 at end of input
+
+    4 MiB come back exactly, then status 0 once stdin ends
+    """
     server = upper_server()
     size = 4 << 20
     data = bytearray(text(rng, size, 90))
@@ -229,7 +259,10 @@ def test_megabytes(client, upper_server, rng):
 
 @graded(points=3, hint=HALF_CLOSE)
 def test_owed_replies(client, upper_server, rng):
-    """end of input: half-close, then print every reply still owed, exit 0"""
+    """end of input: half-close, then print every reply still owed, exit 0
+
+    the server answers only after the client's half-close: every reply is printed, status 0
+    """
     server = upper_server(hold_until_eof=True)
     data = short_lines(rng, rng.randint(100, 300))
     c = client(server.port)
@@ -256,7 +289,10 @@ def test_owed_replies(client, upper_server, rng):
 
 @graded(points=2, hint=READ_EVERYTHING)
 def test_fragmented_replies(client, upper_server, rng):
-    """replies that come in small pieces, a few milliseconds apart"""
+    """replies that come in small pieces, a few milliseconds apart
+
+    replies arrive 1-7 bytes at a time, milliseconds apart
+    """
     server = upper_server(fragments=True)
     data = short_lines(rng, 20, 50)
     c = client(server.port)
@@ -270,7 +306,10 @@ def test_fragmented_replies(client, upper_server, rng):
                        "that loops forever. Watch the socket even while no input comes (poll), "
                        "or the client notices only when the user types the next line.")
 def test_server_closes(client, upper_server, rng):
-    """the server closes in mid-session: message and non-zero exit"""
+    """the server closes in mid-session: message and non-zero exit
+
+    with stdin still open: the message, a non-zero status, within 5 s
+    """
     data = short_lines(rng, rng.randint(3, 8))
     server = upper_server(close_after=len(data))
     c = client(server.port)
@@ -301,7 +340,10 @@ def test_server_closes(client, upper_server, rng):
                        "timeout. When the server resets the connection, read() fails with "
                        "ECONNRESET: print a message and exit with a non-zero status.")
 def test_server_stops_answering(client, upper_server, rng):
-    """the server stops answering: no busy-wait, then a message when it resets"""
+    """the server stops answering: no busy-wait, then a message when it resets
+
+    the client waits without using the CPU, then reports the server's reset and exits non-zero
+    """
     server = upper_server(silent=True)
     data = short_lines(rng, 4)
     c = client(server.port)
@@ -342,7 +384,10 @@ def test_server_stops_answering(client, upper_server, rng):
                        "ignore it (signal(SIGPIPE, SIG_IGN), or send with MSG_NOSIGNAL). Report "
                        "the error and exit with a non-zero status.")
 def test_reset_while_sending(client, upper_server, rng):
-    """the server resets while the client is still sending: message, non-zero exit"""
+    """the server resets while the client is still sending: message, non-zero exit
+
+    the server resets during a 4 MiB upload: a message, a non-zero status, not killed by `SIGPIPE`
+    """
     server = upper_server(reset_after=64 * 1024)
     data = text(rng, 4 << 20, 70)
     c = client(server.port)
@@ -385,7 +430,10 @@ def read_from_terminal(master: int, size: int, timeout: float) -> bytes:
                        "buffer or for end of input. Ctrl-D ends the input: half-close, print "
                        "the last replies, exit 0.")
 def test_interactive_terminal(client, upper_server, rng):
-    """at a terminal: each line's reply before the next line, exit 0 at Ctrl-D"""
+    """at a terminal: each line's reply before the next line, exit 0 at Ctrl-D
+
+    on a pseudo-terminal, each line's reply appears before the next line is typed
+    """
     server = upper_server()
     master, slave = os.openpty()
     try:
@@ -427,7 +475,10 @@ def test_interactive_terminal(client, upper_server, rng):
                           "program that drives the client through pipes sends one line and "
                           "waits for its reply."))
 def test_interactive_pipes(client, upper_server, rng):
-    """driven through pipes: each line's reply before the next line"""
+    """driven through pipes: each line's reply before the next line
+
+    driven line by line through pipes: no reply waits in a stdio buffer
+    """
     server = upper_server()
     c = client(server.port)
     sent = b""
@@ -453,7 +504,10 @@ def test_interactive_pipes(client, upper_server, rng):
                        "each side does at end of input. Its log is in the test's log.",
         timeout=300)
 def test_with_lab04_server(grading, client, run_dir, rng):
-    """with this submission's lab04 server"""
+    """with this submission's lab04 server
+
+    a few hundred lines and 64 KiB through this submission's lab04 server; not run without it
+    """
     if "lab04_sigchld" not in kit.present_labs(grading.scratch):
         pytest.skip(_("not run: lab04_sigchld is not part of this copy of the kit"))
     build = grading.build("lab04_sigchld")

@@ -118,7 +118,10 @@ def cpu_seconds(proc) -> float:
 
 @graded(points=1, hint=HINT_USAGE)
 def test_bad_arguments(lab_dir, run_dir):
-    """bad arguments (-n, -g, PORT): a usage message and exit status 2"""
+    """bad arguments (-n, -g, PORT): a usage message and exit status 2
+
+    `getopt`, each number checked whole; usage and exit status 2
+    """
     for args in (["-n", "0"], ["-n", "abc"], ["-n"], ["-n", "-3"], ["-n", "4x"], ["-g", "x"],
                  ["-g", "-1"], ["-x"], ["abc"], ["0"], ["65536"], ["80x"], [""],
                  ["6666", "6667"], ["-n", "4", "-g", "2", "6666", "6667"]):
@@ -198,7 +201,10 @@ class Crowd:
 
 @graded(points=3, hint=HINT_CAP, requires=echo.SERVER_STARTS)
 def test_cap_on_children(lab_dir, run_dir, rng):
-    """never more than -n 4 children: 50 clients at once, all served byte-exact, none refused"""
+    """never more than -n 4 children: 50 clients at once, all served byte-exact, none refused
+
+    the others wait in the backlog; at no sample more than 4 children, zombies included
+    """
     cap, count = 4, 50
     server = start_with(lab_dir, run_dir, "-n", str(cap))
     payloads = [protocol.text(rng, rng.randint(50, 3000)) for _ in range(count)]
@@ -252,7 +258,11 @@ def test_cap_on_children(lab_dir, run_dir, rng):
 
 @graded(points=2, hint=HINT_CPU, requires=echo.SERVER_STARTS)
 def test_no_cpu_at_the_cap(lab_dir, run_dir, rng):
-    """at the cap it sleeps: no CPU used while it waits for a free slot"""
+    """at the cap it sleeps: no CPU used while it waits for a free slot
+
+    the parent's CPU time over a few seconds at the cap stays near zero; it resumes when a child
+    leaves
+    """
     server = start_with(lab_dir, run_dir, "-n", "2")
     clients = fork_tests.connect_clients(server, 2, rng)
     waiting = echo.connect(server)
@@ -286,7 +296,11 @@ def test_no_cpu_at_the_cap(lab_dir, run_dir, rng):
 
 @graded(points=3, hint=HINT_LOST_WAKEUP, requires=echo.SERVER_STARTS, timeout=120)
 def test_no_lost_wakeup(lab_dir, run_dir, rng):
-    """no lost wakeup: children exiting as the parent goes to sleep never leave it stuck"""
+    """no lost wakeup: children exiting as the parent goes to sleep never leave it stuck
+
+    4 000 clients against `-n 1`; a watchdog fails the test if the parent sleeps with no child and
+    clients waiting
+    """
     # With -n 1 every child is the last one: if its SIGCHLD is lost, nothing
     # else will wake the parent.  Each client has sent everything and
     # half-closed before it is accepted, so its child exits within a
@@ -421,7 +435,10 @@ def test_graceful_stop(lab_dir, run_dir, rng):
 
 @graded(points=1, hint=HINT_SIGINT, requires=echo.SERVER_STARTS)
 def test_sigint_when_idle(lab_dir, run_dir):
-    """SIGINT with no client: exits 0 at once, with the summary line"""
+    """SIGINT with no client: exits 0 at once, with the summary line
+
+    `SIGINT` stops it like `SIGTERM`: exit status 0 and `served 0 clients, ...`
+    """
     server = start_with(lab_dir, run_dir, "-g", "30")
     os.kill(server.pid, signal.SIGINT)
     code = server.wait_exit(5)

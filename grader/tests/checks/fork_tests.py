@@ -78,7 +78,10 @@ def expect_children(server, count: int, when: str):
 
 @graded(points=2, hint=HINT_CONCURRENT, requires=echo.EXCHANGE)
 def test_idle_client_delays_nobody(lab_dir, run_dir, rng):
-    """an idle client never delays another client's reply"""
+    """an idle client never delays another client's reply
+
+    3 clients connect and say nothing; 3 others must be answered
+    """
     server = echo.start(lab_dir, run_dir)
     idle = [echo.connect(server) for _ in range(3)]
     active = []
@@ -98,7 +101,10 @@ def test_idle_client_delays_nobody(lab_dir, run_dir, rng):
 
 @graded(points=2, hint=HINT_ONE_CHILD, requires=echo.EXCHANGE)
 def test_one_child_per_client(lab_dir, run_dir, rng):
-    """one child process per connected client"""
+    """one child process per connected client
+
+    with 1, 3, 5 clients connected: exactly 1, 3, 5 children (threads don't count)
+    """
     server = echo.start(lab_dir, run_dir)
     clients = []
     for count in (1, 3, 5):
@@ -110,7 +116,10 @@ def test_one_child_per_client(lab_dir, run_dir, rng):
 
 @graded(points=2, hint=HINT_CHILD_EXITS, requires=echo.EXCHANGE)
 def test_children_exit(lab_dir, run_dir, rng, request):
-    """children exit (status 0) when their clients leave"""
+    """children exit (status 0) when their clients leave
+
+    the child ends with `_exit(0)` and never returns into the accept loop; zombies are a note
+    """
     server = echo.start(lab_dir, run_dir)
     clients = connect_clients(server, 4, rng)
     children = expect_children(server, 4, "with 4 clients connected")
@@ -140,7 +149,10 @@ def test_children_exit(lab_dir, run_dir, rng, request):
 
 @graded(points=2, hint=HINT_PARENT_CLOSES, requires=echo.EXCHANGE)
 def test_parent_closes_connfd(lab_dir, run_dir, rng):
-    """the parent closes every accepted socket"""
+    """the parent closes every accepted socket
+
+    its descriptor count is the same after 200 connections
+    """
     server = echo.start(lab_dir, run_dir)
     for _warm_up in range(2):
         with echo.connect(server) as client:
@@ -165,7 +177,10 @@ def test_parent_closes_connfd(lab_dir, run_dir, rng):
 
 @graded(points=2, hint=HINT_LOW_LIMIT, requires=echo.EXCHANGE)
 def test_low_descriptor_limit(lab_dir, run_dir, rng):
-    """keeps serving under a low descriptor limit (RLIMIT_NOFILE)"""
+    """keeps serving under a low descriptor limit (RLIMIT_NOFILE)
+
+    `RLIMIT_NOFILE` = 16, 40 clients one after another
+    """
     server = echo.start(lab_dir, run_dir, limits={resource.RLIMIT_NOFILE: LOW_NOFILE})
     clients = 40
     for number in range(1, clients + 1):
@@ -185,7 +200,10 @@ def test_low_descriptor_limit(lab_dir, run_dir, rng):
 
 @graded(points=1, hint=HINT_CHILD_CLOSES, requires=echo.EXCHANGE)
 def test_child_closes_listenfd(lab_dir, run_dir, rng):
-    """each child closes the listening socket"""
+    """each child closes the listening socket
+
+    no child holds the listening socket (`/proc/PID/fd`)
+    """
     server = echo.start(lab_dir, run_dir)
     clients = connect_clients(server, 3, rng)
     children = expect_children(server, 3, "with 3 clients connected")

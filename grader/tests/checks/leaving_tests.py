@@ -55,7 +55,10 @@ def flood(client, limit: int = 4 << 20) -> None:
 
 @graded(points=2, hint=HINT_DISCONNECT, requires=EXCHANGE)
 def test_clients_that_disconnect(lab_dir, run_dir, rng):
-    """survives clients that disconnect or reset mid-stream"""
+    """survives clients that disconnect or reset mid-stream
+
+    clients reset in mid-stream: `Read` or `Writen` returns -1, the server goes on
+    """
     server = start(lab_dir, run_dir)
     steps = []
 
@@ -83,7 +86,10 @@ def test_clients_that_disconnect(lab_dir, run_dir, rng):
 
 @graded(points=2, hint=HINT_SIGPIPE, requires=EXCHANGE)
 def test_client_gone_while_written_to(lab_dir, run_dir, rng):
-    """survives a client that closes while its reply is written (SIGPIPE)"""
+    """survives a client that closes while its reply is written (SIGPIPE)
+
+    the `SIGPIPE` case: ignored, `Writen` fails with `EPIPE` or `ECONNRESET`
+    """
     server = start(lab_dir, run_dir)
     client = connect(server)
     check_reply(server, client, text(rng, 20))

@@ -23,7 +23,10 @@ HINT_LOG = _N("Print 'Accepting connections ...' once at start, 'received from I
 
 @graded(points=1, hint=HINT_LOG, requires=EXCHANGE)
 def test_log_lines(lab_dir, run_dir, rng):
-    """logs each client as it happens, each line once"""
+    """logs each client as it happens, each line once
+
+    the course note's log lines, in order, line-buffered, none printed twice
+    """
     server = start(lab_dir, run_dir)
     for number in range(1, 4):
         client = connect(server)

@@ -74,7 +74,10 @@ def remaining_children(server) -> str:
 
 @graded(points=2, hint=HINT_REAPED, requires=echo.EXCHANGE)
 def test_children_reaped(lab_dir, run_dir, rng):
-    """no zombies: each child is reaped when its client leaves"""
+    """no zombies: each child is reaped when its client leaves
+
+    4 clients leave one by one: a `SIGCHLD` handler with `waitpid` reaps each child
+    """
     server = echo.start(lab_dir, run_dir)
     clients = fork_tests.connect_clients(server, 4, rng)
     fork_tests.expect_children(server, 4, "with 4 clients connected")
@@ -102,7 +105,10 @@ def test_children_reaped(lab_dir, run_dir, rng):
 
 @graded(points=2, hint=HINT_MANY_AT_ONCE, requires=echo.EXCHANGE)
 def test_many_exit_at_once(lab_dir, run_dir, rng):
-    """no zombies when many clients leave at once"""
+    """no zombies when many clients leave at once
+
+    20 children exit while the parent is paused: one signal for all, `while` not `if`
+    """
     server = echo.start(lab_dir, run_dir)
     count = 20
     clients = fork_tests.connect_clients(server, count, rng)
@@ -127,7 +133,11 @@ def test_many_exit_at_once(lab_dir, run_dir, rng):
 
 @graded(points=2, hint=HINT_ACCEPT, requires=echo.EXCHANGE)
 def test_accepts_while_children_exit(lab_dir, run_dir, rng):
-    """keeps accepting while children exit (SIGCHLD interrupts accept)"""
+    """keeps accepting while children exit (SIGCHLD interrupts accept)
+
+    a child's `SIGCHLD` interrupts `accept()`: `SA_RESTART` or an `EINTR` retry, a handler that
+    never blocks
+    """
     server = echo.start(lab_dir, run_dir)
     keeper = echo.connect(server)
     echo.check_reply(server, keeper, protocol.text(rng, 30), what=_N("the first client's reply"))
@@ -151,7 +161,10 @@ def test_accepts_while_children_exit(lab_dir, run_dir, rng):
 
 @graded(points=1, hint=HINT_KILLED, requires=echo.EXCHANGE)
 def test_killed_child_reaped(lab_dir, run_dir, rng):
-    """no zombies when a child is killed by a signal"""
+    """no zombies when a child is killed by a signal
+
+    `SIGKILL`, `SIGTERM`: reaped like the others
+    """
     server = echo.start(lab_dir, run_dir)
     clients = fork_tests.connect_clients(server, 2, rng)
     children = fork_tests.expect_children(server, 2, _("with {count} clients connected"
@@ -191,7 +204,11 @@ def fail_fork_shim(grading):
 
 @graded(points=2, hint=HINT_FORK_FAILS, requires=echo.EXCHANGE)
 def test_fork_failure(lab_dir, run_dir, rng, fail_fork_shim):
-    """survives fork() failing: drops that client, keeps serving"""
+    """survives fork() failing: drops that client, keeps serving
+
+    the 2nd `fork()` fails with `EAGAIN` (a preloaded library): that client sees end of file, the
+    3rd is served
+    """
     env = dict(os.environ, LD_PRELOAD=str(fail_fork_shim), FORKLAB_FAIL_FORK="2")
     server = echo.start(lab_dir, run_dir, env=env)
     first = echo.connect(server)
@@ -364,7 +381,10 @@ class Soak:
 
 @graded(points=3, hint=HINT_SOAK, requires=echo.EXCHANGE, timeout=SOAK_SECONDS + 60)
 def test_soak(lab_dir, run_dir, rng):
-    """soak: thousands of connections, hundreds at once, every reply exact"""
+    """soak: thousands of connections, hundreds at once, every reply exact
+
+    2000 connections, 200 at once, every reply byte-exact, then no zombie, no descriptor left over
+    """
     server = echo.start(lab_dir, run_dir)
     with echo.connect(server) as client:
         echo.check_reply(server, client, protocol.text(rng, 30))

@@ -35,7 +35,10 @@ HINT_FRAGMENTS = _N("Each Read may return only a few bytes of what the client wr
 
 @graded(points=2, hint=HINT_ONE_CLIENT, requires=SERVER_STARTS)
 def test_one_client(lab_dir, run_dir, rng):
-    """replies in uppercase to one client"""
+    """replies in uppercase to one client
+
+    the protocol, on random lines: every byte back, a-z in uppercase
+    """
     server = start(lab_dir, run_dir)
     with connect(server) as client:
         for number in range(1, 4):
@@ -45,7 +48,10 @@ def test_one_client(lab_dir, run_dir, rng):
 
 @graded(points=2, hint=HINT_SEQUENTIAL, requires=EXCHANGE)
 def test_clients_one_after_another(lab_dir, run_dir, rng):
-    """serves clients one after another"""
+    """serves clients one after another
+
+    three clients in turn: the loop goes back to `Accept`
+    """
     server = start(lab_dir, run_dir)
     for number in range(1, 6):
         client = connect(server)
@@ -58,7 +64,10 @@ def test_clients_one_after_another(lab_dir, run_dir, rng):
 
 @graded(points=2, hint=HINT_NO_NEWLINE, requires=EXCHANGE)
 def test_no_newline_needed(lab_dir, run_dir, rng):
-    """replies without waiting for a newline"""
+    """replies without waiting for a newline
+
+    bytes without a newline are answered at once: no `Readline` or `fgets` in the echo
+    """
     server = start(lab_dir, run_dir)
     with connect(server) as client:
         for size in (1, 7, 40):
@@ -69,7 +78,10 @@ def test_no_newline_needed(lab_dir, run_dir, rng):
 
 @graded(points=1, hint=HINT_MANY_LINES, requires=EXCHANGE)
 def test_many_lines_at_once(lab_dir, run_dir, rng):
-    """replies to many lines sent at once"""
+    """replies to many lines sent at once
+
+    many lines in one send: one `Read` may hold them all
+    """
     server = start(lab_dir, run_dir)
     lines = b"".join(text(rng, rng.randint(5, 60)) for _ in range(50))
     with connect(server) as client:
@@ -80,7 +92,10 @@ def test_many_lines_at_once(lab_dir, run_dir, rng):
 
 @graded(points=2, hint=HINT_LONG_LINE, requires=EXCHANGE)
 def test_long_line(lab_dir, run_dir, rng):
-    """replies to a 100 kB line (the seed's buffer holds 80 bytes)"""
+    """replies to a 100 kB line (the seed's buffer holds 80 bytes)
+
+    a line longer than any buffer: every piece answered, nothing cut
+    """
     server = start(lab_dir, run_dir)
     line = text(rng, 100_000, newline=False) + b"\n"
     with connect(server, timeout=10) as client:
@@ -89,7 +104,10 @@ def test_long_line(lab_dir, run_dir, rng):
 
 @graded(points=2, hint=HINT_MEGABYTES, requires=EXCHANGE)
 def test_megabytes(lab_dir, run_dir, rng):
-    """replies to megabytes of data sent while it replies"""
+    """replies to megabytes of data sent while it replies
+
+    4 MiB of random bytes sent while the replies come back, byte-exact: `Writen`, counts
+    """
     server = start(lab_dir, run_dir)
     data = binary(rng, 4 << 20)
     with connect(server, timeout=10) as client:
@@ -98,7 +116,10 @@ def test_megabytes(lab_dir, run_dir, rng):
 
 @graded(points=2, hint=HINT_BYTES, requires=EXCHANGE)
 def test_every_byte_value(lab_dir, run_dir, rng):
-    """NUL and bytes >= 0x80 come back unchanged, a-z in uppercase"""
+    """NUL and bytes >= 0x80 come back unchanged, a-z in uppercase
+
+    every byte value: `unsigned char` for `toupper`, no `strlen`
+    """
     server = start(lab_dir, run_dir)
     with connect(server) as client:
         check_reply(server, client, bytes(range(256)) + b"\n",
@@ -111,7 +132,10 @@ def test_every_byte_value(lab_dir, run_dir, rng):
 
 @graded(points=1, hint=HINT_FRAGMENTS, requires=EXCHANGE)
 def test_small_fragments(lab_dir, run_dir, rng):
-    """replies to input sent in small fragments"""
+    """replies to input sent in small fragments
+
+    240 bytes sent 3 bytes at a time
+    """
     server = start(lab_dir, run_dir)
     data = text(rng, 240)
     with connect(server) as client:

@@ -40,7 +40,10 @@ HINT_REUSEADDR = _N("open_listener: setsockopt(listenfd, SOL_SOCKET, SO_REUSEADD
 
 @graded(points=1, hint=HINT_STARTS)
 def test_server_starts(lab_dir, run_dir):
-    """server starts"""
+    """server starts
+
+    `server PORT` listens on PORT and keeps running
+    """
     server = start(lab_dir, run_dir)
     expect(server.running(), _("the server listened on port {port}, then {state}").format(
         port=server.port, state=state(server)))
@@ -48,7 +51,10 @@ def test_server_starts(lab_dir, run_dir):
 
 @graded(points=1, hint=HINT_USAGE)
 def test_bad_arguments(lab_dir, run_dir):
-    """bad arguments: a usage message and exit status 2"""
+    """bad arguments: a usage message and exit status 2
+
+    `abc`, `0`, `65536`, `-1`, `80x`, `""`, two arguments: usage on stderr, status 2
+    """
     for args in (["abc"], ["0"], ["65536"], ["-1"], ["80x"], [""], ["6666", "6667"]):
         shown = " ".join(["server"] + [shlex.quote(a) for a in args])
         run = procs.run("server", [server_binary(lab_dir), *args], log_dir=run_dir, timeout=3)
@@ -66,7 +72,10 @@ def test_bad_arguments(lab_dir, run_dir):
 
 @graded(points=1, hint=HINT_IN_USE)
 def test_port_in_use(lab_dir, run_dir):
-    """port in use: a clear message and exit status 1"""
+    """port in use: a clear message and exit status 1
+
+    another program listens on the port: a message naming the cause, status 1
+    """
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))
         holder.listen()
@@ -112,7 +121,10 @@ def lingering_on(port: int) -> bool:
 
 @graded(points=1, hint=HINT_REUSEADDR, requires=EXCHANGE)
 def test_restarts_on_the_same_port(lab_dir, run_dir, rng):
-    """restarts at once on the same port (SO_REUSEADDR)"""
+    """restarts at once on the same port (SO_REUSEADDR)
+
+    stopped with a client connected, restarted at once on the same port: needs `SO_REUSEADDR`
+    """
     first = start(lab_dir, run_dir, name="server")
     port = first.port
     client = connect(first)

@@ -8,6 +8,9 @@ import subprocess
 
 from harness.kit import _N
 
+# What each case's graded test does (the second paragraph of its docstring).
+CASE_DESCRIPTION = _N("its doctest case of `test_wrap.cpp`, run alone")
+
 # The unit-test binary in the built lab folder.
 TEST_BINARY = "build/g++/test_wrap"
 
