@@ -25,7 +25,8 @@ HINT_LOG = _N("Print 'Accepting connections ...' once at start, 'received from I
 def test_log_lines(lab_dir, run_dir, rng):
     """logs each client as it happens, each line once
 
-    the course note's log lines, in order, line-buffered, none printed twice
+    3 clients in turn: the start line once, each client's `received from` line and closing line as
+    it happens
     """
     server = start(lab_dir, run_dir)
     for number in range(1, 4):

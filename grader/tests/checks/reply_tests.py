@@ -37,7 +37,7 @@ HINT_FRAGMENTS = _N("Each Read may return only a few bytes of what the client wr
 def test_one_client(lab_dir, run_dir, rng):
     """replies in uppercase to one client
 
-    the protocol, on random lines: every byte back, a-z in uppercase
+    three random lines on one connection: every byte back, a-z in uppercase
     """
     server = start(lab_dir, run_dir)
     with connect(server) as client:
@@ -50,7 +50,7 @@ def test_one_client(lab_dir, run_dir, rng):
 def test_clients_one_after_another(lab_dir, run_dir, rng):
     """serves clients one after another
 
-    three clients in turn: the loop goes back to `Accept`
+    five clients in turn, two lines each: the loop goes back to `Accept`
     """
     server = start(lab_dir, run_dir)
     for number in range(1, 6):
@@ -80,7 +80,7 @@ def test_no_newline_needed(lab_dir, run_dir, rng):
 def test_many_lines_at_once(lab_dir, run_dir, rng):
     """replies to many lines sent at once
 
-    many lines in one send: one `Read` may hold them all
+    50 lines in one write: one `Read` may hold them all
     """
     server = start(lab_dir, run_dir)
     lines = b"".join(text(rng, rng.randint(5, 60)) for _ in range(50))
@@ -94,7 +94,7 @@ def test_many_lines_at_once(lab_dir, run_dir, rng):
 def test_long_line(lab_dir, run_dir, rng):
     """replies to a 100 kB line (the seed's buffer holds 80 bytes)
 
-    a line longer than any buffer: every piece answered, nothing cut
+    a line of 100 000 bytes, longer than any buffer: every piece answered, nothing cut
     """
     server = start(lab_dir, run_dir)
     line = text(rng, 100_000, newline=False) + b"\n"
