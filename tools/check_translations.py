@@ -14,7 +14,8 @@ For every X.md with a Chinese twin X.zh.md (READMEs, PITFALLS, decks):
     numbers; the same link targets (X.zh.md counts as X.md); the same HTML comment markers
     (`<!-- BEGIN HIDDEN -->`, Marp directives).
 For the grader: every string the Python sources wrap in _() (and, in a graded
-test module that imports i18n, every test title and hint) is a msgid of
+test module that imports i18n, every test's title, the line of what it does
+and its hint), and every lab title of labs.txt, is a msgid of
 grader/locale/zh/LC_MESSAGES/forklab.po with a Chinese msgstr (not fuzzy)
 and the same {placeholders}.
 
