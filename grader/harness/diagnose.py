@@ -242,7 +242,7 @@ class Seen:
     output_size: int
     seconds: float
     cpu: float
-    is_server: bool  # started to listen on a port (net.start_server)
+    is_server: bool  # given a port to listen on (_is_server)
     output_path: Path
     spinning: bool = False
 
@@ -272,6 +272,12 @@ def _port_argument(argv):
     return int(args[0]) if len(args) == 1 and args[0].isdigit() else None
 
 
+def _is_server(program) -> bool:
+    """A program the test gave a port to listen on: net.start_server's, or
+    one run as `PROGRAM PORT`."""
+    return program.port is not None or _port_argument(program.argv) is not None
+
+
 def observe(programs, sent: list, no_reply: bool) -> dict:
     """What the test's programs did, captured before clean-up ends them."""
     now = time.monotonic()
@@ -282,7 +288,7 @@ def observe(programs, sent: list, no_reply: bool) -> dict:
         seen.append(Seen(p.name, p.pid, p.port or _port_argument(p.argv), running,
                          p.returncode, p.describe_exit(), p.tail(3).strip(), p.output_size(),
                          now - p.started, cpu,
-                         p.port is not None, p.log_path, spinning))
+                         _is_server(p), p.log_path, spinning))
     folders = sorted({procs.records_dir(p.log_path.parent) for p in programs})
     return {"programs": seen, "records": read_records(folders), "sent": list(sent),
             "no_reply": no_reply}
@@ -518,7 +524,7 @@ def crash_notes(programs) -> list:
     for crash in observation["records"].crashes:
         single = dict(observation, records=Records(crashes=[crash]))
         single["programs"] = [Seen(p.name, p.pid, p.port, True, None, "", p.tail(3).strip(), 0,
-                                   0.0, 0.0, p.port is not None, p.log_path)
+                                   0.0, 0.0, _is_server(p), p.log_path)
                               for p in programs]
         notes.append(_crash(single).text)
     return notes
