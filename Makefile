@@ -103,12 +103,15 @@ unit-table: check-python
 # BEGIN HIDDEN
 .PHONY: check unit-test sanitize-test clang-build grade-reference grader-selftest \
         stability stability-short selftest-long slides slides-test handout gradescope prairielearn \
-        check-translations
+        check-translations graded-tables
 
 # Each *.zh.md in step with its English twin (after translating a change:
 # $(PYTHON) tools/check_translations.py --update); every grader message translated.
 check-translations: check-python
 	$(PYTHON) tools/check_translations.py
+
+# Each lab README's table of graded tests, rewritten from the grader's tests.
+graded-tables: check-python ; $(PYTHON) tools/graded_tables.py --update
 
 # bench's `test` is its smoke test: a few seconds of load, zero errors required.
 unit-test:

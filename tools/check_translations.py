@@ -14,7 +14,8 @@ For every X.md with a Chinese twin X.zh.md (READMEs, PITFALLS, decks):
     numbers; the same link targets (X.zh.md counts as X.md); the same HTML comment markers
     (`<!-- BEGIN HIDDEN -->`, Marp directives).
 For the grader: every string the Python sources wrap in _() (and, in a graded
-test module that imports i18n, every test title and hint) is a msgid of
+test module that imports i18n, every test's title, the line of what it does
+and its hint), and every lab title of labs.txt, is a msgid of
 grader/locale/zh/LC_MESSAGES/forklab.po with a Chinese msgstr (not fuzzy)
 and the same {placeholders}.
 
@@ -39,7 +40,8 @@ PO_FILE = Path("grader/locale/zh/LC_MESSAGES/forklab.po")
 # A graded test module that imports i18n has opted in: its tests' titles
 # (docstrings) and hint= texts must be translated too, and its other messages
 # are wrapped in _() like the rest.
-MESSAGE_SOURCES = ["grader/*.py", "grader/harness/*.py", "grader/tests/*.py", "tools/demo.py"]
+MESSAGE_SOURCES = ["grader/*.py", "grader/harness/*.py", "grader/tests/*.py", "grader/tests/*/*.py",
+                   "tools/demo.py"]
 
 FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
@@ -311,8 +313,12 @@ def graded_texts(tree):
             if isinstance(decorator, ast.Call) and getattr(decorator.func, "id", None) == "graded":
                 doc = ast.get_docstring(node)
                 if doc:
-                    # The title is the docstring's first line (scoring.title_of).
+                    # The title is the docstring's first line (scoring.title_of), what
+                    # the test does its second paragraph (scoring.description_of).
                     yield doc.splitlines()[0].strip(), node.lineno
+                    paragraphs = doc.split("\n\n")
+                    if len(paragraphs) > 1:
+                        yield " ".join(paragraphs[1].split()), node.lineno
                 for keyword in decorator.keywords:
                     if keyword.arg == "hint" and isinstance(keyword.value, ast.Constant):
                         yield keyword.value.value, decorator.lineno
@@ -326,7 +332,14 @@ def imports_i18n(tree) -> bool:
 
 def source_messages(root: Path):
     """(message, where) for every _("..."), _N("...") (marked, translated later) and
-    ngettext("...", "...") in the sources."""
+    ngettext("...", "...") in the sources, and the labs' titles in labs.txt (the
+    grader prints them translated)."""
+    manifest = root / "labs.txt"
+    if manifest.is_file():
+        for number, line in enumerate(manifest.read_text().splitlines(), start=1):
+            fields = line.split("#", 1)[0].split(None, 4)
+            if len(fields) == 5:
+                yield fields[4].strip(), f"labs.txt:{number}"
     for path in sorted(p for pattern in MESSAGE_SOURCES for p in root.glob(pattern)):
         relative = path.relative_to(root)
         tree = ast.parse(path.read_text(), str(path))

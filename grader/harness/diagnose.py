@@ -34,7 +34,10 @@ from i18n import _
 
 from . import procs
 from .kit import _N
-from .expect import uppercase
+
+# The reply a server owes to the bytes sent, set by the labs' protocol
+# (grader/tests/checks/protocol.py); None: the reply-printed cause is not looked for.
+reply_to = None
 
 # Output beyond this is a flood (a line per byte, the data itself...).
 FLOOD_BYTES = 8 << 20
@@ -239,7 +242,7 @@ class Seen:
     output_size: int
     seconds: float
     cpu: float
-    is_server: bool
+    is_server: bool  # given a port to listen on (_is_server)
     output_path: Path
     spinning: bool = False
 
@@ -269,6 +272,12 @@ def _port_argument(argv):
     return int(args[0]) if len(args) == 1 and args[0].isdigit() else None
 
 
+def _is_server(program) -> bool:
+    """A program the test gave a port to listen on: net.start_server's, or
+    one run as `PROGRAM PORT`."""
+    return program.port is not None or _port_argument(program.argv) is not None
+
+
 def observe(programs, sent: list, no_reply: bool) -> dict:
     """What the test's programs did, captured before clean-up ends them."""
     now = time.monotonic()
@@ -279,7 +288,7 @@ def observe(programs, sent: list, no_reply: bool) -> dict:
         seen.append(Seen(p.name, p.pid, p.port or _port_argument(p.argv), running,
                          p.returncode, p.describe_exit(), p.tail(3).strip(), p.output_size(),
                          now - p.started, cpu,
-                         p.name.startswith("server"), p.log_path, spinning))
+                         _is_server(p), p.log_path, spinning))
     folders = sorted({procs.records_dir(p.log_path.parent) for p in programs})
     return {"programs": seen, "records": read_records(folders), "sent": list(sent),
             "no_reply": no_reply}
@@ -391,6 +400,8 @@ def _exited_after_listening(observation) -> Diagnosis:
 
 
 def _reply_printed(observation) -> Diagnosis:
+    if reply_to is None:
+        return None
     for p in observation["programs"]:
         if not p.is_server:
             continue
@@ -399,12 +410,12 @@ def _reply_printed(observation) -> Diagnosis:
             window = chunk[:24]
             if sum(chr(b).islower() for b in window) < 4:
                 continue
-            if uppercase(window) in output and window not in output:
+            if reply_to(window) in output and window not in output:
                 return Diagnosis(
                     "reply-printed", _("the {name} printed the reply to its own output instead "
                                        "of sending it to the client: {reply} appears in its "
                                        "output").format(name=p.name,
-                                                        reply=repr(uppercase(window))),
+                                                        reply=repr(reply_to(window))),
                     _("Send the reply on the connection: Writen(connfd, buf, n). printf, "
                       "std::cout or write(1, ...) only show it in the server's terminal."))
     return None
@@ -513,7 +524,7 @@ def crash_notes(programs) -> list:
     for crash in observation["records"].crashes:
         single = dict(observation, records=Records(crashes=[crash]))
         single["programs"] = [Seen(p.name, p.pid, p.port, True, None, "", p.tail(3).strip(), 0,
-                                   0.0, 0.0, p.name.startswith("server"), p.log_path)
+                                   0.0, 0.0, _is_server(p), p.log_path)
                               for p in programs]
         notes.append(_crash(single).text)
     return notes

@@ -25,12 +25,6 @@ def _N(message: str) -> str:
     return message
 
 
-# The labs' titles in labs.txt, marked for the .po: the grader prints them
-# translated (a title missing here stays English).
-LAB_TITLES = (_N("error-checked wrappers"), _N("the iterative server"),
-              _N("one child per connection"), _N("reaping children with SIGCHLD"),
-              _N("the client"), _N("a server that knows its limits"))
-
 KIT_ROOT = Path(__file__).resolve().parents[2]
 SUPPORT_DIR = KIT_ROOT / "grader" / "support"
 
@@ -63,6 +57,9 @@ def _labs_of_the_manifest() -> dict:
 
 LABS = _labs_of_the_manifest()
 
+# The programs the labs build (labs.txt): a copy of the kit starts without them.
+PROGRAMS = tuple(sorted({entry.program for entry in manifest.read() if entry.program}))
+
 STUDENT_FILES = tuple(path for lab in LABS.values() for path in lab.student_files)
 
 # What the scratch copy of the kit needs besides the lab folders.
@@ -94,7 +91,7 @@ def copy_kit(scratch: Path, kit_root: Path = KIT_ROOT) -> None:
     and without any student file (those come from the submission only)."""
     for name in present_labs(kit_root):
         shutil.copytree(kit_root / name, scratch / name, ignore=BUILD_PRODUCTS)
-        for program in ("server", "client"):
+        for program in PROGRAMS:
             (scratch / name / program).unlink(missing_ok=True)
     for rel in KIT_SUPPORT_FILES:
         (scratch / rel).parent.mkdir(parents=True, exist_ok=True)

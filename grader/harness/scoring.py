@@ -1,7 +1,9 @@
 """The pytest plugin that turns test functions into graded items.
 
-A graded test is a function with points, a title (its docstring's first line)
-and a hint for the student, optionally depending on earlier tests of its lab:
+A graded test is a function with points, a title (its docstring's first
+line), what it does (its docstring's second paragraph: one line of the lab
+README's table of graded tests) and a hint for the student, optionally
+depending on earlier tests of its lab:
 
     @graded(points=2, requires="server starts",
             hint="The parent must close connfd after fork(): ...")
@@ -15,6 +17,7 @@ The plugin prints one line per test as it finishes and keeps the results
 for the score table, results.json and JUnit XML (see report.py).
 """
 
+import inspect
 import re
 import signal
 import sys
@@ -54,6 +57,13 @@ def graded(points: int, hint: str, *, requires=(), timeout: float = 30):
 def title_of(function) -> str:
     doc = (function.__doc__ or function.__name__).strip()
     return doc.splitlines()[0].strip()
+
+
+def description_of(function) -> str:
+    """What the test does, in one line: its docstring's second paragraph
+    ("" if it has none).  The lab READMEs' tables of graded tests show it."""
+    paragraphs = inspect.cleandoc(function.__doc__ or "").split("\n\n")
+    return " ".join(paragraphs[1].split()) if len(paragraphs) > 1 else ""
 
 
 @dataclass

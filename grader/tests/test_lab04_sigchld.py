@@ -1,413 +1,51 @@
 """lab04_sigchld: the course note's full server, corrected -- no zombies.
 
-Graded on top of lab02's and lab03's tests (echo_checks.py and
-test_lab03_fork.py), plus the SIGCHLD handler: every child is reaped, also
-when many exit at once or one is killed; accept() survives the signal; a
-failed fork() drops one client instead of the server; and a soak of
-thousands of connections.  The soak is short here; `make soak` in
-lab04_sigchld (FORKLAB_SOAK=long) runs the long one.
+Graded on the tests of lab02 and lab03 (checks/startup_tests.py and its
+siblings, checks/fork_tests.py), plus the SIGCHLD handler
+(checks/reaping_tests.py): every child is reaped, also when many exit at
+once or one is killed; accept() survives the signal; a failed fork() drops
+one client instead of the server; and a soak of thousands of connections.
 """
 
-import errno
-import os
-import selectors
-import signal
-import socket
-import subprocess
-import time
-from pathlib import Path
-
-import pytest
-
-import echo_checks as echo
-import test_lab03_fork as fork_tests
-from harness import graded, note, procs
 from harness.common import builds_test
-from harness.expect import expect, fail, show, uppercase
-from harness.timing import scaled, wait_for
-from harness.kit import _N
-from i18n import _  # noqa: F401 -- its titles and hints are translated
+
+from checks import (
+    startup_tests as startup, reply_tests as replies, leaving_tests as leaving, log_tests as log
+)
+from checks import fork_tests
+from checks import reaping_tests
 
 LAB = "lab04_sigchld"
 
+# The fixture that builds the fork-failure shim (test_fork_failure).
+fail_fork_shim = reaping_tests.fail_fork_shim
+
 # pytest runs the tests of a module in the order their names are bound here.
 test_builds = builds_test()
-test_server_starts = echo.test_server_starts
-test_bad_arguments = echo.test_bad_arguments
-test_port_in_use = echo.test_port_in_use
-test_one_client = echo.test_one_client
-test_restarts_on_the_same_port = echo.test_restarts_on_the_same_port
-test_clients_one_after_another = echo.test_clients_one_after_another
-test_no_newline_needed = echo.test_no_newline_needed
-test_many_lines_at_once = echo.test_many_lines_at_once
-test_long_line = echo.test_long_line
-test_megabytes = echo.test_megabytes
-test_every_byte_value = echo.test_every_byte_value
-test_small_fragments = echo.test_small_fragments
-test_clients_that_disconnect = echo.test_clients_that_disconnect
-test_client_gone_while_written_to = echo.test_client_gone_while_written_to
-test_log_lines = echo.test_log_lines
+test_server_starts = startup.test_server_starts
+test_bad_arguments = startup.test_bad_arguments
+test_port_in_use = startup.test_port_in_use
+test_one_client = replies.test_one_client
+test_restarts_on_the_same_port = startup.test_restarts_on_the_same_port
+test_clients_one_after_another = replies.test_clients_one_after_another
+test_no_newline_needed = replies.test_no_newline_needed
+test_many_lines_at_once = replies.test_many_lines_at_once
+test_long_line = replies.test_long_line
+test_megabytes = replies.test_megabytes
+test_every_byte_value = replies.test_every_byte_value
+test_small_fragments = replies.test_small_fragments
+test_clients_that_disconnect = leaving.test_clients_that_disconnect
+test_client_gone_while_written_to = leaving.test_client_gone_while_written_to
+test_log_lines = log.test_log_lines
 test_idle_client_delays_nobody = fork_tests.test_idle_client_delays_nobody
 test_one_child_per_client = fork_tests.test_one_child_per_client
 test_children_exit = fork_tests.test_children_exit
 test_parent_closes_connfd = fork_tests.test_parent_closes_connfd
 test_low_descriptor_limit = fork_tests.test_low_descriptor_limit
 test_child_closes_listenfd = fork_tests.test_child_closes_listenfd
-
-# How long a zombie may stay before the tests call it a leftover.
-REAP_DEADLINE = 5
-
-SOAK_LONG = os.environ.get("FORKLAB_SOAK", "") == "long"
-SOAK_CONNECTIONS, SOAK_AT_ONCE, SOAK_SECONDS = ((100_000, 300, 600) if SOAK_LONG
-                                                else (2_000, 200, 60))
-
-# Beyond this many zombies the soak opens no new connection until the server
-# has reaped them (a busy machine may keep the parent from running for a
-# moment); if they are still there REAP_DEADLINE later, it stops: it has seen
-# enough, and the machine's process table is not a dustbin.
-MAX_SOAK_ZOMBIES = 100
-
-SUPPORT_DIR = Path(__file__).resolve().parents[1] / "support"
-
-HINT_REAPED = _N("Install a SIGCHLD handler once, before the accept loop (install_sigchld_handler "
-                 "with sigaction), that reaps exited children with waitpid(-1, nullptr, WNOHANG). "
-                 "Without it every child that exits stays a zombie (Z in `ps -o pid,ppid,stat,cmd "
-                 "--forest`).")
-HINT_MANY_AT_ONCE = _N("Signals do not queue: one SIGCHLD can stand for many children that exited "
-                       "together. Reap in a loop: while (waitpid(-1, nullptr, WNOHANG) > 0) -- "
-                       "not if.")
-HINT_ACCEPT = _N("Each child that exits interrupts the parent, blocked in accept(), with SIGCHLD. "
-                 "Install the handler with SA_RESTART, and retry accept() after EINTR (Accept "
-                 "does). The handler must never block: WNOHANG, never wait() -- the parent "
-                 "cannot accept while it waits for children that still serve.")
-HINT_KILLED = _N("Reap every child however it ended: waitpid(-1, nullptr, WNOHANG) returns "
-                 "children killed by a signal as well as those that exited.")
-HINT_FORK_FAILS = _N("fork_child: when fork() returns -1, log the error, Close(connfd) (that "
-                     "client sees end of file) and return to the accept loop. Don't exit: the "
-                     "seed's perr_exit(\"fork\") ends the service for every client because one "
-                     "fork failed.")
-HINT_SOAK = _N("Everything at once: Writen for every reply, Close(connfd) in the parent, a SIGCHLD "
-               "handler with a while loop and WNOHANG, SA_RESTART. The observed line says what "
-               "broke first.")
-
-
-def remaining_children(server) -> str:
-    zombies = len(server.zombie_children())
-    live = len(server.live_children())
-    return _("{zombies} zombie(s) and {live} running child(ren)").format(zombies=zombies, live=live)
-
-
-@graded(points=2, hint=HINT_REAPED, requires=echo.EXCHANGE)
-def test_children_reaped(lab_dir, run_dir, rng):
-    """no zombies: each child is reaped when its client leaves"""
-    server = echo.start(lab_dir, run_dir)
-    clients = fork_tests.connect_clients(server, 4, rng)
-    fork_tests.expect_children(server, 4, "with 4 clients connected")
-    for number, client in enumerate(clients, start=1):
-        echo.wait_until_accepting(server)
-        client.close()
-        left = 4 - number
-        reaped = wait_for(lambda: len(server.children()) == left, REAP_DEADLINE)
-        expect(server.running(), _("{state} after client {number} of 4 left").format(
-            state=echo.state(server), number=number) + echo.last_output(server, 1))
-        zombies = server.zombie_children()
-        pids = ", ".join(str(z.pid) for z in zombies)
-        expect(reaped or not zombies,
-               _("{count} child(ren) of the server (pid {pids}) were zombies {seconds} s after "
-                 "client {number} of 4 left ({state})").format(
-                     count=len(zombies), pids=pids, seconds=f"{scaled(REAP_DEADLINE):.0f}",
-                     number=number, state=echo.state(server)))
-        expect(reaped, _("{seconds} s after client {number} of 4 left, the server had {children}, "
-                         "not {left} running children").format(
-                             seconds=f"{scaled(REAP_DEADLINE):.0f}", number=number,
-                             children=remaining_children(server), left=left))
-    with echo.connect(server) as client:
-        echo.check_reply(server, client, echo.text(rng, 30), what=_N("a new client's reply"))
-
-
-@graded(points=2, hint=HINT_MANY_AT_ONCE, requires=echo.EXCHANGE)
-def test_many_exit_at_once(lab_dir, run_dir, rng):
-    """no zombies when many clients leave at once"""
-    server = echo.start(lab_dir, run_dir)
-    count = 20
-    clients = fork_tests.connect_clients(server, count, rng)
-    children = fork_tests.expect_children(server, count, _("with {count} clients connected"
-                                                           ).format(count=count))
-    # While the parent is stopped, all the children exit: it will find one
-    # SIGCHLD pending for all of them, as when they exit faster than it runs.
-    with echo.stopped(server.pid, "the server"):
-        for client in clients:
-            client.close()
-        exited = wait_for(lambda: not any(procs.is_live(c) for c in children), 10)
-        expect(exited, _("{running} of {count} children were still running {seconds} s after "
-                         "their clients left").format(
-                             running=sum(procs.is_live(c) for c in children), count=count,
-                             seconds=f"{scaled(10):.0f}"))
-    reaped = wait_for(lambda: not server.children(), REAP_DEADLINE)
-    expect(reaped, _("{count} children exited together; {seconds} s later {zombies} of them "
-                     "were still zombies ({state})").format(
-                         count=count, seconds=f"{scaled(REAP_DEADLINE):.0f}",
-                         zombies=len(server.zombie_children()), state=echo.state(server)))
-
-
-@graded(points=2, hint=HINT_ACCEPT, requires=echo.EXCHANGE)
-def test_accepts_while_children_exit(lab_dir, run_dir, rng):
-    """keeps accepting while children exit (SIGCHLD interrupts accept)"""
-    server = echo.start(lab_dir, run_dir)
-    keeper = echo.connect(server)
-    echo.check_reply(server, keeper, echo.text(rng, 30), what=_N("the first client's reply"))
-    for number in range(1, 7):
-        client = echo.connect(server, timeout=3)
-        data = echo.text(rng, 30)
-        received = client.exchange(data)
-        if received != uppercase(data):
-            fail(_("client {number} got {got} of {owed} reply bytes within {seconds} s; {left} "
-                   "client(s) had left before it, while one stayed connected ({state}, "
-                   "{children})").format(number=number + 1, got=len(received), owed=len(data),
-                                         seconds=f"{scaled(3):.0f}", left=number - 1,
-                                         state=echo.state(server),
-                                         children=remaining_children(server))
-                 + echo.last_output(server, 1))
-        echo.leave(server, client)
-    echo.check_reply(server, keeper, echo.text(rng, 30),
-                     what=_N("the client that stayed connected all along: its reply"))
-    keeper.close()
-
-
-@graded(points=1, hint=HINT_KILLED, requires=echo.EXCHANGE)
-def test_killed_child_reaped(lab_dir, run_dir, rng):
-    """no zombies when a child is killed by a signal"""
-    server = echo.start(lab_dir, run_dir)
-    clients = fork_tests.connect_clients(server, 2, rng)
-    children = fork_tests.expect_children(server, 2, _("with {count} clients connected"
-                                                       ).format(count=2))
-    for child, signo in zip(children, (signal.SIGKILL, signal.SIGTERM)):
-        echo.wait_until_accepting(server)
-        os.kill(child.pid, signo)
-        gone = wait_for(lambda: procs.status_of(child) is None, REAP_DEADLINE)
-        if procs.status_of(child) == "zombie":
-            left = _("child {pid}, killed by {signal}, was a zombie {seconds} s later ({state})")
-        else:
-            left = _("child {pid}, killed by {signal}, was still there {seconds} s later ({state})")
-        expect(gone, left.format(pid=child.pid, signal=signo.name,
-                                 seconds=f"{scaled(REAP_DEADLINE):.0f}", state=echo.state(server)))
-    for client in clients:
-        client.close()
-    with echo.connect(server) as client:
-        echo.check_reply(server, client, echo.text(rng, 30), what=_N("a new client's reply"))
-
-
-@pytest.fixture(scope="module")
-def fail_fork_shim(grading):
-    """grader/support/fail_fork.cpp built into the scratch folder, once."""
-    source = SUPPORT_DIR / "fail_fork.cpp"
-    target = grading.scratch / "grader-support" / "fail_fork.so"
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.parent.chmod(0o755)
-        build = subprocess.run(["g++", "-std=c++17", "-O2", "-shared", "-fPIC", "-o", str(target),
-                                str(source), "-ldl"], stdin=subprocess.DEVNULL,
-                               capture_output=True, text=True, timeout=scaled(120))
-        if build.returncode != 0:
-            pytest.fail(f"grader: could not build {source.name}:\n{build.stderr[-1500:]}",
-                        pytrace=False)
-    return target
-
-
-@graded(points=2, hint=HINT_FORK_FAILS, requires=echo.EXCHANGE)
-def test_fork_failure(lab_dir, run_dir, rng, fail_fork_shim):
-    """survives fork() failing: drops that client, keeps serving"""
-    env = dict(os.environ, LD_PRELOAD=str(fail_fork_shim), FORKLAB_FAIL_FORK="2")
-    server = echo.start(lab_dir, run_dir, env=env)
-    first = echo.connect(server)
-    echo.check_reply(server, first, echo.text(rng, 30), what=_N("the first client's reply"))
-    echo.leave(server, first)
-    unlucky = echo.connect(server)
-    _data, eof = unlucky.read_until_eof(timeout=5)
-    expect(eof, _("fork() failed for the 2nd client; {seconds} s later its connection was still "
-                  "open ({state})").format(seconds=f"{scaled(5):.0f}", state=echo.state(server))
-           + echo.last_output(server, 2))
-    unlucky.close()
-    third = echo.connect(server)
-    echo.check_reply(server, third, echo.text(rng, 30),
-                     what=_N("after fork() had failed for the 2nd client, the 3rd client's reply"))
-    third.close()
-
-
-class SoakConnection:
-    """One client of the soak: what it sends, what came back."""
-
-    def __init__(self, number: int, sock: socket.socket, payload: bytes):
-        self.number = number
-        self.sock = sock
-        self.payload = payload
-        self.sent = 0
-        self.connected = False
-        self.received = bytearray()
-
-
-class Soak:
-    """Many clients at once through one selector; each sends its payload,
-    half-closes, and reads the reply until the server closes."""
-
-    def __init__(self, server, rng, total: int, at_once: int):
-        self.server = server
-        self.rng = rng
-        self.total = total
-        self.at_once = at_once
-        self.address = ("127.0.0.1", server.port)
-        self.selector = selectors.DefaultSelector()
-        self.started = 0
-        self.finished = 0
-        self.wrong = []  # (connection number, what went wrong)
-        self.peak_children = 0
-        self.too_many_zombies_since = None  # when the zombies went over MAX_SOAK_ZOMBIES
-
-    def payload(self, number: int) -> bytes:
-        if number == 0:
-            return bytes(range(256)) + b"\n"
-        return self.rng.randbytes(self.rng.randint(1, 3000))
-
-    def open_one(self) -> None:
-        number = self.started
-        self.started += 1
-        sock = socket.socket()
-        sock.setblocking(False)
-        code = sock.connect_ex(self.address)
-        if code not in (0, errno.EINPROGRESS):
-            sock.close()
-            self.finished += 1
-            self.wrong.append((number, _("connect failed: {why}").format(why=os.strerror(code))))
-            return
-        conn = SoakConnection(number, sock, self.payload(number))
-        self.selector.register(sock, selectors.EVENT_READ | selectors.EVENT_WRITE, conn)
-
-    def finish(self, conn: SoakConnection, problem: str = None) -> None:
-        self.selector.unregister(conn.sock)
-        conn.sock.close()
-        self.finished += 1
-        expected = uppercase(conn.payload)
-        if problem is None and bytes(conn.received) != expected:
-            problem = _("sent {sent} bytes {data}, got {got} back {reply}").format(
-                sent=len(conn.payload), data=show(conn.payload, 24), got=len(conn.received),
-                reply=show(bytes(conn.received), 24))
-        if problem is not None:
-            self.wrong.append((conn.number, problem))
-
-    def step(self, conn: SoakConnection, mask: int) -> None:
-        sock = conn.sock
-        if mask & selectors.EVENT_WRITE and conn.sent < len(conn.payload):
-            if not conn.connected:
-                code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-                if code:
-                    raise OSError(code, os.strerror(code))
-                conn.connected = True
-            conn.sent += sock.send(conn.payload[conn.sent:conn.sent + 65536])
-            if conn.sent == len(conn.payload):
-                sock.shutdown(socket.SHUT_WR)
-                self.selector.modify(sock, selectors.EVENT_READ, conn)
-        if mask & selectors.EVENT_READ:
-            piece = sock.recv(65536)
-            if not piece:
-                self.finish(conn)
-            else:
-                conn.received += piece
-
-    def health(self, baseline_fds: int) -> None:
-        """Stop early, saying why, when the server is broken beyond doubt."""
-        server = self.server
-        done = _("once {started} of {total} connections had been opened ({finished} of them "
-                 "answered and closed)").format(started=self.started, total=self.total,
-                                                finished=self.finished)
-        expect(server.running(), _("{state} {when}").format(state=echo.state(server), when=done)
-               + echo.last_output(server, 2))
-        states = server.child_states()
-        self.peak_children = max(self.peak_children, len(states))
-        zombies = sum(state == "Z" for state in states.values())
-        if zombies <= MAX_SOAK_ZOMBIES:
-            self.too_many_zombies_since = None
-        elif self.too_many_zombies_since is None:
-            self.too_many_zombies_since = time.monotonic()
-        else:
-            waited = time.monotonic() - self.too_many_zombies_since
-            expect(waited < scaled(REAP_DEADLINE),
-                   _("{zombies} zombies, still more than {limit} after {seconds} s without new "
-                     "connections, {when}").format(zombies=zombies, limit=MAX_SOAK_ZOMBIES,
-                                                   seconds=f"{scaled(REAP_DEADLINE):.0f}",
-                                                   when=done))
-        fds = server.num_fds() or 0
-        expect(fds <= baseline_fds + 100,
-               _("the server's open descriptors grew from {before} to {after} {when}").format(
-                   before=baseline_fds, after=fds, when=done))
-        if len(self.wrong) >= 20:
-            self.report_wrong()
-
-    def report_wrong(self) -> None:
-        examples = "\n".join("  " + _("connection {number}: {what}").format(number=n, what=what)
-                             for n, what in sorted(self.wrong)[:3])
-        fail(_("{wrong} of {finished} connections got a wrong reply or failed ({state}), for "
-               "example:").format(wrong=len(self.wrong), finished=self.finished,
-                                  state=echo.state(self.server)) + "\n" + examples)
-
-    def run(self, seconds: float) -> float:
-        started = time.monotonic()
-        deadline = started + scaled(seconds)
-        baseline_fds = self.server.num_fds() or 0
-        next_check = 0.0
-        try:
-            while self.finished < self.total:
-                now = time.monotonic()
-                expect(now < deadline,
-                       _("only {finished} of {total} connections had ended after {seconds} s "
-                         "({state}, {children})").format(
-                             finished=self.finished, total=self.total,
-                             seconds=f"{scaled(seconds):.0f}", state=echo.state(self.server),
-                             children=remaining_children(self.server)))
-                while (self.started < self.total and self.too_many_zombies_since is None
-                       and len(self.selector.get_map()) < self.at_once):
-                    self.open_one()
-                for key, mask in self.selector.select(timeout=0.1):
-                    try:
-                        self.step(key.data, mask)
-                    except (BlockingIOError, InterruptedError):
-                        pass
-                    except OSError as exc:
-                        self.finish(key.data, _("the connection failed: {why}").format(
-                            why=exc.strerror or exc))
-                if now >= next_check:
-                    self.health(baseline_fds)
-                    next_check = now + 0.05
-        finally:
-            # A failed soak must not keep hundreds of sockets open after it.
-            for key in list(self.selector.get_map().values()):
-                key.fileobj.close()
-            self.selector.close()
-        if self.wrong:
-            self.report_wrong()
-        return time.monotonic() - started
-
-
-@graded(points=3, hint=HINT_SOAK, requires=echo.EXCHANGE, timeout=SOAK_SECONDS + 60)
-def test_soak(lab_dir, run_dir, rng):
-    """soak: thousands of connections, hundreds at once, every reply exact"""
-    server = echo.start(lab_dir, run_dir)
-    with echo.connect(server) as client:
-        echo.check_reply(server, client, echo.text(rng, 30))
-    echo.wait_until_idle(server)
-    wait_for(lambda: not server.children(), REAP_DEADLINE)
-    baseline_fds = server.num_fds()
-    soak = Soak(server, rng, SOAK_CONNECTIONS, SOAK_AT_ONCE)
-    seconds = soak.run(SOAK_SECONDS)
-    what = _("after {count} connections, {at_once} at once").format(count=SOAK_CONNECTIONS,
-                                                                    at_once=SOAK_AT_ONCE)
-    settled = wait_for(lambda: not server.children(), 5)
-    expect(settled, _("{what}: 5 s after the last client left, the server had {children}").format(
-        what=what, children=remaining_children(server)))
-    fds = echo.descriptors_after_settling(server, baseline_fds)
-    expect(fds is not None and baseline_fds is not None and fds <= baseline_fds,
-           _("{what}: the server's open descriptors went from {before} to {after} ({state})"
-             ).format(what=what, before=baseline_fds, after=fds, state=echo.state(server)))
-    if SOAK_LONG:
-        note(_("soak: {count} connections in {seconds} s, {at_once} at once; at most {peak} "
-               "children at a time").format(count=SOAK_CONNECTIONS, seconds=f"{seconds:.1f}",
-                                            at_once=SOAK_AT_ONCE, peak=soak.peak_children))
+test_children_reaped = reaping_tests.test_children_reaped
+test_many_exit_at_once = reaping_tests.test_many_exit_at_once
+test_accepts_while_children_exit = reaping_tests.test_accepts_while_children_exit
+test_killed_child_reaped = reaping_tests.test_killed_child_reaped
+test_fork_failure = reaping_tests.test_fork_failure
+test_soak = reaping_tests.test_soak

@@ -1,7 +1,7 @@
 """lab05_client: the student's client, run against servers it did not write.
 
 Most tests run `client 127.0.0.1 PORT` against the grader's own uppercase
-server (upper_server.py, in a thread of the grader), which can answer in
+server (checks/upper_server.py, in a thread of the grader), which can answer in
 small late pieces, only after the client's half-close, close or reset in
 mid-session, or never.  The last test runs the client against this
 submission's lab04 server.
@@ -15,26 +15,24 @@ hangs or spins is killed and the test fails with a hint, never the grader.
 import os
 import select
 import termios
-import threading
 import time
-from pathlib import Path
 
-import psutil
 import pytest
 
 from harness import graded, kit, net, procs
 from harness.common import builds_test
-from harness.expect import expect, expect_reply, fail, show, uppercase
+from harness.expect import expect, fail, show
 from harness.timing import scaled, wait_for
 from harness.kit import _N
 from i18n import _  # noqa: F401 -- its titles and hints are translated
-from upper_server import Behaviour, UpperServer
+
+from checks import client_driver
+from checks.client_driver import (
+    HALF_CLOSE, PROMPT, SERVER_CLOSED, expect_all_replies, expect_exit_0_at_end_of_input, outcome,
+    run_client, short_lines, text, within)
+from checks.protocol import expect_reply, uppercase
 
 LAB = "lab05_client"
-SERVER_CLOSED = b"the other side has been closed."
-
-# Seconds a test waits for what a correct client does in milliseconds.
-PROMPT = 5
 # How long the "stops answering" test watches a client that waits for the
 # server, and the share of that time it may be runnable (running, or ready to
 # run and waiting for a CPU).  A busy loop is runnable all the time however
@@ -42,9 +40,6 @@ PROMPT = 5
 IDLE_WINDOW = 1.0
 IDLE_BUSY_SHARE = 0.5
 
-HALF_CLOSE = _N("At end of input, call shutdown(sockfd, SHUT_WR) -- not close() and not exit -- "
-                "and keep reading the socket until read() returns 0: the replies to the last "
-                "bytes you sent are still on their way.")
 READ_EVERYTHING = _N("The server may split a reply anywhere and send it late: never assume one "
                      "read() returns one whole reply. Watch stdin and the socket together "
                      "(poll) and copy whatever arrives on the socket to stdout with Writen.")
@@ -53,290 +48,11 @@ BYTES_NOT_STRINGS = _N("Data is bytes, not a C string: use the count read() retu
 NO_BUFFERING = _N("Write each reply to stdout as soon as it arrives (Writen on STDOUT_FILENO); "
                   "a reply kept in a stdio buffer reaches the user only at exit.")
 
+# The fixtures that start the client under test and the grader's server.
+client = client_driver.client
+upper_server = client_driver.upper_server
+
 test_builds = builds_test()
-
-
-# ---------------------------------------------------------------- helpers
-
-
-ALPHABET = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,;:!?'-()"
-
-
-def text(rng, size: int, line_length: int = 0) -> bytes:
-    """Random printable text; with line_length, in lines of about that many
-    bytes, else without a newline."""
-    newlines = round(256 / line_length) if line_length else 0
-    table = bytes(ord("\n") if i < newlines else ALPHABET[i % len(ALPHABET)] for i in range(256))
-    return rng.randbytes(size).translate(table)
-
-
-def short_lines(rng, count: int, longest: int = 70) -> bytes:
-    return b"".join(text(rng, rng.randint(0, longest)) + b"\n" for _ in range(count))
-
-
-class RunningClient:
-    """The student's client, started like procs.start() starts a program (own
-    session, sandbox user and limits, a working folder of its own) with stderr
-    in a log file, and its stdin and stdout either pipes the test drives (fed
-    and read by threads, so neither side ever blocks the other) or the
-    descriptors given (a terminal)."""
-
-    def __init__(self, binary: Path, args, run_dir: Path, *, stdin=None, stdout=None,
-                 name: str = "client"):
-        self._stdin_w = self._stdout_r = None
-        close_in_parent = []
-        if stdin is None:
-            stdin, self._stdin_w = os.pipe()
-            close_in_parent.append(stdin)
-        if stdout is None:
-            self._stdout_r, stdout = os.pipe()
-            close_in_parent.append(stdout)
-        argv = [str(binary), *map(str, args)]
-        try:
-            self.program = procs.start(name, argv, log_dir=run_dir, stdin=stdin, stdout=stdout)
-        finally:
-            for fd in close_in_parent:
-                os.close(fd)
-        self.popen = self.program.popen
-        self._out = bytearray()
-        self._out_done = False
-        self._cond = threading.Condition()
-        self._stdin_lock = threading.Lock()
-        self._threads = []
-        self._feeder = None
-        if self._stdout_r is not None:
-            self._start(self._collect)
-
-    def _start(self, target, *args):
-        thread = threading.Thread(target=target, args=args, daemon=True)
-        thread.start()
-        self._threads.append(thread)
-        return thread
-
-    def _collect(self):
-        while True:
-            try:
-                piece = os.read(self._stdout_r, 1 << 16)
-            except OSError:
-                piece = b""
-            with self._cond:
-                if not piece:
-                    self._out_done = True
-                    self._cond.notify_all()
-                    return
-                self._out += piece
-                self._cond.notify_all()
-
-    def _write_all(self, data: bytes, close: bool):
-        view = memoryview(data)
-        try:
-            while view:
-                view = view[os.write(self._stdin_w, view[:1 << 16]):]
-        except OSError:
-            pass  # the client has gone (EPIPE) or stdin was closed under us
-        if close:
-            self._close_stdin_now()
-
-    def _close_stdin_now(self):
-        with self._stdin_lock:
-            fd, self._stdin_w = self._stdin_w, None
-        if fd is not None:
-            os.close(fd)
-
-    def feed(self, data: bytes, close: bool = False) -> None:
-        """Write data to the client's stdin in the background (then close it)."""
-        if not self.wait_fed():
-            fail(_("the client stopped reading its stdin: what the test wrote {seconds} s ago "
-                   "is still not read; {state}").format(seconds=f"{scaled(PROMPT):.0f}",
-                                                        state=self.state()))
-        self._feeder = self._start(self._write_all, data, close)
-
-    def wait_fed(self, timeout: float = PROMPT) -> bool:
-        if self._feeder is not None:
-            self._feeder.join(scaled(timeout))
-            if self._feeder.is_alive():
-                return False
-        return True
-
-    def close_stdin(self) -> None:
-        """End of input: close the client's stdin once everything fed is written."""
-        if self.wait_fed():
-            self._close_stdin_now()
-
-    def output(self) -> bytes:
-        with self._cond:
-            return bytes(self._out)
-
-    def wait_output(self, size: int, timeout: float, expected: bytes = None) -> bytes:
-        """Wait until `size` bytes came on stdout, stdout ended, the deadline
-        passed, or (given what is expected) the output went wrong."""
-        deadline = time.monotonic() + scaled(timeout)
-        checked = 0
-        with self._cond:
-            while len(self._out) < size and not self._out_done:
-                if expected is not None:
-                    if self._out[checked:] != expected[checked:len(self._out)]:
-                        break
-                    checked = len(self._out)
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                self._cond.wait(left)
-            return bytes(self._out)
-
-    def stderr(self) -> bytes:
-        try:
-            return self.program.log_path.read_bytes()
-        except OSError:
-            return b""
-
-    def wait_exit(self, timeout: float):
-        """The client's return code once it has exited and everything it
-        wrote to stdout has been collected; None if it still runs."""
-        code = self.program.wait_exit(timeout)
-        if code is not None and self._stdout_r is not None:
-            deadline = time.monotonic() + scaled(PROMPT)
-            with self._cond:
-                while not self._out_done and time.monotonic() < deadline:
-                    self._cond.wait(deadline - time.monotonic())
-        return code
-
-    def cpu_seconds(self) -> float:
-        proc = self.program.process()
-        try:
-            times = proc.cpu_times()
-        except (AttributeError, psutil.Error):  # gone already
-            return 0.0
-        return times.user + times.system
-
-    def watch_idle(self, seconds: float):
-        """Sample the client's state for `seconds` (scaled), or until it exits.
-        Returns (share of samples in which it was runnable, seconds watched,
-        whether it exited)."""
-        proc = self.program.process()
-        samples = runnable = 0
-        started = time.monotonic()
-        deadline = started + scaled(seconds)
-        while time.monotonic() < deadline:
-            if self.popen.poll() is not None:
-                return 0.0, time.monotonic() - started, True
-            try:
-                state = proc.status()
-            except (AttributeError, psutil.Error):
-                continue  # exiting: poll() says so on the next turn
-            samples += 1
-            runnable += state == psutil.STATUS_RUNNING
-            time.sleep(0.01)  # the sampling interval, not synchronisation
-        exited = self.popen.poll() is not None
-        return runnable / max(samples, 1), time.monotonic() - started, exited
-
-    def ended(self) -> str:
-        """'exited with status 1', for observed messages (what it said on
-        stderr follows in the report, as "client said:")."""
-        silent = "" if self.stderr().strip() else _(", saying nothing on stderr")
-        return procs.describe_returncode(self.popen.poll()) + silent
-
-    def state(self) -> str:
-        return _("the client {ended}").format(ended=self.ended())
-
-    def stop(self):
-        """Kill the client, then (its pipes broken, the threads ended) close them."""
-        self.program.stop(timeout=2)
-        for thread in self._threads:
-            thread.join(scaled(2))
-        self._close_stdin_now()
-        if self._stdout_r is not None:
-            os.close(self._stdout_r)
-            self._stdout_r = None
-
-
-@pytest.fixture
-def upper_server(rng):
-    """Start the grader's uppercase server: upper_server(fragments=True, ...)."""
-    started = []
-
-    def start(**behaviour) -> UpperServer:
-        server = UpperServer(Behaviour(**behaviour), type(rng)(rng.random()))
-        started.append(server)
-        return server
-
-    yield start
-    problems = []
-    for server in started:
-        server.stop()
-        problems += server.errors
-    assert not problems, f"the grader's own server failed (a grader bug): {problems}"
-
-
-@pytest.fixture
-def client(lab_dir, run_dir):
-    """Start the client under test: client(port) or client(args=[...])."""
-    running = []
-
-    def start(port=None, *, args=None, **kwargs) -> RunningClient:
-        argv = args if args is not None else ["127.0.0.1", port]
-        c = RunningClient(lab_dir / "client", argv, run_dir, **kwargs)
-        running.append(c)
-        return c
-
-    yield start
-    for c in running:
-        c.stop()
-
-
-def run_client(lab_dir, run_dir, args, data: bytes = b"", timeout: float = PROMPT):
-    return procs.run("client", [lab_dir / "client", *map(str, args)], log_dir=run_dir,
-                     input=data, timeout=timeout)
-
-
-def outcome(r) -> str:
-    """'exited with status 1 and said on stderr: ...' for a procs.run() result."""
-    said = r.stderr.decode(errors="replace").strip()
-    return r.describe() + (
-        _(" and said on stderr: {output}").format(output=said[:300]) if said
-        else _(", saying nothing on stderr"))
-
-
-def expect_all_replies(c: RunningClient, data: bytes, timeout: float = PROMPT, what="stdout"):
-    """The client printed exactly the uppercase of data (stdin stays open)."""
-    want = uppercase(data)
-    got = c.wait_output(len(want), timeout, want)
-    if len(got) < len(want) and got == want[:len(got)]:
-        if c.wait_exit(0.2) is None:
-            when = _("after {seconds} s the client had printed {got} of the {owed} bytes it was "
-                     "sent back, and was still running").format(
-                         seconds=f"{scaled(timeout):.0f}", got=len(got), owed=len(want))
-        else:
-            when = _("the client printed {got} of the {owed} bytes it was sent back, then "
-                     "{ended}").format(got=len(got), owed=len(want), ended=c.ended())
-        fail("\n".join([
-            when,
-            "  " + _("sent     ({count} bytes): {data}").format(count=len(data), data=show(data)),
-            "  " + _("expected ({count} bytes): {data}").format(count=len(want), data=show(want)),
-            "  " + _("received ({count} bytes): {data}").format(count=len(got), data=show(got))]))
-    expect_reply(data, got, what=_("what the client printed on {where}").format(where=what))
-
-
-def within(c: RunningClient, seconds: float) -> str:
-    """'within 5 s' -- or, for a client that exited, 'before it exited'."""
-    if c.popen.poll() is not None:
-        return _("before it exited")
-    return _("within {seconds} s").format(seconds=f"{scaled(seconds):.0f}")
-
-
-def expect_exit_0_at_end_of_input(c: RunningClient):
-    """Every reply has arrived: end the input, expect status 0 soon."""
-    c.close_stdin()
-    code = c.wait_exit(PROMPT)
-    if code is None:
-        fail(_("{observed} {advice}").format(
-            observed=_("every reply arrived, but {seconds} s after its input ended the client "
-                       "was still running (a client that does not half-close waits for the "
-                       "server, and the server for the client).").format(
-                           seconds=f"{scaled(PROMPT):.0f}"),
-            advice=_(HALF_CLOSE)))
-    expect(code == 0, _("every reply arrived; when its input ended, {state} (expected status 0)"
-                        ).format(state=c.state()))
 
 
 # ------------------------------------------------------------ command line
@@ -361,7 +77,10 @@ BAD_ARGUMENTS = [
                        "(\"usage: client [HOST [PORT]]\") and exits with status 2. Check every "
                        "character of PORT and its range yourself: atoi(\"80x\") is 80.")
 def test_bad_arguments(lab_dir, run_dir):
-    """bad arguments: usage on stderr and exit status 2"""
+    """bad arguments: usage on stderr and exit status 2
+
+    ten bad command lines: usage on stderr, status 2
+    """
     for args in BAD_ARGUMENTS:
         shown = " ".join(repr(a) if not a or " " in a else a for a in args)
         r = run_client(lab_dir, run_dir, args)
@@ -378,7 +97,10 @@ def test_bad_arguments(lab_dir, run_dir):
                        "status 1: connect with it, and make sure nothing runs before it that "
                        "could wait for input or print something else.")
 def test_refused_connection(lab_dir, run_dir):
-    """no server: "connect to 127.0.0.1:PORT: Connection refused", non-zero exit"""
+    """no server: "connect to 127.0.0.1:PORT: Connection refused", non-zero exit
+
+    nothing listens on the port: the message, a non-zero status, no hang
+    """
     port = net.free_port()  # nothing listens there
     r = run_client(lab_dir, run_dir, ["127.0.0.1", port], b"hello\n")
     expected = f"connect to 127.0.0.1:{port}: Connection refused"
@@ -396,7 +118,10 @@ def test_refused_connection(lab_dir, run_dir):
                        "fails, print a message that names the host and gai_strerror()'s reason "
                        "on stderr, and exit with status 1.")
 def test_unknown_host(lab_dir, run_dir):
-    """a host that does not resolve: a message naming it, non-zero exit"""
+    """a host that does not resolve: a message naming it, non-zero exit
+
+    a host name that does not resolve: a message naming it, a non-zero status
+    """
     host = "300.1.2.3"  # no such address (plain getaddrinfo asks DNS for it as a name)
     r = run_client(lab_dir, run_dir, [host, 6666], b"hello\n")
     said = r.stderr.decode(errors="replace").strip()
@@ -410,7 +135,10 @@ def test_unknown_host(lab_dir, run_dir):
 @graded(points=1, hint="Without arguments the client connects to 127.0.0.1 port 6666, the "
                        "course's port; with HOST alone, to HOST port 6666.")
 def test_defaults(lab_dir, run_dir):
-    """defaults: host 127.0.0.1, port 6666"""
+    """defaults: host 127.0.0.1, port 6666
+
+    `client` and `client 127.0.0.1` try 127.0.0.1:6666
+    """
     if not net.connection_refused(6666):
         pytest.skip(_("not run: a program on this machine listens on port 6666 (your lab04 "
                       "server?); stop it and grade again"))
@@ -431,7 +159,10 @@ def test_defaults(lab_dir, run_dir):
 @graded(points=1, hint="HOST may be a name: resolve it with getaddrinfo() (AF_INET, "
                        "SOCK_STREAM) rather than inet_pton(), which takes dotted addresses only.")
 def test_host_name(client, upper_server, rng):
-    """a host name: `client localhost PORT`"""
+    """a host name: `client localhost PORT`
+
+    `client localhost PORT` works like the dotted address
+    """
     server = upper_server()
     data = short_lines(rng, 5)
     c = client(args=["localhost", server.port])
@@ -444,7 +175,10 @@ def test_host_name(client, upper_server, rng):
 
 @graded(points=2, hint=READ_EVERYTHING)
 def test_short_lines(client, upper_server, rng):
-    """short lines piped in at once come back uppercase"""
+    """short lines piped in at once come back uppercase
+
+    random short lines piped in at once: stdout is exactly their uppercase
+    """
     server = upper_server()
     data = short_lines(rng, rng.randint(30, 60))
     c = client(server.port)
@@ -459,7 +193,10 @@ def test_short_lines(client, upper_server, rng):
                           "Watch stdin and the socket together (poll) and copy whatever arrives "
                           "on the socket to stdout with Writen."))
 def test_long_lines(client, upper_server, rng):
-    """lines longer than the course note's 80-byte buffer"""
+    """lines longer than the course note's 80-byte buffer
+
+    lines of up to 20 000 bytes: every byte comes back
+    """
     server = upper_server()
     data = b"".join(text(rng, rng.randint(81, 20000)) + b"\n" for _ in range(12))
     c = client(server.port)
@@ -470,7 +207,10 @@ def test_long_lines(client, upper_server, rng):
 @graded(points=1, hint="Send bytes as they arrive on stdin; don't wait for a newline (fgets, "
                        "Readline) -- input may end without one, or pause in mid-line.")
 def test_no_final_newline(client, upper_server, rng):
-    """input without a final newline"""
+    """input without a final newline
+
+    input that does not end with a newline comes back whole
+    """
     server = upper_server()
     data = short_lines(rng, 6) + text(rng, rng.randint(5, 60))
     c = client(server.port)
@@ -480,7 +220,10 @@ def test_no_final_newline(client, upper_server, rng):
 
 @graded(points=2, hint=BYTES_NOT_STRINGS)
 def test_binary_data(client, upper_server, rng):
-    """binary data: NUL and bytes above 0x7f come back as sent"""
+    """binary data: NUL and bytes above 0x7f come back as sent
+
+    every byte value: the client copies counts, not C strings
+    """
     server = upper_server()
     data = b"\0\xff" + bytes(range(256)) + rng.randbytes(64 * 1024) + b"\0tail"
     c = client(server.port)
@@ -495,7 +238,10 @@ def test_binary_data(client, upper_server, rng):
                           "string: use the count read() returned, never strlen() or "
                           "fgets()/fputs(), which stop at '\\0'."))
 def test_megabytes(client, upper_server, rng):
-    """megabytes: every byte comes back, then exit 0 at end of input"""
+    """megabytes: every byte comes back, then exit 0 at end of input
+
+    4 MiB come back exactly, then status 0 once stdin ends
+    """
     server = upper_server()
     size = 4 << 20
     data = bytearray(text(rng, size, 90))
@@ -513,7 +259,10 @@ def test_megabytes(client, upper_server, rng):
 
 @graded(points=3, hint=HALF_CLOSE)
 def test_owed_replies(client, upper_server, rng):
-    """end of input: half-close, then print every reply still owed, exit 0"""
+    """end of input: half-close, then print every reply still owed, exit 0
+
+    the server answers only after the client's half-close: every reply is printed, status 0
+    """
     server = upper_server(hold_until_eof=True)
     data = short_lines(rng, rng.randint(100, 300))
     c = client(server.port)
@@ -540,7 +289,10 @@ def test_owed_replies(client, upper_server, rng):
 
 @graded(points=2, hint=READ_EVERYTHING)
 def test_fragmented_replies(client, upper_server, rng):
-    """replies that come in small pieces, a few milliseconds apart"""
+    """replies that come in small pieces, a few milliseconds apart
+
+    replies arrive 1-7 bytes at a time, milliseconds apart
+    """
     server = upper_server(fragments=True)
     data = short_lines(rng, 20, 50)
     c = client(server.port)
@@ -554,7 +306,10 @@ def test_fragmented_replies(client, upper_server, rng):
                        "that loops forever. Watch the socket even while no input comes (poll), "
                        "or the client notices only when the user types the next line.")
 def test_server_closes(client, upper_server, rng):
-    """the server closes in mid-session: message and non-zero exit"""
+    """the server closes in mid-session: message and non-zero exit
+
+    with stdin still open: the message, a non-zero status, within 5 s
+    """
     data = short_lines(rng, rng.randint(3, 8))
     server = upper_server(close_after=len(data))
     c = client(server.port)
@@ -585,7 +340,10 @@ def test_server_closes(client, upper_server, rng):
                        "timeout. When the server resets the connection, read() fails with "
                        "ECONNRESET: print a message and exit with a non-zero status.")
 def test_server_stops_answering(client, upper_server, rng):
-    """the server stops answering: no busy-wait, then a message when it resets"""
+    """the server stops answering: no busy-wait, then a message when it resets
+
+    the client waits without using the CPU, then reports the server's reset and exits non-zero
+    """
     server = upper_server(silent=True)
     data = short_lines(rng, 4)
     c = client(server.port)
@@ -626,7 +384,10 @@ def test_server_stops_answering(client, upper_server, rng):
                        "ignore it (signal(SIGPIPE, SIG_IGN), or send with MSG_NOSIGNAL). Report "
                        "the error and exit with a non-zero status.")
 def test_reset_while_sending(client, upper_server, rng):
-    """the server resets while the client is still sending: message, non-zero exit"""
+    """the server resets while the client is still sending: message, non-zero exit
+
+    the server resets during a 4 MiB upload: a message, a non-zero status, not killed by `SIGPIPE`
+    """
     server = upper_server(reset_after=64 * 1024)
     data = text(rng, 4 << 20, 70)
     c = client(server.port)
@@ -669,7 +430,10 @@ def read_from_terminal(master: int, size: int, timeout: float) -> bytes:
                        "buffer or for end of input. Ctrl-D ends the input: half-close, print "
                        "the last replies, exit 0.")
 def test_interactive_terminal(client, upper_server, rng):
-    """at a terminal: each line's reply before the next line, exit 0 at Ctrl-D"""
+    """at a terminal: each line's reply before the next line, exit 0 at Ctrl-D
+
+    on a pseudo-terminal, each line's reply appears before the next line is typed
+    """
     server = upper_server()
     master, slave = os.openpty()
     try:
@@ -711,7 +475,10 @@ def test_interactive_terminal(client, upper_server, rng):
                           "program that drives the client through pipes sends one line and "
                           "waits for its reply."))
 def test_interactive_pipes(client, upper_server, rng):
-    """driven through pipes: each line's reply before the next line"""
+    """driven through pipes: each line's reply before the next line
+
+    driven line by line through pipes: no reply waits in a stdio buffer
+    """
     server = upper_server()
     c = client(server.port)
     sent = b""
@@ -737,7 +504,10 @@ def test_interactive_pipes(client, upper_server, rng):
                        "each side does at end of input. Its log is in the test's log.",
         timeout=300)
 def test_with_lab04_server(grading, client, run_dir, rng):
-    """with this submission's lab04 server"""
+    """with this submission's lab04 server
+
+    a few hundred lines and 64 KiB through this submission's lab04 server; not run without it
+    """
     if "lab04_sigchld" not in kit.present_labs(grading.scratch):
         pytest.skip(_("not run: lab04_sigchld is not part of this copy of the kit"))
     build = grading.build("lab04_sigchld")

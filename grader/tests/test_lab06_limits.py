@@ -1,8 +1,8 @@
 """lab06_limits: a forking server that knows its limits.
 
 `server [-n MAX_CHILDREN] [-g GRACE_SECONDS] [PORT]`.  Graded on top of the
-checks of labs 02-04 that apply unchanged (re-bound from echo_checks.py,
-test_lab03_fork.py and test_lab04_sigchld.py, run with the default cap),
+checks of labs 02-04 that apply unchanged (bound from checks/: the server
+tests, fork_tests.py and reaping_tests.py, run with the default cap),
 plus its own: never more than -n children, no CPU used while it waits at
 the cap, no lost wakeup between checking the count and sleeping, a graceful
 stop on SIGTERM or SIGINT, and the new command line.
@@ -23,41 +23,47 @@ import socket
 import time
 
 
-import echo_checks as echo
-import test_lab03_fork as fork_tests
-import test_lab04_sigchld as sigchld_tests
 from harness import graded, net, procs
 from harness.common import builds_test
-from harness.expect import expect, expect_reply, fail, show, uppercase
+from harness.expect import expect, fail, show
 from harness.timing import scaled, wait_for
 from harness.kit import _N
 from i18n import _  # noqa: F401 -- its titles and hints are translated
 
+from checks import (
+    startup_tests as startup, reply_tests as replies, leaving_tests as leaving, log_tests as log
+)
+from checks import echo_server as echo
+from checks import protocol
+from checks.protocol import expect_reply, uppercase
+from checks import fork_tests
+from checks import reaping_tests
+
 LAB = "lab06_limits"
 
 # lab04's fork-failure test needs its fixture here too.
-fail_fork_shim = sigchld_tests.fail_fork_shim
+fail_fork_shim = reaping_tests.fail_fork_shim
 
 # pytest runs the tests of a module in the order their names are bound here.
 test_builds = builds_test()
-test_server_starts = echo.test_server_starts
-test_port_in_use = echo.test_port_in_use
-test_one_client = echo.test_one_client
-test_clients_one_after_another = echo.test_clients_one_after_another
-test_megabytes = echo.test_megabytes
-test_every_byte_value = echo.test_every_byte_value
-test_clients_that_disconnect = echo.test_clients_that_disconnect
-test_client_gone_while_written_to = echo.test_client_gone_while_written_to
-test_log_lines = echo.test_log_lines
+test_server_starts = startup.test_server_starts
+test_port_in_use = startup.test_port_in_use
+test_one_client = replies.test_one_client
+test_clients_one_after_another = replies.test_clients_one_after_another
+test_megabytes = replies.test_megabytes
+test_every_byte_value = replies.test_every_byte_value
+test_clients_that_disconnect = leaving.test_clients_that_disconnect
+test_client_gone_while_written_to = leaving.test_client_gone_while_written_to
+test_log_lines = log.test_log_lines
 test_idle_client_delays_nobody = fork_tests.test_idle_client_delays_nobody
 test_one_child_per_client = fork_tests.test_one_child_per_client
 test_parent_closes_connfd = fork_tests.test_parent_closes_connfd
 test_child_closes_listenfd = fork_tests.test_child_closes_listenfd
-test_children_reaped = sigchld_tests.test_children_reaped
-test_many_exit_at_once = sigchld_tests.test_many_exit_at_once
-test_killed_child_reaped = sigchld_tests.test_killed_child_reaped
-test_fork_failure = sigchld_tests.test_fork_failure
-test_soak = sigchld_tests.test_soak
+test_children_reaped = reaping_tests.test_children_reaped
+test_many_exit_at_once = reaping_tests.test_many_exit_at_once
+test_killed_child_reaped = reaping_tests.test_killed_child_reaped
+test_fork_failure = reaping_tests.test_fork_failure
+test_soak = reaping_tests.test_soak
 
 SUMMARY = re.compile(r"served (\d+) clients, at most (\d+) children at once, (\d+) stopped after "
                      r"the grace period")
@@ -112,7 +118,10 @@ def cpu_seconds(proc) -> float:
 
 @graded(points=1, hint=HINT_USAGE)
 def test_bad_arguments(lab_dir, run_dir):
-    """bad arguments (-n, -g, PORT): a usage message and exit status 2"""
+    """bad arguments (-n, -g, PORT): a usage message and exit status 2
+
+    `getopt`, each number checked whole; usage and exit status 2
+    """
     for args in (["-n", "0"], ["-n", "abc"], ["-n"], ["-n", "-3"], ["-n", "4x"], ["-g", "x"],
                  ["-g", "-1"], ["-x"], ["abc"], ["0"], ["65536"], ["80x"], [""],
                  ["6666", "6667"], ["-n", "4", "-g", "2", "6666", "6667"]):
@@ -192,10 +201,13 @@ class Crowd:
 
 @graded(points=3, hint=HINT_CAP, requires=echo.SERVER_STARTS)
 def test_cap_on_children(lab_dir, run_dir, rng):
-    """never more than -n 4 children: 50 clients at once, all served byte-exact, none refused"""
+    """never more than -n 4 children: 50 clients at once, all served byte-exact, none refused
+
+    the others wait in the backlog; at no sample more than 4 children, zombies included
+    """
     cap, count = 4, 50
     server = start_with(lab_dir, run_dir, "-n", str(cap))
-    payloads = [echo.text(rng, rng.randint(50, 3000)) for _ in range(count)]
+    payloads = [protocol.text(rng, rng.randint(50, 3000)) for _ in range(count)]
     crowd = Crowd(server, payloads)
     peak, over, done = 0, None, 0
     # Answered clients stay connected until the server has been seen with
@@ -246,11 +258,15 @@ def test_cap_on_children(lab_dir, run_dir, rng):
 
 @graded(points=2, hint=HINT_CPU, requires=echo.SERVER_STARTS)
 def test_no_cpu_at_the_cap(lab_dir, run_dir, rng):
-    """at the cap it sleeps: no CPU used while it waits for a free slot"""
+    """at the cap it sleeps: no CPU used while it waits for a free slot
+
+    the parent's CPU time over a few seconds at the cap stays near zero; it resumes when a child
+    leaves
+    """
     server = start_with(lab_dir, run_dir, "-n", "2")
     clients = fork_tests.connect_clients(server, 2, rng)
     waiting = echo.connect(server)
-    data = echo.text(rng, 30)
+    data = protocol.text(rng, 30)
     waiting.send(data)
     expect(waiting.nothing_arrives_within(0.5),
            _("`server -n 2` with 2 clients connected answered a 3rd one: it did not wait for a "
@@ -280,7 +296,11 @@ def test_no_cpu_at_the_cap(lab_dir, run_dir, rng):
 
 @graded(points=3, hint=HINT_LOST_WAKEUP, requires=echo.SERVER_STARTS, timeout=120)
 def test_no_lost_wakeup(lab_dir, run_dir, rng):
-    """no lost wakeup: children exiting as the parent goes to sleep never leave it stuck"""
+    """no lost wakeup: children exiting as the parent goes to sleep never leave it stuck
+
+    4 000 clients against `-n 1`; a watchdog fails the test if the parent sleeps with no child and
+    clients waiting
+    """
     # With -n 1 every child is the last one: if its SIGCHLD is lost, nothing
     # else will wake the parent.  Each client has sent everything and
     # half-closed before it is accepted, so its child exits within a
@@ -346,9 +366,9 @@ class Conversation:
 
     def __init__(self, server, rng, size: int):
         self.client = echo.connect(server, timeout=30)
-        self.first = echo.text(rng, 40)
+        self.first = protocol.text(rng, 40)
         echo.check_reply(server, self.client, self.first, what="a client's first reply")
-        self.rest = echo.text(rng, size)
+        self.rest = protocol.text(rng, size)
 
 
 @graded(points=3, hint=HINT_STOP, requires=echo.SERVER_STARTS, timeout=90)
@@ -415,7 +435,10 @@ def test_graceful_stop(lab_dir, run_dir, rng):
 
 @graded(points=1, hint=HINT_SIGINT, requires=echo.SERVER_STARTS)
 def test_sigint_when_idle(lab_dir, run_dir):
-    """SIGINT with no client: exits 0 at once, with the summary line"""
+    """SIGINT with no client: exits 0 at once, with the summary line
+
+    `SIGINT` stops it like `SIGTERM`: exit status 0 and `served 0 clients, ...`
+    """
     server = start_with(lab_dir, run_dir, "-g", "30")
     os.kill(server.pid, signal.SIGINT)
     code = server.wait_exit(5)

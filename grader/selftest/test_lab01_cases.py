@@ -1,0 +1,47 @@
+"""lab01's graded doctest cases come from the built unit-test binary: every
+TEST_CASE of lab01_wrap/test_wrap.cpp is graded (grader/tests/checks/wrap_cases.py,
+its points and hint) or excluded there with a reason, and no graded name is
+one the binary lacks (it would fail every student as 'not run by the kit')."""
+
+import shutil
+import subprocess
+import sys
+
+from conftest import GRADER_DIR, KIT_ROOT
+
+sys.path.insert(0, str(GRADER_DIR / "tests"))
+
+from checks import wrap_cases  # noqa: E402
+
+
+def built_test_binary(tmp_path):
+    """The reference lab01 unit-test binary, built in a copy of the kit."""
+    shutil.copytree(KIT_ROOT / "lab01_wrap", tmp_path / "lab01_wrap",
+                    ignore=shutil.ignore_patterns("build"))
+    shutil.copy2(KIT_ROOT / "common.mk", tmp_path / "common.mk")
+    build = subprocess.run(["make", "-C", str(tmp_path / "lab01_wrap"), "-s", "all"],
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                           timeout=600)
+    assert build.returncode == 0, build.stdout + build.stderr
+    return tmp_path / "lab01_wrap" / wrap_cases.TEST_BINARY
+
+
+def test_every_doctest_case_is_graded_or_excluded(tmp_path):
+    listed = wrap_cases.listed_cases(built_test_binary(tmp_path))
+    assert len(listed) > 30, listed
+    neither, unknown = wrap_cases.unaccounted(listed)
+    assert not neither, f"doctest cases neither graded nor excluded in wrap_cases.py: {neither}"
+    assert not unknown, f"wrap_cases.py names cases test_wrap does not have: {unknown}"
+
+
+def test_every_exclusion_says_why():
+    assert all(reason.strip() for reason in wrap_cases.EXCLUDED.values())
+    graded = {name for name, _points, _hint in wrap_cases.CASES}
+    assert not graded & set(wrap_cases.EXCLUDED)
+
+
+def test_unaccounted_names_a_new_case_and_a_stale_one():
+    names = [name for name, _points, _hint in wrap_cases.CASES]
+    neither, unknown = wrap_cases.unaccounted(names[1:] + ["Readline: a new case"])
+    assert neither == ["Readline: a new case"]
+    assert unknown == [names[0]]

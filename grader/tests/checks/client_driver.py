@@ -1,0 +1,312 @@
+"""Driving the student's client: started contained, its stdin and stdout
+pipes or a pseudo-terminal the test drives, and the checks of what it
+printed; the fixtures that start it and the grader's own uppercase server
+(upper_server.py) it talks to.
+"""
+
+import os
+import threading
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from harness import procs
+from harness.expect import expect, fail, show
+from harness.timing import scaled
+from harness.kit import _N
+from i18n import _  # noqa: F401 -- its titles and hints are translated
+
+from .upper_server import Behaviour, UpperServer
+from .protocol import CLOSED, expect_reply, uppercase
+
+SERVER_CLOSED = CLOSED.encode()
+
+# Seconds a test waits for what a correct client does in milliseconds.
+PROMPT = 5
+
+HALF_CLOSE = _N("At end of input, call shutdown(sockfd, SHUT_WR) -- not close() and not exit -- "
+                "and keep reading the socket until read() returns 0: the replies to the last "
+                "bytes you sent are still on their way.")
+
+
+
+ALPHABET = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,;:!?'-()"
+
+
+def text(rng, size: int, line_length: int = 0) -> bytes:
+    """Random printable text; with line_length, in lines of about that many
+    bytes, else without a newline."""
+    newlines = round(256 / line_length) if line_length else 0
+    table = bytes(ord("\n") if i < newlines else ALPHABET[i % len(ALPHABET)] for i in range(256))
+    return rng.randbytes(size).translate(table)
+
+
+def short_lines(rng, count: int, longest: int = 70) -> bytes:
+    return b"".join(text(rng, rng.randint(0, longest)) + b"\n" for _ in range(count))
+
+
+class RunningClient:
+    """The student's client, started like procs.start() starts a program (own
+    session, sandbox user and limits, a working folder of its own) with stderr
+    in a log file, and its stdin and stdout either pipes the test drives (fed
+    and read by threads, so neither side ever blocks the other) or the
+    descriptors given (a terminal)."""
+
+    def __init__(self, binary: Path, args, run_dir: Path, *, stdin=None, stdout=None,
+                 name: str = "client"):
+        self._stdin_w = self._stdout_r = None
+        close_in_parent = []
+        if stdin is None:
+            stdin, self._stdin_w = os.pipe()
+            close_in_parent.append(stdin)
+        if stdout is None:
+            self._stdout_r, stdout = os.pipe()
+            close_in_parent.append(stdout)
+        argv = [str(binary), *map(str, args)]
+        try:
+            self.program = procs.start(name, argv, log_dir=run_dir, stdin=stdin, stdout=stdout)
+        finally:
+            for fd in close_in_parent:
+                os.close(fd)
+        self.popen = self.program.popen
+        self._out = bytearray()
+        self._out_done = False
+        self._cond = threading.Condition()
+        self._stdin_lock = threading.Lock()
+        self._threads = []
+        self._feeder = None
+        if self._stdout_r is not None:
+            self._start(self._collect)
+
+    def _start(self, target, *args):
+        thread = threading.Thread(target=target, args=args, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+        return thread
+
+    def _collect(self):
+        while True:
+            try:
+                piece = os.read(self._stdout_r, 1 << 16)
+            except OSError:
+                piece = b""
+            with self._cond:
+                if not piece:
+                    self._out_done = True
+                    self._cond.notify_all()
+                    return
+                self._out += piece
+                self._cond.notify_all()
+
+    def _write_all(self, data: bytes, close: bool):
+        view = memoryview(data)
+        try:
+            while view:
+                view = view[os.write(self._stdin_w, view[:1 << 16]):]
+        except OSError:
+            pass  # the client has gone (EPIPE) or stdin was closed under us
+        if close:
+            self._close_stdin_now()
+
+    def _close_stdin_now(self):
+        with self._stdin_lock:
+            fd, self._stdin_w = self._stdin_w, None
+        if fd is not None:
+            os.close(fd)
+
+    def feed(self, data: bytes, close: bool = False) -> None:
+        """Write data to the client's stdin in the background (then close it)."""
+        if not self.wait_fed():
+            fail(_("the client stopped reading its stdin: what the test wrote {seconds} s ago "
+                   "is still not read; {state}").format(seconds=f"{scaled(PROMPT):.0f}",
+                                                        state=self.state()))
+        self._feeder = self._start(self._write_all, data, close)
+
+    def wait_fed(self, timeout: float = PROMPT) -> bool:
+        if self._feeder is not None:
+            self._feeder.join(scaled(timeout))
+            if self._feeder.is_alive():
+                return False
+        return True
+
+    def close_stdin(self) -> None:
+        """End of input: close the client's stdin once everything fed is written."""
+        if self.wait_fed():
+            self._close_stdin_now()
+
+    def output(self) -> bytes:
+        with self._cond:
+            return bytes(self._out)
+
+    def wait_output(self, size: int, timeout: float, expected: bytes = None) -> bytes:
+        """Wait until `size` bytes came on stdout, stdout ended, the deadline
+        passed, or (given what is expected) the output went wrong."""
+        deadline = time.monotonic() + scaled(timeout)
+        checked = 0
+        with self._cond:
+            while len(self._out) < size and not self._out_done:
+                if expected is not None:
+                    if self._out[checked:] != expected[checked:len(self._out)]:
+                        break
+                    checked = len(self._out)
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._cond.wait(left)
+            return bytes(self._out)
+
+    def stderr(self) -> bytes:
+        try:
+            return self.program.log_path.read_bytes()
+        except OSError:
+            return b""
+
+    def wait_exit(self, timeout: float):
+        """The client's return code once it has exited and everything it
+        wrote to stdout has been collected; None if it still runs."""
+        code = self.program.wait_exit(timeout)
+        if code is not None and self._stdout_r is not None:
+            deadline = time.monotonic() + scaled(PROMPT)
+            with self._cond:
+                while not self._out_done and time.monotonic() < deadline:
+                    self._cond.wait(deadline - time.monotonic())
+        return code
+
+    def cpu_seconds(self) -> float:
+        proc = self.program.process()
+        try:
+            times = proc.cpu_times()
+        except (AttributeError, psutil.Error):  # gone already
+            return 0.0
+        return times.user + times.system
+
+    def watch_idle(self, seconds: float):
+        """Sample the client's state for `seconds` (scaled), or until it exits.
+        Returns (share of samples in which it was runnable, seconds watched,
+        whether it exited)."""
+        proc = self.program.process()
+        samples = runnable = 0
+        started = time.monotonic()
+        deadline = started + scaled(seconds)
+        while time.monotonic() < deadline:
+            if self.popen.poll() is not None:
+                return 0.0, time.monotonic() - started, True
+            try:
+                state = proc.status()
+            except (AttributeError, psutil.Error):
+                continue  # exiting: poll() says so on the next turn
+            samples += 1
+            runnable += state == psutil.STATUS_RUNNING
+            time.sleep(0.01)  # the sampling interval, not synchronisation
+        exited = self.popen.poll() is not None
+        return runnable / max(samples, 1), time.monotonic() - started, exited
+
+    def ended(self) -> str:
+        """'exited with status 1', for observed messages (what it said on
+        stderr follows in the report, as "client said:")."""
+        silent = "" if self.stderr().strip() else _(", saying nothing on stderr")
+        return procs.describe_returncode(self.popen.poll()) + silent
+
+    def state(self) -> str:
+        return _("the client {ended}").format(ended=self.ended())
+
+    def stop(self):
+        """Kill the client, then (its pipes broken, the threads ended) close them."""
+        self.program.stop(timeout=2)
+        for thread in self._threads:
+            thread.join(scaled(2))
+        self._close_stdin_now()
+        if self._stdout_r is not None:
+            os.close(self._stdout_r)
+            self._stdout_r = None
+
+
+@pytest.fixture
+def upper_server(rng):
+    """Start the grader's uppercase server: upper_server(fragments=True, ...)."""
+    started = []
+
+    def start(**behaviour) -> UpperServer:
+        server = UpperServer(Behaviour(**behaviour), type(rng)(rng.random()))
+        started.append(server)
+        return server
+
+    yield start
+    problems = []
+    for server in started:
+        server.stop()
+        problems += server.errors
+    assert not problems, f"the grader's own server failed (a grader bug): {problems}"
+
+
+@pytest.fixture
+def client(lab_dir, run_dir):
+    """Start the client under test: client(port) or client(args=[...])."""
+    running = []
+
+    def start(port=None, *, args=None, **kwargs) -> RunningClient:
+        argv = args if args is not None else ["127.0.0.1", port]
+        c = RunningClient(lab_dir / "client", argv, run_dir, **kwargs)
+        running.append(c)
+        return c
+
+    yield start
+    for c in running:
+        c.stop()
+
+
+def run_client(lab_dir, run_dir, args, data: bytes = b"", timeout: float = PROMPT):
+    return procs.run("client", [lab_dir / "client", *map(str, args)], log_dir=run_dir,
+                     input=data, timeout=timeout)
+
+
+def outcome(r) -> str:
+    """'exited with status 1 and said on stderr: ...' for a procs.run() result."""
+    said = r.stderr.decode(errors="replace").strip()
+    return r.describe() + (
+        _(" and said on stderr: {output}").format(output=said[:300]) if said
+        else _(", saying nothing on stderr"))
+
+
+def expect_all_replies(c: RunningClient, data: bytes, timeout: float = PROMPT, what="stdout"):
+    """The client printed exactly the uppercase of data (stdin stays open)."""
+    want = uppercase(data)
+    got = c.wait_output(len(want), timeout, want)
+    if len(got) < len(want) and got == want[:len(got)]:
+        if c.wait_exit(0.2) is None:
+            when = _("after {seconds} s the client had printed {got} of the {owed} bytes it was "
+                     "sent back, and was still running").format(
+                         seconds=f"{scaled(timeout):.0f}", got=len(got), owed=len(want))
+        else:
+            when = _("the client printed {got} of the {owed} bytes it was sent back, then "
+                     "{ended}").format(got=len(got), owed=len(want), ended=c.ended())
+        fail("\n".join([
+            when,
+            "  " + _("sent     ({count} bytes): {data}").format(count=len(data), data=show(data)),
+            "  " + _("expected ({count} bytes): {data}").format(count=len(want), data=show(want)),
+            "  " + _("received ({count} bytes): {data}").format(count=len(got), data=show(got))]))
+    expect_reply(data, got, what=_("what the client printed on {where}").format(where=what))
+
+
+def within(c: RunningClient, seconds: float) -> str:
+    """'within 5 s' -- or, for a client that exited, 'before it exited'."""
+    if c.popen.poll() is not None:
+        return _("before it exited")
+    return _("within {seconds} s").format(seconds=f"{scaled(seconds):.0f}")
+
+
+def expect_exit_0_at_end_of_input(c: RunningClient):
+    """Every reply has arrived: end the input, expect status 0 soon."""
+    c.close_stdin()
+    code = c.wait_exit(PROMPT)
+    if code is None:
+        fail(_("{observed} {advice}").format(
+            observed=_("every reply arrived, but {seconds} s after its input ended the client "
+                       "was still running (a client that does not half-close waits for the "
+                       "server, and the server for the client).").format(
+                           seconds=f"{scaled(PROMPT):.0f}"),
+            advice=_(HALF_CLOSE)))
+    expect(code == 0, _("every reply arrived; when its input ended, {state} (expected status 0)"
+                        ).format(state=c.state()))
