@@ -2,7 +2,7 @@
 
     bench.py [--duration S] [--server PATH] [--save-as NAME] [--smoke] ...
 
-The seed warns that a forking server's processes are bounded by memory and
+The course note warns that a forking server's processes are bounded by memory and
 cost scheduling time, but shows no number.  This driver measures them on the
 machine it runs on, with the kit's load generator (loadgen) against, side by
 side: lab04's forking server, lab02's iterative server, a bare C forking

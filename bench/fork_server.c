@@ -2,9 +2,9 @@
  *
  *   fork_server [PORT]         (listens on 127.0.0.1, default port 9877)
  *
- * The seed's forking server in plain C, corrected: the model of lab04 (one
+ * The course note's forking server in plain C, corrected: the model of lab04 (one
  * child per connection, children reaped by a SIGCHLD handler) doing the same
- * work -- the seed's log lines included -- with no C++ runtime and a parent
+ * work -- the course note's log lines included -- with no C++ runtime and a parent
  * that allocates nothing.  The bench uses it as the yardstick for lab04's
  * reference server ("C++ is no excuse to be slower"), and builds it twice, once
  * dynamically linked and once with -static, to show that what fork() copies
@@ -115,7 +115,7 @@ static int write_all(int fd, const char *buf, size_t n)
 }
 
 /* Echo connfd's bytes uppercased until the client closes or an error,
- * logging as the seed does. */
+ * logging as the course note does. */
 static void serve_client(int connfd, const struct sockaddr_in *cliaddr)
 {
     char buf[4096];

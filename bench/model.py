@@ -13,7 +13,7 @@ sys.path.insert(0, str(HERE.parent / "grader"))
 RESULTS = HERE / "results"
 LOGS = RESULTS / "logs"
 
-REQUEST_SIZE = 64  # bytes per request line, as short as the seed's MAXLINE lines
+REQUEST_SIZE = 64  # bytes per request line, as short as the course note's MAXLINE lines
 OP_TIMEOUT = 5.0  # loadgen's deadline for every connect and every reply
 SAMPLE_EVERY = 0.5  # seconds between samples of a server's memory (PSS)
 COUNT_EVERY = 0.25  # seconds between counts of its processes and zombies

@@ -134,7 +134,7 @@ def extra_cpu_per(rows, unit, second):
 
 
 def lessons(measured, sweep):
-    """The measured answers to the seed's concerns, one sentence each."""
+    """The measured answers to the course note's concerns, one sentence each."""
     out = []
     busiest = [c for c in CELLS if c.mode == "conn"][-1]
     sweep = sweep or {"memory": [], "memory_hugepages": [], "mappings": []}  # --no-forkcost

@@ -96,7 +96,7 @@ def listening_elsewhere(program, port: int) -> list:
                    if c.laddr and c.laddr.port != port})
 
 
-def start_server(binary, *, cwd, log_dir, name="server", args=None, limits=None, env=None,
+def start_server(binary, *, cwd, log_dir, name, args=None, limits=None, env=None,
                  timeout: float = 10) -> procs.Program:
     """Start `binary PORT` on a free port and wait until it listens there.
 

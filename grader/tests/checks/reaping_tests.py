@@ -59,8 +59,8 @@ HINT_KILLED = _N("Reap every child however it ended: waitpid(-1, nullptr, WNOHAN
                  "children killed by a signal as well as those that exited.")
 HINT_FORK_FAILS = _N("fork_child: when fork() returns -1, log the error, Close(connfd) (that "
                      "client sees end of file) and return to the accept loop. Don't exit: the "
-                     "seed's perr_exit(\"fork\") ends the service for every client because one "
-                     "fork failed.")
+                     "course note's perr_exit(\"fork\") ends the service for every client "
+                     "because one fork failed.")
 HINT_SOAK = _N("Everything at once: Writen for every reply, Close(connfd) in the parent, a SIGCHLD "
                "handler with a while loop and WNOHANG, SA_RESTART. The observed line says what "
                "broke first.")

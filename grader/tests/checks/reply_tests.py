@@ -21,8 +21,8 @@ HINT_NO_NEWLINE = _N("Answer each Read at once with what it returned: TCP has no
 HINT_MANY_LINES = _N("One Read may return many lines: uppercase and send back all n bytes it "
                      "returned, not only the first line.")
 HINT_LONG_LINE = _N("A line longer than your buffer arrives in several Reads: answer each piece, "
-                    "never cut the line at the buffer's size or drop the rest (the seed's buffer "
-                    "holds 80 bytes).")
+                    "never cut the line at the buffer's size or drop the rest (the course "
+                    "note's buffer holds 80 bytes).")
 HINT_MEGABYTES = _N("Send each reply with Writen, not Write: a socket write may take fewer bytes "
                     "than asked. 4 MiB arrive in many Reads of any size: every byte of every Read "
                     "goes back, in order, none twice.")
@@ -92,7 +92,7 @@ def test_many_lines_at_once(lab_dir, run_dir, rng):
 
 @graded(points=2, hint=HINT_LONG_LINE, requires=EXCHANGE)
 def test_long_line(lab_dir, run_dir, rng):
-    """replies to a 100 kB line (the seed's buffer holds 80 bytes)
+    """replies to a 100 kB line (the course note's buffer holds 80 bytes)
 
     a line of 100 000 bytes, longer than any buffer: every piece answered, nothing cut
     """

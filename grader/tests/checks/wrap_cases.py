@@ -72,7 +72,7 @@ CASES = [
     (_N("Accept: resets the address length before each retry"), 2,
      _N("Put the caller's *salenptr back before every attempt: Linux leaves it alone when "
         "accept() fails, but other systems may not, and a retry given a length of 1 gets a "
-        "truncated address (the seed resets it before every Accept for the same reason).")),
+        "truncated address (the course note resets it before every Accept for the same reason).")),
     (_N("Accept: returns -1 on EMFILE instead of exiting"), 2,
      _N("EMFILE (too many open descriptors) must not end the server: return -1 with errno set and "
         "let the caller back off. On an error that is not retried, the I/O wrappers return -1 and "
