@@ -11,9 +11,11 @@ handout (after `make` in its folder, as the READMEs say) or on PATH.  `sudo make
 has done already.
 """
 
+import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 
@@ -30,6 +32,21 @@ from make_handout import make_handout  # noqa: E402
 SHELL_WORDS = {"for", "do", "done", "if", "then", "fi", "while", "echo", "printf", "cd", "kill",
                "ulimit", "exit", "true", "false", "test", "["}
 STEP_TIMEOUT_S = 900
+
+
+def run_step(argv, cwd, timeout=STEP_TIMEOUT_S) -> subprocess.CompletedProcess:
+    """Run one step in a session of its own, as subprocess.run with
+    capture_output=True, text=True would; at the deadline the whole process
+    group is killed (a server the step started included), not only its shell."""
+    with subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, start_new_session=True) as proc:
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            raise
+    return subprocess.CompletedProcess(argv, proc.returncode, out, err)
 
 
 @pytest.fixture(scope="module")
@@ -79,8 +96,7 @@ def check_available(program: str, cwd: Path) -> str:
     if "/" in program:
         path = cwd / program
         if not path.exists() and (path.parent / "Makefile").is_file():
-            subprocess.run(["make", "-C", str(path.parent), "all"], capture_output=True,
-                           timeout=STEP_TIMEOUT_S)
+            run_step(["make", "-C", str(path.parent), "all"], cwd)
         return "" if path.exists() else f"{program} does not exist in {cwd.name}/"
     return "" if shutil.which(program) else f"{program} is not installed"
 
@@ -102,8 +118,7 @@ def walk(readme: Path, root: Path, failures: list) -> None:
                     failures.append(f"{where}: {why}")
             continue
         should_fail = "fails" in comment
-        done = subprocess.run(["bash", "-c", command], cwd=cwd, stdin=subprocess.DEVNULL,
-                              capture_output=True, text=True, timeout=STEP_TIMEOUT_S)
+        done = run_step(["bash", "-c", command], cwd)
         output = (done.stdout + done.stderr)[-1500:]
         if "Traceback" in output:
             failures.append(f"{where}: a Python traceback\n{output}")
@@ -150,8 +165,7 @@ def test_with_the_reference_files_the_handout_passes_its_own_tests(handout, tmp_
         shutil.copyfile(student_file, handout / student_file.relative_to(submission))
 
     def make(*args, timeout=STEP_TIMEOUT_S):
-        return subprocess.run(["make", *args], cwd=handout, stdin=subprocess.DEVNULL,
-                              capture_output=True, text=True, timeout=timeout)
+        return run_step(["make", *args], handout, timeout)
 
     tests = make("test")
     assert tests.returncode == 0, tests.stdout[-3000:] + tests.stderr[-2000:]
@@ -175,8 +189,7 @@ def test_make_compdb_lists_every_lab_source_with_its_flags(handout):
     student file and unit tests are in compile_commands.json with them."""
     import json
 
-    done = subprocess.run(["make", "compdb"], cwd=handout, stdin=subprocess.DEVNULL,
-                          capture_output=True, text=True, timeout=STEP_TIMEOUT_S)
+    done = run_step(["make", "compdb"], handout)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     entries = json.loads((handout / "compile_commands.json").read_text())
     by_file = {Path(e["file"]).resolve().relative_to(handout.resolve()).as_posix(): e
