@@ -29,9 +29,9 @@ from pathlib import Path
 
 import psutil
 
-import class_report
-from harness import kit, procs, sandbox
-from harness.kit import UsageError
+from grader import class_report
+from grader.harness import kit, procs, sandbox
+from grader.harness.kit import UsageError
 
 GRADER = Path(__file__).resolve().parent / "forklab_grade.py"
 # How long a worker that is told to stop (SIGTERM) may take to end its

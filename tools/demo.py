@@ -36,9 +36,9 @@ import psutil
 
 KIT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(KIT_ROOT / "grader"))
-import i18n  # noqa: E402  (the grader's catalogue holds the demo's messages too)
-from harness import net, procs  # noqa: E402  (the kit's one process layer)
-from i18n import _  # noqa: E402
+from grader import i18n  # noqa: E402  (the grader's catalogue holds the demo's messages too)
+from grader.harness import net, procs  # noqa: E402  (the kit's one process layer)
+from grader.i18n import _  # noqa: E402
 # The student's lab04 server, or in a handout the reference build that ships
 # beside it (server-ref), so that the demo works before lab04 is written.
 YOUR_SERVER = KIT_ROOT / "lab04_sigchld" / "server"

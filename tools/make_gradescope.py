@@ -14,7 +14,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from make_handout import KIT_ROOT, MarkerError, make_handout
+from tools.make_handout import KIT_ROOT, MarkerError, make_handout
 
 ZIP_NAME = "gradescope-autograder.zip"
 

@@ -26,11 +26,11 @@ import uuid
 from html import escape
 from pathlib import Path
 
-from make_handout import KIT_ROOT, MarkerError, make_handout
+from tools.make_handout import KIT_ROOT, MarkerError, make_handout
 
 sys.path.insert(0, str(KIT_ROOT / "grader"))
 
-from harness import kit  # noqa: E402
+from grader.harness import kit  # noqa: E402
 
 ENTRYPOINT = "/forklab/run_grader"
 DEFAULT_IMAGE = "change-me/forklab-grader"

@@ -28,7 +28,7 @@ from pathlib import Path
 KIT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(KIT_ROOT / "grader"))
 
-from harness.kit import first_errors  # noqa: E402  (the grader's, for the same build output)
+from grader.harness.kit import first_errors  # noqa: E402  (the grader's, for the same build output)
 CASE_TIMEOUT_S = 60
 STUB_LINE = re.compile(r"^.*is not implemented yet$", re.MULTILINE)
 

@@ -32,8 +32,8 @@ sys.path.insert(0, str(GRADER_DIR))
 sys.path.insert(0, str(KIT_ROOT / "tools"))
 
 import mutants  # noqa: E402
-from harness import kit  # noqa: E402
-from make_handout import make_handout  # noqa: E402
+from grader.harness import kit  # noqa: E402
+from tools.make_handout import make_handout  # noqa: E402
 
 
 def make_class(folder: Path, count: int, labs) -> dict:

@@ -40,7 +40,7 @@ BEGINNERS_DIR = GRADER_DIR / "beginners"
 
 sys.path.insert(0, str(GRADER_DIR))
 
-from harness import kit  # noqa: E402
+from grader.harness import kit  # noqa: E402
 
 
 class MutantError(Exception):

@@ -36,11 +36,11 @@ from conftest import GRADER_DIR, KIT_ROOT, run_grade
 
 sys.path.insert(0, str(KIT_ROOT / "tools"))
 
-import batch  # noqa: E402
-import class_report  # noqa: E402
-from harness import kit  # noqa: E402
-from make_handout import make_handout  # noqa: E402
-from similarity import similarity  # noqa: E402
+from grader import batch  # noqa: E402
+from grader import class_report  # noqa: E402
+from grader.harness import kit  # noqa: E402
+from tools.make_handout import make_handout  # noqa: E402
+from grader.similarity import similarity  # noqa: E402
 
 LAB = "lab04_sigchld"
 INDEPENDENT = Path(__file__).resolve().parent / "class_batch" / "lab04_independent.cpp"

@@ -85,7 +85,7 @@ STOPPED_TESTS = """
     import os
     import signal
 
-    from harness import graded, procs
+    from grader.harness import graded, procs
 
     LAB = "lab01_wrap"
 

@@ -10,7 +10,7 @@ from conftest import KIT_ROOT, run_grade
 
 sys.path.insert(0, str(KIT_ROOT / "tools"))
 
-import graded_tables  # noqa: E402
+from tools import graded_tables  # noqa: E402
 
 
 def listed_by_grade() -> dict:

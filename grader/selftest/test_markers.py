@@ -11,8 +11,8 @@ import pytest
 TOOLS = Path(__file__).resolve().parents[2] / "tools"
 sys.path.insert(0, str(TOOLS))
 
-import make_handout  # noqa: E402
-from markers import MarkerError, extract, regions, strip_regions  # noqa: E402
+from tools import make_handout  # noqa: E402
+from tools.markers import MarkerError, extract, regions, strip_regions  # noqa: E402
 
 MARKERS = TOOLS / "markers.py"
 

@@ -20,9 +20,9 @@ import mutants
 
 sys.path.insert(0, str(KIT_ROOT / "tools"))
 
-from harness import kit, report  # noqa: E402
-from harness.results import Grading  # noqa: E402
-from harness.scoring import Result  # noqa: E402
+from grader.harness import kit, report  # noqa: E402
+from grader.harness.results import Grading  # noqa: E402
+from grader.harness.scoring import Result  # noqa: E402
 from make_gradescope import make_zip  # noqa: E402
 from make_prairielearn import ENTRYPOINT, grade_packages, make_prairielearn  # noqa: E402
 
