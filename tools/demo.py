@@ -35,7 +35,11 @@ from pathlib import Path
 import psutil
 
 KIT_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(KIT_ROOT / "grader"))
+if __name__ == "__main__" and not __package__:  # run as a file: tools/ is no package then
+    print("demo.py: run python3 -m tools.demo from the kit's folder, "
+          "not this file", file=sys.stderr)
+    sys.exit(2)
+
 from grader import i18n  # noqa: E402  (the grader's catalogue holds the demo's messages too)
 from grader.harness import net, procs  # noqa: E402  (the kit's one process layer)
 from grader.i18n import _  # noqa: E402

@@ -24,8 +24,11 @@ import sys
 from pathlib import Path
 
 KIT_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(KIT_ROOT / "grader"))
-sys.path.insert(0, str(KIT_ROOT / "tools"))
+
+if __name__ == "__main__" and not __package__:  # run as a file: tools/ is no package then
+    print("graded_tables.py: run python3 -m tools.graded_tables from the kit's folder, "
+          "not this file", file=sys.stderr)
+    sys.exit(2)
 
 from tools import check_translations  # noqa: E402
 from grader import forklab_grade  # noqa: E402

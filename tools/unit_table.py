@@ -26,7 +26,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 KIT_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(KIT_ROOT / "grader"))
+
+if __name__ == "__main__" and not __package__:  # run as a file: tools/ is no package then
+    print("unit_table.py: run python3 -m tools.unit_table from the kit's folder, "
+          "not this file", file=sys.stderr)
+    sys.exit(2)
 
 from grader.harness.kit import first_errors  # noqa: E402  (the grader's, for the same build output)
 CASE_TIMEOUT_S = 60

@@ -10,9 +10,9 @@ import pytest
 
 GRADER_DIR = Path(__file__).resolve().parents[1]
 KIT_ROOT = GRADER_DIR.parent
-sys.path.insert(0, str(GRADER_DIR))
 
-import mutants  # noqa: E402
+import mutants  # noqa: E402  (grader/selftest/, a pytest rootdir: pytest puts it on sys.path)
+from grader.harness import kit  # noqa: E402  (the kit's folder: python3 -m pytest puts it there)
 
 
 def pytest_addoption(parser):
@@ -22,9 +22,10 @@ def pytest_addoption(parser):
 
 
 def run_grade(*args, env=None, timeout=600, grader=GRADER_DIR):
-    """Run the grader as a user would; returns the CompletedProcess."""
-    full_env = dict(os.environ, **(env or {}))
-    return subprocess.run([sys.executable, str(grader / "forklab_grade.py"), *map(str, args)],
+    """Run the grader as a user would; returns the CompletedProcess.  grader=
+    another copy's grader/ folder (a handout's) grades with that copy."""
+    argv, full_env = kit.grader_command(grader.parent, dict(os.environ, **(env or {})))
+    return subprocess.run([*argv, *map(str, args)],
                           stdin=subprocess.DEVNULL, capture_output=True, text=True,
                           timeout=timeout, env=full_env)
 

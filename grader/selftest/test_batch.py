@@ -11,10 +11,8 @@ import psutil
 import mutants
 from conftest import GRADER_DIR, KIT_ROOT, replace_once, run_grade
 
-sys.path.insert(0, str(KIT_ROOT / "tools"))
-
-from grader import batch  # noqa: E402
-from tools.make_handout import make_handout  # noqa: E402
+from grader import batch
+from tools.make_handout import make_handout
 
 # Every test that reads hangs until its own deadline: far longer in all than
 # the batch's limit for one submission.

@@ -8,9 +8,7 @@ import pytest
 
 from conftest import KIT_ROOT, run_grade
 
-sys.path.insert(0, str(KIT_ROOT / "tools"))
-
-from tools import graded_tables  # noqa: E402
+from tools import graded_tables
 
 
 def listed_by_grade() -> dict:

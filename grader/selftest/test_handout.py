@@ -11,9 +11,7 @@ import pytest
 
 from conftest import KIT_ROOT, load_results, run_grade
 
-sys.path.insert(0, str(KIT_ROOT / "tools"))
-
-from tools.make_handout import INSTRUCTOR_ONLY, NAME, make_handout, marker_for  # noqa: E402
+from tools.make_handout import INSTRUCTOR_ONLY, NAME, make_handout, marker_for
 
 
 @pytest.fixture(scope="module")

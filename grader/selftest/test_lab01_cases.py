@@ -9,9 +9,7 @@ import sys
 
 from conftest import GRADER_DIR, KIT_ROOT
 
-sys.path.insert(0, str(GRADER_DIR / "tests"))
-
-from checks import wrap_cases  # noqa: E402
+from grader.tests.checks import wrap_cases
 
 
 def built_test_binary(tmp_path):

@@ -18,13 +18,11 @@ import yaml
 from conftest import GRADER_DIR, KIT_ROOT, failed_tests, load_results, run_grade
 import mutants
 
-sys.path.insert(0, str(KIT_ROOT / "tools"))
-
-from grader.harness import kit, report  # noqa: E402
-from grader.harness.results import Grading  # noqa: E402
-from grader.harness.scoring import Result  # noqa: E402
-from make_gradescope import make_zip  # noqa: E402
-from make_prairielearn import ENTRYPOINT, grade_packages, make_prairielearn  # noqa: E402
+from grader.harness import kit, report
+from grader.harness.results import Grading
+from grader.harness.scoring import Result
+from tools.make_gradescope import make_zip
+from tools.make_prairielearn import ENTRYPOINT, grade_packages, make_prairielearn
 
 
 def extract(archive: zipfile.ZipFile, target) -> None:

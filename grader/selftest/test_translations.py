@@ -269,7 +269,6 @@ def test_results_carry_the_language(catalogue, tmp_path):
 # ------------------------------------------------- a handout in one language
 
 def handout_in(tmp_path, languages):
-    sys.path.insert(0, str(KIT_ROOT / "tools"))
     from tools.make_handout import make_handout
     return make_handout(KIT_ROOT, tmp_path / "-".join(languages), tarball=False,
                         languages=languages)

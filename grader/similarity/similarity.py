@@ -81,7 +81,6 @@ def check_available() -> None:
 def handout_version(rel: str) -> str:
     """The handout's text of a student file: the kit's file with its
     solutions replaced by their stubs (tools/make_handout.py)."""
-    sys.path.insert(0, str(KIT_ROOT / "tools"))
     from tools.make_handout import strip_regions
     return strip_regions((KIT_ROOT / rel).read_text(), rel)
 
