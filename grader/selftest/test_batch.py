@@ -3,7 +3,6 @@
 import argparse
 import csv
 import shutil
-import sys
 import textwrap
 
 import psutil

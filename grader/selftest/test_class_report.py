@@ -25,7 +25,6 @@ import html.parser
 import re
 import shutil
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 

@@ -2,7 +2,6 @@
 from what `grader/grade --list` lists, and is up to date in both languages."""
 
 import re
-import sys
 
 import pytest
 

@@ -3,7 +3,6 @@ and grades to a clean partial score."""
 
 import re
 import subprocess
-import sys
 import tarfile
 import time
 

@@ -5,9 +5,8 @@ one the binary lacks (it would fail every student as 'not run by the kit')."""
 
 import shutil
 import subprocess
-import sys
 
-from conftest import GRADER_DIR, KIT_ROOT
+from conftest import KIT_ROOT
 
 from grader.tests.checks import wrap_cases
 

@@ -188,7 +188,8 @@ def test_a_test_module_that_imports_i18n_needs_its_titles_and_hints_translated(t
     write_messages(tmp_path, "", PO_HEADER + 'msgid "server starts"\nmsgstr "服务器能启动"\n')
     tests = tmp_path / "grader" / "tests"
     tests.mkdir()
-    (tests / "test_lab99.py").write_text(GRADED_MODULE.format(imports="from grader.harness import graded"))
+    (tests / "test_lab99.py").write_text(
+        GRADED_MODULE.format(imports="from grader.harness import graded"))
     assert run_checker(tmp_path).returncode == 0  # not opted in: titles stay English
     (tests / "test_lab99.py").write_text(GRADED_MODULE.format(
         imports="from grader.harness import graded\nfrom grader.i18n import _"))

@@ -12,7 +12,6 @@ What a similarity score is, and is not: see EXPLANATION (the report shows it).
 import json
 import shutil
 import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
