@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Each lab README's table of graded tests, generated from the grader.
 
-    tools/graded_tables.py            check: exit 1 if a README's table is not what the grader says
-    tools/graded_tables.py --update   rewrite the tables (`make graded-tables`)
+    python3 -m tools.graded_tables           exit 1 if a README's table is not what the grader says
+    python3 -m tools.graded_tables --update  rewrite the tables (`make graded-tables`)
+
+(from the kit's folder).
 
 The rows are what `grader/grade --list` lists for the lab -- each graded
 test's exact title and points -- and what the test does, its docstring's
@@ -135,7 +137,7 @@ def main(argv=None) -> int:
             stale.append(path.relative_to(KIT_ROOT))
     for path in stale:
         print(f"graded_tables: {path}: the table of graded tests is not what the grader "
-              f"says: run tools/graded_tables.py --update", file=sys.stderr)
+              f"says: run make graded-tables", file=sys.stderr)
     return 1 if stale else 0
 
 

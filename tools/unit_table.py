@@ -13,7 +13,7 @@ lab is tried even when an earlier one is unfinished:
 "not started" counts the cases that reached a stub.  Exit status 0 when every
 case of every lab passed, 1 otherwise, 2 for bad arguments.
 
-    python3 tools/unit_table.py LAB...
+    python3 -m tools.unit_table LAB...      (from the kit's folder; `make test` runs it)
 """
 
 import argparse
