@@ -15,7 +15,8 @@ Everything the demo starts ends when it finishes, fails or is interrupted
 temporary folder that the demo removes.  It builds nothing: run `make`
 first (`make demo` does).
 
-    make demo       (or, from the kit's folder: python3 -m tools.demo [--server PATH] [--lang zh|en])
+    make demo
+    python3 -m tools.demo [--server PATH] [--lang zh|en]     (the same, from the kit's folder)
 
 It narrates in English or Chinese: --lang, else the locale (`make demo
 LANG=zh_CN.UTF-8`), through the grader's message catalogue (grader/i18n.py).
