@@ -7,11 +7,19 @@ from pathlib import Path
 
 import pytest
 
+# grader/selftest/ has no __init__.py: pytest puts it on sys.path.  The kit's
+# folder must be there too: the selftests run as python3 -m pytest from it.
+try:
+    import grader  # noqa: F401
+except ModuleNotFoundError:
+    pytest.exit("the grader's selftests run from the kit's folder: "
+                "python3 -m pytest [options] grader/selftest[/test_X.py]", returncode=4)
+
+import mutants  # noqa: E402
+from grader.harness import kit  # noqa: E402
+
 GRADER_DIR = Path(__file__).resolve().parents[1]
 KIT_ROOT = GRADER_DIR.parent
-
-import mutants  # noqa: E402  (grader/selftest/, a pytest rootdir: pytest puts it on sys.path)
-from grader.harness import kit  # noqa: E402  (the kit's folder: python3 -m pytest puts it there)
 
 
 def pytest_addoption(parser):
