@@ -7,9 +7,10 @@ that differs from the reference.  The beginners' catalogue (grader/beginners/)
 uses the same format, with two more keys: `first:` words the grader's first
 message must contain (one line each) and `independent:` the most failures with
 a cause of their own it may report.  The format is documented in
-grader/README.md.  `python3 -m grader.selftest.mutants --table` (from the kit's folder) prints the
-Markdown tables kept in grader/README.md: the mutants, the graded tests with
-the mutants that fail them, and the alternatives.
+grader/README.md.  `python3 -m grader.selftest.mutants --table` (from the
+kit's folder) prints the Markdown tables kept in grader/README.md: the
+mutants, the graded tests with the mutants that fail them, and the
+alternatives; `--update-readme` puts them there.
 """
 
 import re
