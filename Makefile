@@ -81,12 +81,12 @@ REFERENCE_DEMO_SERVER := $(wildcard lab04_sigchld/server-ref)
 demo: check-python catalogues
 ifeq ($(SERVER)$(REFERENCE_DEMO_SERVER),)
 	$(MAKE) all
-	$(PYTHON) tools/demo.py $(LANG_FLAG)
+	$(PYTHON) -m tools.demo $(LANG_FLAG)
 else ifeq ($(SERVER),yours)
 	$(MAKE) -C lab04_sigchld server
-	$(PYTHON) tools/demo.py --server lab04_sigchld/server $(LANG_FLAG)
+	$(PYTHON) -m tools.demo --server lab04_sigchld/server $(LANG_FLAG)
 else
-	$(PYTHON) tools/demo.py $(if $(SERVER),--server $(SERVER)) $(LANG_FLAG)
+	$(PYTHON) -m tools.demo $(if $(SERVER),--server $(SERVER)) $(LANG_FLAG)
 endif
 
 # `make test`: every lab's unit tests, each case on its own, and a table per lab
@@ -101,7 +101,7 @@ check: unit-test sanitize-test clang-build format-check grade-reference grader-s
 test: $(TEST_GOALS)
 
 unit-table: check-python
-	$(PYTHON) tools/unit_table.py $(PRESENT_LABS)
+	$(PYTHON) -m tools.unit_table $(PRESENT_LABS)
 
 # BEGIN HIDDEN
 .PHONY: check unit-test sanitize-test clang-build grade-reference grader-selftest \
@@ -114,7 +114,7 @@ check-translations: check-python
 	$(PYTHON) tools/check_translations.py
 
 # Each lab README's table of graded tests, rewritten from the grader's tests.
-graded-tables: check-python ; $(PYTHON) tools/graded_tables.py --update
+graded-tables: check-python ; $(PYTHON) -m tools.graded_tables --update
 
 # bench's `test` is its smoke test: a few seconds of load, zero errors required.
 # One lab at a time, its files compiled on every core.
@@ -154,8 +154,8 @@ grade-reference: check-python
 # `make selftest-long` grades every mutant.
 grader-selftest: check-python catalogues $(SIMILARITY_DEPS)
 	@if [ -d grader/selftest ]; then \
-	    mkdir -p build && cd grader && $(PYTHON) -m pytest -q -p no:cacheprovider \
-	        --basetemp=$(CURDIR)/build/selftest-tmp $(SELFTEST_ARGS) selftest; \
+	    mkdir -p build && $(PYTHON) -m pytest -q -p no:cacheprovider \
+	        --basetemp=$(CURDIR)/build/selftest-tmp $(SELFTEST_ARGS) grader/selftest; \
 	else echo "grader/selftest is not part of this copy of the kit: skipped"; fi
 
 selftest-long:
@@ -164,10 +164,10 @@ selftest-long:
 # The reference graded repeatedly, in parallel, with a CPU hog on every core.
 RUNS ?= 20
 stability: check-python
-	$(PYTHON) grader/selftest/stability.py --runs $(RUNS) --jobs 2
+	$(PYTHON) -m grader.selftest.stability --runs $(RUNS) --jobs 2
 
 stability-short: check-python
-	@if [ -d grader/selftest ]; then $(PYTHON) grader/selftest/stability.py --runs 2 --jobs 2; fi
+	@if [ -d grader/selftest ]; then $(PYTHON) -m grader.selftest.stability --runs 2 --jobs 2; fi
 
 # END HIDDEN
 
@@ -206,15 +206,15 @@ compdb:
 # instructor's notes).
 handout: check-python catalogues
 	@if [ -n "$(HAVE_SLIDES)" ]; then $(MAKE) -C slides student; fi
-	$(PYTHON) tools/make_handout.py --out dist $(if $(filter 0,$(REFERENCE_BINARIES)),--no-reference-binaries) \
+	$(PYTHON) -m tools.make_handout --out dist $(if $(filter 0,$(REFERENCE_BINARIES)),--no-reference-binaries) \
 	    $(if $(LANGS),--langs "$(LANGS)")
 
 gradescope: check-python catalogues
-	$(PYTHON) tools/make_gradescope.py --out dist
+	$(PYTHON) -m tools.make_gradescope --out dist
 
 # IMAGE: the grading image's name on Docker Hub, written into each info.json.
 prairielearn: check-python catalogues
-	$(PYTHON) tools/make_prairielearn.py --out dist $(if $(IMAGE),--image $(IMAGE))
+	$(PYTHON) -m tools.make_prairielearn --out dist $(if $(IMAGE),--image $(IMAGE))
 # END HIDDEN
 
 check-python:

@@ -1,6 +1,9 @@
 """bench.py -- `make bench`: what a process per connection costs, measured.
 
-    bench.py [--duration S] [--server PATH] [--save-as NAME] [--smoke] ...
+    python3 -m bench.bench [--duration S] [--server PATH] [--save-as NAME] [--smoke] ...
+
+(from the kit's folder, as `make -C bench bench` runs it: the bench is the
+package bench/, and imports the grader's process layer as grader.harness).
 
 The course note warns that a forking server's processes are bounded by memory and
 cost scheduling time, but shows no number.  This driver measures them on the
@@ -38,13 +41,13 @@ import sys
 import time
 from pathlib import Path
 
-import measure
-import report
-import results
-import servers
-import smoke
-import targets
-from model import HERE, LOGS, OVERLOAD, OVERLOAD_CAP, REQUEST_SIZE
+if __name__ == "__main__" and not __package__:  # run as a file: bench/ is no package then
+    print("bench.py: run python3 -m bench.bench from the kit's folder (or make -C bench bench), "
+          "not this file", file=sys.stderr)
+    sys.exit(2)
+
+from . import measure, report, results, servers, smoke, targets  # noqa: E402
+from .model import HERE, LOGS, OVERLOAD, OVERLOAD_CAP, REQUEST_SIZE  # noqa: E402
 
 
 class Stop(Exception):

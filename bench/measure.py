@@ -10,10 +10,11 @@ from pathlib import Path
 
 import psutil
 
-from model import CELLS, LOGS, OP_TIMEOUT, OVERLOAD, OVERLOAD_SAMPLING, REQUEST_SIZE, Measured
-from harness import procs, timing  # after model, which puts grader/ on sys.path
-from sampling import Sampler, children_of, cpu_seconds, idle_description
-from servers import RunningServer, ServerDidNotStart, check_binary, log_tail, overload_specs
+from grader.harness import procs, timing
+
+from .model import CELLS, LOGS, OP_TIMEOUT, OVERLOAD, OVERLOAD_SAMPLING, REQUEST_SIZE, Measured
+from .sampling import Sampler, children_of, cpu_seconds, idle_description
+from .servers import RunningServer, ServerDidNotStart, check_binary, log_tail, overload_specs
 
 
 def run_loadgen(loadgen, port, cell, duration, extra=(), timeout=OP_TIMEOUT, abort=None):

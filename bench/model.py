@@ -2,14 +2,10 @@
 of a server, and the record of what one server gave (the shapes that
 results/NAME.json keeps).  Every other module of the bench reads these."""
 
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-# The kit's process layer (grader/harness: procs, net) starts and ends the
-# servers under test: servers.py and measure.py import it.
-sys.path.insert(0, str(HERE.parent / "grader"))
 RESULTS = HERE / "results"
 LOGS = RESULTS / "logs"
 

@@ -1,7 +1,7 @@
 """report.py -- the tables the bench prints, and what the numbers say in
 sentences (lessons), from the results of measure.py or of a saved file."""
 
-from model import CELLS, SAMPLE_EVERY, OVERLOAD, cell_value, cpu_per_connection
+from .model import CELLS, SAMPLE_EVERY, OVERLOAD, cell_value, cpu_per_connection
 
 
 def base_key(measured):

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import psutil
 
-import svgplot
-from model import (CELLS, HERE, OP_TIMEOUT, REQUEST_SIZE, RESULTS, SAMPLE_EVERY, Measured,
+from . import svgplot
+from .model import (CELLS, HERE, OP_TIMEOUT, REQUEST_SIZE, RESULTS, SAMPLE_EVERY, Measured,
                    ServerSpec)
-from report import base_key, lessons
+from .report import base_key, lessons
 
 
 def machine_description():

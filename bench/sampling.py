@@ -5,7 +5,7 @@ import threading
 
 import psutil
 
-from model import COUNT_EVERY, SAMPLE_EVERY, ZOMBIE_LIMIT
+from .model import COUNT_EVERY, SAMPLE_EVERY, ZOMBIE_LIMIT
 
 
 def process_tree(pid):

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import psutil
 
-from model import HERE, LOGS, OVERLOAD_CAP, ServerSpec
-from harness import net, procs  # after model, which puts grader/ on sys.path
+from grader.harness import net, procs
+
+from .model import HERE, LOGS, OVERLOAD_CAP, ServerSpec
 
 
 def become_subreaper():
@@ -165,9 +166,6 @@ def server_specs(args):
 
 def overload_specs(args):
     """The servers of the overload case, in the order they run."""
-    capped_python = (f"import sys; sys.path.insert(0, {str(HERE)!r}); "
-                     f"import forking_server as f; f.Server.max_children = {OVERLOAD_CAP}; "
-                     f"f.main()")
     return [
         ServerSpec("lab06", f"lab06 -n {OVERLOAD_CAP}", f"lab06, at most {OVERLOAD_CAP} children",
                    [args.lab06, "-n", str(OVERLOAD_CAP)], "fork",
@@ -176,7 +174,8 @@ def overload_specs(args):
                    "the kit's reference forking server"),
         ServerSpec("python_fork", f"Python max {OVERLOAD_CAP}",
                    f"Python ForkingTCPServer, max_children {OVERLOAD_CAP}",
-                   [sys.executable, "-c", capped_python], "fork",
+                   [sys.executable, str(HERE / "forking_server.py"),
+                    "--max-children", str(OVERLOAD_CAP)], "fork",
                    f"bench/forking_server.py with max_children = {OVERLOAD_CAP}"),
     ]
 

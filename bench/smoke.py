@@ -22,12 +22,11 @@ from pathlib import Path
 
 import psutil
 
-import results
-import svgplot
-from measure import run_loadgen
-from model import HERE, Cell, Measured
-from sampling import memory_snapshot
-from servers import RunningServer, ServerDidNotStart, check_binary, end_strays, server_specs
+from . import results, svgplot
+from .measure import run_loadgen
+from .model import HERE, Cell, Measured
+from .sampling import memory_snapshot
+from .servers import RunningServer, ServerDidNotStart, check_binary, end_strays, server_specs
 
 # `make test` builds lab04's server first (the lab-servers target) whenever
 # this copy of the kit has the lab: then a missing server is a failure.

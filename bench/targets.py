@@ -3,7 +3,7 @@ targets: [(target, verdict, detail)], printed by report.py and kept in the
 JSON.  A handout has no verdicts (the HIDDEN region below is stripped): there
 lab04 is the reference build and the student's is "yours"."""
 
-from model import CELLS, cell_value, cpu_per_connection
+from .model import CELLS, cell_value, cpu_per_connection
 
 
 def evaluate_targets(measured):

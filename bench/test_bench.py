@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-import svgplot
+from bench import svgplot
 
 HERE = Path(__file__).resolve().parent
+KIT_ROOT = HERE.parent
 REFERENCE = HERE / "results" / "reference.json"
 
 
@@ -26,9 +27,13 @@ def bench_imports():
         found = set()
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
-                found |= {a.name for a in node.names}
-            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                found.add(node.module)
+                found |= {a.name.removeprefix("bench.") for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and (node.level or node.module == "bench"):
+                # from . import a, b / from .a import x / from bench import a
+                found |= {node.module} if node.level and node.module else {
+                    a.name for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                found.add(node.module.removeprefix("bench."))
         graph[name] = found & modules
     return graph
 
@@ -95,8 +100,8 @@ def test_the_reference_chart_is_the_one_svgplot_draws():
     assert svgplot.render(data) == (HERE / "results" / "reference.svg").read_text()
 
 
-def run(*argv):
-    return subprocess.run([sys.executable, *map(str, argv)], cwd=HERE, capture_output=True,
+def run(*argv, cwd=HERE):
+    return subprocess.run([sys.executable, *map(str, argv)], cwd=cwd, capture_output=True,
                           text=True, timeout=60)
 
 
@@ -123,6 +128,19 @@ def test_svgplot_command_line(tmp_path):
 def test_show_refuses_a_file_that_is_not_a_results_file(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text("[]")
-    done = run("bench.py", "--show", bad)
+    done = run("-m", "bench.bench", "--show", bad, cwd=KIT_ROOT)
     assert done.returncode == 2 and "not a results file of bench.py" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_bench_py_run_as_a_file_says_how_to_run_it():
+    done = run("bench.py", "--show", REFERENCE)
+    assert done.returncode == 2 and "python3 -m bench.bench" in done.stderr
+    assert "Traceback" not in done.stderr and len(done.stderr.splitlines()) == 1
+
+
+def test_forking_server_refuses_bad_arguments_in_one_line():
+    for argv in (["--max-children", "x"], ["1", "2"], ["port"]):
+        done = run("forking_server.py", *argv)
+        assert done.returncode == 2 and len(done.stderr.splitlines()) == 1, done.stderr
+        assert "Traceback" not in done.stderr

@@ -1,7 +1,7 @@
 """Grading a whole class: `grader/grade --batch DIR`.
 
 Every folder in DIR is one student's submission, named after the student.
-Each is graded by its own grader process (forklab_grade.py --submission ...),
+Each is graded by its own grader process (python3 -m grader.forklab_grade --submission ...),
 so a crash, a hang or a failed build costs only that student's grade; up to
 -j at once, each with its own sandbox uid (its own process limit and files)
 and its own scratch folder and ports.  Results:
@@ -29,11 +29,10 @@ from pathlib import Path
 
 import psutil
 
-import class_report
-from harness import kit, procs, sandbox
-from harness.kit import UsageError
+from grader import class_report
+from grader.harness import kit, procs, sandbox
+from grader.harness.kit import UsageError
 
-GRADER = Path(__file__).resolve().parent / "forklab_grade.py"
 # How long a worker that is told to stop (SIGTERM) may take to end its
 # programs and remove its scratch folder before it is killed.
 WORKER_GRACE_SECONDS = 5
@@ -159,11 +158,11 @@ def grade_one(submission: Path, out: Path, args, labs, seed: int, sandbox_uids,
     folder.mkdir(parents=True, exist_ok=True)
     results = folder / "results.json"
     results.unlink(missing_ok=True)
-    argv = [sys.executable, str(GRADER), "--submission", str(submission), "--json", str(results),
-            "--logs", str(folder / "logs"), "--seed", str(seed), "--quiet"]
+    argv, env = kit.grader_command()
+    argv += ["--submission", str(submission), "--json", str(results),
+             "--logs", str(folder / "logs"), "--seed", str(seed), "--quiet"]
     for lab in labs:
         argv += ["--lab", lab]
-    env = dict(os.environ)
     if kit_objects is not None:
         env[kit.KIT_OBJECTS_SETTING] = str(kit_objects)
     uid = None

@@ -27,7 +27,7 @@ import subprocess
 from html import escape
 from pathlib import Path
 
-from harness.scoring import slug
+from grader.harness.scoring import slug
 
 KIT_ROOT = Path(__file__).resolve().parent.parent
 PITFALLS = KIT_ROOT / "PITFALLS.md"
@@ -364,8 +364,8 @@ def add_options(group) -> None:
 
 def check_options(args) -> None:
     """Refuse, before grading, --similarity options that cannot work."""
-    from harness.kit import UsageError
-    from similarity import similarity
+    from grader.harness.kit import UsageError
+    from grader.similarity import similarity
     threshold = getattr(args, "similarity_threshold", None)
     if (getattr(args, "similarity", False) or threshold is not None) and args.batch is None:
         raise UsageError("--similarity compares the submissions of a --batch")
@@ -382,8 +382,8 @@ def write_for_batch(args, out: Path, outcomes: list, labs: list, seed: int,
                     submissions: list) -> Path:
     """report.html of a batch just graded (batch.run_batch), with the
     similar pairs if --similarity was given."""
-    from harness import kit
-    from similarity import similarity
+    from grader.harness import kit
+    from grader.similarity import similarity
     found = None
     if getattr(args, "similarity", False):
         threshold = args.similarity_threshold

@@ -26,23 +26,25 @@ import traceback
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+if __name__ == "__main__" and not __package__:  # run as a file: grader/ is no package then
+    print("forklab_grade.py: run grader/grade, or python3 -m grader.forklab_grade from the "
+          "kit's folder, not this file", file=sys.stderr)
+    sys.exit(2)
+
 import pytest
 
+from grader import batch, class_report, i18n
+from grader.harness import kit, procs, report, sandbox
+from grader.i18n import _
+from grader.harness.kit import UsageError
+from grader.harness.results import Grading
+from grader.harness.scoring import GradePlugin
+from grader.harness.timing import scale
+
 GRADER_DIR = Path(__file__).resolve().parent
-sys.path.insert(0, str(GRADER_DIR))
 # The graded tests; the grader's own tests point this elsewhere to grade
 # with test modules of their own.
 TESTS_DIR = Path(os.environ.get("FORKLAB_GRADER_TESTS", GRADER_DIR / "tests")).resolve()
-
-import batch  # noqa: E402
-import class_report  # noqa: E402
-import i18n  # noqa: E402
-from harness import kit, procs, report, sandbox  # noqa: E402
-from i18n import _  # noqa: E402
-from harness.kit import UsageError  # noqa: E402
-from harness.results import Grading  # noqa: E402
-from harness.scoring import GradePlugin  # noqa: E402
-from harness.timing import scale  # noqa: E402
 
 
 def _N(message: str) -> str:
@@ -298,7 +300,7 @@ class TestLister:
             self.errors.append(report.nodeid)
 
     def pytest_collection_modifyitems(self, items):
-        from harness.scoring import title_of
+        from grader.harness.scoring import title_of
         for item in items:
             info = item.function.forklab_grade
             self.items.append((item.module.LAB, title_of(item.function), info.points))

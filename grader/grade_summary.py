@@ -1,6 +1,6 @@
 """The last line of `make grade` (grader/grade-for-make), in the grader's language.
 
-    grade_summary.py STATUS LOG [grade's arguments...]
+    python3 -m grader.grade_summary STATUS LOG [grade's arguments...]   (kit folder on sys.path)
 
 STATUS is grade's exit status, LOG the file holding what grade printed (its
 "Score: got/total" line, in either language); the language is grade's own
@@ -10,8 +10,8 @@ choice: --lang among the arguments, else the environment (see i18n.py).
 import re
 import sys
 
-import i18n
-from i18n import _
+from grader import i18n
+from grader.i18n import _
 
 
 def score_in(text: str) -> str:

@@ -325,8 +325,12 @@ def graded_texts(tree):
 
 
 def imports_i18n(tree) -> bool:
-    return any(isinstance(node, ast.Import) and any(a.name == "i18n" for a in node.names) or
-               isinstance(node, ast.ImportFrom) and node.module == "i18n"
+    """Whether the module imports the grader's i18n: `from grader.i18n import _`,
+    `from grader import i18n` or `import grader.i18n`."""
+    return any(isinstance(node, ast.Import) and any(a.name == "grader.i18n" for a in node.names)
+               or isinstance(node, ast.ImportFrom) and (
+                   node.module == "grader.i18n"
+                   or node.module == "grader" and any(a.name == "i18n" for a in node.names))
                for node in ast.walk(tree))
 
 

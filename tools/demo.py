@@ -15,7 +15,8 @@ Everything the demo starts ends when it finishes, fails or is interrupted
 temporary folder that the demo removes.  It builds nothing: run `make`
 first (`make demo` does).
 
-    make demo                       (or: python3 tools/demo.py [--server PATH] [--lang zh|en])
+    make demo
+    python3 -m tools.demo [--server PATH] [--lang zh|en]     (the same, from the kit's folder)
 
 It narrates in English or Chinese: --lang, else the locale (`make demo
 LANG=zh_CN.UTF-8`), through the grader's message catalogue (grader/i18n.py).
@@ -32,13 +33,18 @@ import time
 import unicodedata
 from pathlib import Path
 
-import psutil
+if __name__ == "__main__" and not __package__:  # run as a file: tools/ is no package then
+    print("demo.py: run python3 -m tools.demo from the kit's folder, "
+          "not this file", file=sys.stderr)
+    sys.exit(2)
+
+import psutil  # noqa: E402
+
+from grader import i18n  # noqa: E402  (the grader's catalogue holds the demo's messages too)
+from grader.harness import net, procs  # noqa: E402  (the kit's one process layer)
+from grader.i18n import _  # noqa: E402
 
 KIT_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(KIT_ROOT / "grader"))
-import i18n  # noqa: E402  (the grader's catalogue holds the demo's messages too)
-from harness import net, procs  # noqa: E402  (the kit's one process layer)
-from i18n import _  # noqa: E402
 # The student's lab04 server, or in a handout the reference build that ships
 # beside it (server-ref), so that the demo works before lab04 is written.
 YOUR_SERVER = KIT_ROOT / "lab04_sigchld" / "server"
@@ -335,7 +341,7 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("\n" + _("demo: interrupted"), file=sys.stderr)
         return 130
-    except BrokenPipeError:  # `tools/demo.py | head`: the reader has gone
+    except BrokenPipeError:  # `python3 -m tools.demo | head`: the reader has gone
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
     finally:

@@ -14,7 +14,12 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from make_handout import KIT_ROOT, MarkerError, make_handout
+if __name__ == "__main__" and not __package__:  # run as a file: tools/ is no package then
+    print("make_gradescope.py: run python3 -m tools.make_gradescope from the kit's folder, "
+          "not this file", file=sys.stderr)
+    sys.exit(2)
+
+from tools.make_handout import KIT_ROOT, MarkerError, make_handout
 
 ZIP_NAME = "gradescope-autograder.zip"
 

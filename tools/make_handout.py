@@ -35,12 +35,16 @@ import tarfile
 from pathlib import Path
 
 KIT_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(KIT_ROOT / "grader"))
 
-from harness import manifest  # noqa: E402  (the kit's one list of labs)
+if __name__ == "__main__" and not __package__:  # run as a file: tools/ is no package then
+    print("make_handout.py: run python3 -m tools.make_handout from the kit's folder, "
+          "not this file", file=sys.stderr)
+    sys.exit(2)
+
+from grader.harness import manifest  # noqa: E402  (the kit's one list of labs)
 # The marker grammar; strip_regions and marker_for are also used by the
 # graders' kits, the selftests and grader/similarity/.
-from markers import MarkerError, comment_style, marker_for, strip_regions  # noqa: E402,F401
+from tools.markers import MarkerError, comment_style, marker_for, strip_regions  # noqa: E402,F401
 
 NAME = "forklab-handout"
 

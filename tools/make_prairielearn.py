@@ -26,11 +26,13 @@ import uuid
 from html import escape
 from pathlib import Path
 
-from make_handout import KIT_ROOT, MarkerError, make_handout
+if __name__ == "__main__" and not __package__:  # run as a file: tools/ is no package then
+    print("make_prairielearn.py: run python3 -m tools.make_prairielearn from the kit's folder, "
+          "not this file", file=sys.stderr)
+    sys.exit(2)
 
-sys.path.insert(0, str(KIT_ROOT / "grader"))
-
-from harness import kit  # noqa: E402
+from grader.harness import kit  # noqa: E402
+from tools.make_handout import KIT_ROOT, MarkerError, make_handout  # noqa: E402
 
 ENTRYPOINT = "/forklab/run_grader"
 DEFAULT_IMAGE = "change-me/forklab-grader"

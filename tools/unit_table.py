@@ -13,7 +13,7 @@ lab is tried even when an earlier one is unfinished:
 "not started" counts the cases that reached a stub.  Exit status 0 when every
 case of every lab passed, 1 otherwise, 2 for bad arguments.
 
-    python3 tools/unit_table.py LAB...
+    python3 -m tools.unit_table LAB...      (from the kit's folder; `make test` runs it)
 """
 
 import argparse
@@ -26,9 +26,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 KIT_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(KIT_ROOT / "grader"))
 
-from harness.kit import first_errors  # noqa: E402  (the grader's, for the same build output)
+if __name__ == "__main__" and not __package__:  # run as a file: tools/ is no package then
+    print("unit_table.py: run python3 -m tools.unit_table from the kit's folder, "
+          "not this file", file=sys.stderr)
+    sys.exit(2)
+
+from grader.harness.kit import first_errors  # noqa: E402  (the grader's, for the same build output)
 CASE_TIMEOUT_S = 60
 STUB_LINE = re.compile(r"^.*is not implemented yet$", re.MULTILINE)
 

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import psutil
 
-from i18n import _
+from grader.i18n import _
 
 from . import procs
 from .kit import _N

@@ -5,7 +5,7 @@ the report shows "observed: ..." and the test's hint -- never a traceback.
 """
 
 import pytest
-from i18n import _
+from grader.i18n import _
 
 from .kit import _N
 

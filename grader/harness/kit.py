@@ -10,10 +10,11 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from i18n import _
+from grader.i18n import _
 
 from . import manifest, procs, sandbox
 from .timing import scaled
@@ -27,6 +28,19 @@ def _N(message: str) -> str:
 
 KIT_ROOT = Path(__file__).resolve().parents[2]
 SUPPORT_DIR = KIT_ROOT / "grader" / "support"
+
+
+def grader_command(kit_root: Path = KIT_ROOT, env=None) -> tuple:
+    """The argv and the environment that run the grader of the kit (or handout)
+    at kit_root as a new process, the way grader/grade does: `python3 -m
+    grader.forklab_grade` with kit_root first on PYTHONPATH.  Append the
+    grader's arguments to the argv; env (default: this process's) is copied."""
+    env = dict(os.environ if env is None else env)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(kit_root), env.get("PYTHONPATH")]))
+    # -P (Python 3.11+): the current folder is not put on sys.path, where a
+    # grader/ of another copy of the kit would stand in for kit_root's.
+    safe_path = ["-P"] if sys.version_info >= (3, 11) else []
+    return [sys.executable, *safe_path, "-m", "grader.forklab_grade"], env
 
 
 class UsageError(Exception):

@@ -8,7 +8,7 @@ import struct
 import time
 
 import psutil
-from i18n import _
+from grader.i18n import _
 
 from . import diagnose, procs, timeline
 from .timing import scaled, wait_until

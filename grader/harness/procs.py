@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
-from i18n import _
+from grader.i18n import _
 
 from . import sandbox
 from .timing import scaled

@@ -10,7 +10,7 @@ A platform's file never recounts: its points are the Grading's.
 
 from dataclasses import dataclass
 
-from i18n import _
+from grader.i18n import _
 
 
 @dataclass(frozen=True)

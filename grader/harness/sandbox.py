@@ -45,7 +45,7 @@ from pathlib import Path
 
 import psutil
 
-from i18n import _
+from grader.i18n import _
 
 from .settings import one_of, whole_number
 

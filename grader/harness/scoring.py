@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from i18n import _
+from grader.i18n import _
 
 from . import diagnose, expect, kit, net, procs, sandbox
 from .timing import scaled

@@ -1,8 +1,10 @@
 """The class-scale benchmark: grade a batch of complete submissions at -j N.
 
-    /usr/bin/python3 grader/selftest/batch_bench.py              # 40 submissions, -j 2
-    /usr/bin/python3 grader/selftest/batch_bench.py -n 10 -j 2   # fewer
-    /usr/bin/python3 grader/selftest/batch_bench.py --short      # 3, lab01 only (the selftest)
+    /usr/bin/python3 -m grader.selftest.batch_bench              # 40 submissions, -j 2
+    /usr/bin/python3 -m grader.selftest.batch_bench -n 10 -j 2   # fewer
+    /usr/bin/python3 -m grader.selftest.batch_bench --short      # 3, lab01 only (the selftest)
+
+(from the kit's folder: -m puts it on sys.path, where the package grader is).
 
 The class is a mix, as a real one is: the reference solutions, the handout's
 stubs (every lab fails early), and mutants of the catalogue, in turn.  It is
@@ -27,13 +29,15 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 GRADER_DIR = HERE.parent
 KIT_ROOT = GRADER_DIR.parent
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(GRADER_DIR))
-sys.path.insert(0, str(KIT_ROOT / "tools"))
 
-import mutants  # noqa: E402
-from harness import kit  # noqa: E402
-from make_handout import make_handout  # noqa: E402
+if __name__ == "__main__" and not __package__:  # run as a file: grader/ is no package then
+    print("batch_bench.py: run python3 -m grader.selftest.batch_bench from the kit's folder, "
+          "not this file", file=sys.stderr)
+    sys.exit(2)
+
+from grader.harness import kit  # noqa: E402
+from grader.selftest import mutants  # noqa: E402
+from tools.make_handout import make_handout  # noqa: E402
 
 
 def make_class(folder: Path, count: int, labs) -> dict:
@@ -59,6 +63,14 @@ def make_class(folder: Path, count: int, labs) -> dict:
             mutants.apply(mutant, student)
             kinds[student.name] = f"mutant {mutant.name}"
     return kinds
+
+
+def grader_command(grader: Path) -> tuple:
+    """The command (and environment) that runs the grader of the folder grader/:
+    a package run with -m, or a grader older than the package, run as a file."""
+    if (grader / "__init__.py").is_file():
+        return kit.grader_command(grader.parent)
+    return [sys.executable, str(grader / "forklab_grade.py")], dict(os.environ)
 
 
 def load() -> str:
@@ -93,8 +105,8 @@ def main(argv=None) -> int:
         os.chmod(tmp, 0o755)
         batch = Path(tmp) / "class"
         kinds = make_class(batch, args.n, labs)
-        command = [sys.executable, str(args.grader / "forklab_grade.py"), "--batch", str(batch),
-                   "-j", str(args.j), "--out", str(Path(tmp) / "grades")]
+        command, env = grader_command(args.grader)
+        command += ["--batch", str(batch), "-j", str(args.j), "--out", str(Path(tmp) / "grades")]
         for lab in labs:
             command += ["--lab", lab]
         shown = (f"grader/grade --batch CLASS -j {args.j}"
@@ -104,7 +116,8 @@ def main(argv=None) -> int:
               f"load before: {load()}", flush=True)
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.monotonic()
-        proc = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True)
+        proc = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                              env=env)
         wall = time.monotonic() - started
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         load_after = load()

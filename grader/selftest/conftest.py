@@ -3,16 +3,23 @@
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-GRADER_DIR = Path(__file__).resolve().parents[1]
-KIT_ROOT = GRADER_DIR.parent
-sys.path.insert(0, str(GRADER_DIR))
+# grader/selftest/ has no __init__.py: pytest puts it on sys.path.  The kit's
+# folder must be there too: the selftests run as python3 -m pytest from it.
+try:
+    import grader  # noqa: F401
+except ModuleNotFoundError:
+    pytest.exit("the grader's selftests run from the kit's folder: "
+                "python3 -m pytest [options] grader/selftest[/test_X.py]", returncode=4)
 
 import mutants  # noqa: E402
+from grader.harness import kit  # noqa: E402
+
+GRADER_DIR = Path(__file__).resolve().parents[1]
+KIT_ROOT = GRADER_DIR.parent
 
 
 def pytest_addoption(parser):
@@ -22,9 +29,10 @@ def pytest_addoption(parser):
 
 
 def run_grade(*args, env=None, timeout=600, grader=GRADER_DIR):
-    """Run the grader as a user would; returns the CompletedProcess."""
-    full_env = dict(os.environ, **(env or {}))
-    return subprocess.run([sys.executable, str(grader / "forklab_grade.py"), *map(str, args)],
+    """Run the grader as a user would; returns the CompletedProcess.  grader=
+    another copy's grader/ folder (a handout's) grades with that copy."""
+    argv, full_env = kit.grader_command(grader.parent, dict(os.environ, **(env or {})))
+    return subprocess.run([*argv, *map(str, args)],
                           stdin=subprocess.DEVNULL, capture_output=True, text=True,
                           timeout=timeout, env=full_env)
 

@@ -7,9 +7,10 @@ that differs from the reference.  The beginners' catalogue (grader/beginners/)
 uses the same format, with two more keys: `first:` words the grader's first
 message must contain (one line each) and `independent:` the most failures with
 a cause of their own it may report.  The format is documented in
-grader/README.md.  `python3 grader/selftest/mutants.py --table` prints the
-Markdown tables kept in grader/README.md: the mutants, the graded tests with
-the mutants that fail them, and the alternatives.
+grader/README.md.  `python3 -m grader.selftest.mutants --table` (from the
+kit's folder) prints the Markdown tables kept in grader/README.md: the
+mutants, the graded tests with the mutants that fail them, and the
+alternatives; `--update-readme` puts them there.
 """
 
 import re
@@ -38,9 +39,12 @@ NO_HONEST_MUTANT = {
 
 BEGINNERS_DIR = GRADER_DIR / "beginners"
 
-sys.path.insert(0, str(GRADER_DIR))
+if __name__ == "__main__" and not __package__:  # run as a file: grader/ is no package then
+    print("mutants.py: run python3 -m grader.selftest.mutants from the kit's folder, "
+          "not this file", file=sys.stderr)
+    sys.exit(2)
 
-from harness import kit  # noqa: E402
+from grader.harness import kit  # noqa: E402
 
 
 class MutantError(Exception):
@@ -140,9 +144,9 @@ def alternatives() -> list:
 
 def graded_tests() -> list:
     """(lab, title) of every graded test, in the order `grade --list` shows them."""
-    listing = subprocess.run([sys.executable, str(GRADER_DIR / "forklab_grade.py"), "--list"],
-                             stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                             timeout=120, check=True)
+    argv, env = kit.grader_command()
+    listing = subprocess.run([*argv, "--list"], stdin=subprocess.DEVNULL, capture_output=True,
+                             text=True, timeout=120, check=True, env=env)
     tests, lab = [], None
     for line in listing.stdout.splitlines():
         if not line.startswith(" "):
@@ -267,5 +271,6 @@ if __name__ == "__main__":
     elif sys.argv[1:] == ["--update-readme"]:
         update_readme()
     else:
-        print("usage: mutants.py --table | --update-readme", file=sys.stderr)
+        print("usage: python3 -m grader.selftest.mutants --table | --update-readme",
+              file=sys.stderr)
         sys.exit(2)

@@ -1,7 +1,7 @@
 """The stability run: grade the reference solutions again and again while a
 CPU hog runs on every core, and count the failures (there must be none).
 
-    python3 grader/selftest/stability.py [--runs N] [--jobs J] [--lab LAB ...]
+    python3 -m grader.selftest.stability [--runs N] [--jobs J] [--lab LAB ...]   (kit's folder)
 
 `make test` runs a short form (`make stability-short`), `make stability` the
 long one.  The reference is graded through `grade --batch`, J copies at a
@@ -17,9 +17,13 @@ import tempfile
 import time
 from pathlib import Path
 
-import mutants
+if __name__ == "__main__" and not __package__:  # run as a file: grader/ is no package then
+    print("stability.py: run python3 -m grader.selftest.stability from the kit's folder, "
+          "not this file", file=sys.stderr)
+    sys.exit(2)
 
-GRADER = Path(__file__).resolve().parents[1] / "forklab_grade.py"
+from grader.harness import kit  # noqa: E402
+from grader.selftest import mutants  # noqa: E402
 
 
 def start_hogs(count: int) -> list:
@@ -52,8 +56,9 @@ def main(argv=None) -> int:
         hogs = start_hogs(cores)
         started = time.monotonic()
         try:
-            proc = subprocess.run([sys.executable, str(GRADER), "--batch", str(batch),
-                                   "--out", str(out), "-j", str(args.jobs), *lab_args])
+            argv, env = kit.grader_command()
+            proc = subprocess.run([*argv, "--batch", str(batch), "--out", str(out),
+                                   "-j", str(args.jobs), *lab_args], env=env)
         finally:
             stop_hogs(hogs)
         elapsed = time.monotonic() - started

@@ -17,7 +17,7 @@ import pytest
 
 import mutants
 from conftest import failed_tests, load_results, run_grade
-from harness import kit
+from grader.harness import kit
 
 ALTERNATIVES = mutants.alternatives()
 AT_A_TIME = 2

@@ -3,7 +3,6 @@
 import argparse
 import csv
 import shutil
-import sys
 import textwrap
 
 import psutil
@@ -11,10 +10,8 @@ import psutil
 import mutants
 from conftest import GRADER_DIR, KIT_ROOT, replace_once, run_grade
 
-sys.path.insert(0, str(KIT_ROOT / "tools"))
-
-import batch  # noqa: E402
-from make_handout import make_handout  # noqa: E402
+from grader import batch
+from tools.make_handout import make_handout
 
 # Every test that reads hangs until its own deadline: far longer in all than
 # the batch's limit for one submission.
@@ -92,7 +89,7 @@ HANGING_TESTS = """
     import sys
     import time
 
-    from harness import graded, procs
+    from grader.harness import graded, procs
 
     LAB = "lab01_wrap"
 

@@ -5,12 +5,12 @@ import re
 import subprocess
 import sys
 
-from conftest import GRADER_DIR
+from conftest import KIT_ROOT
 
 
 def test_the_batch_benchmark_runs_and_reports_per_submission_figures():
-    proc = subprocess.run([sys.executable, str(GRADER_DIR / "selftest" / "batch_bench.py"),
-                           "--short"], stdin=subprocess.DEVNULL, capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-m", "grader.selftest.batch_bench", "--short"],
+                          cwd=KIT_ROOT, stdin=subprocess.DEVNULL, capture_output=True, text=True,
                           timeout=900)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "batch_bench: 3 submissions (handout, mutant, reference), -j 2" in proc.stdout

@@ -127,7 +127,7 @@ def test_crash_reporter_names_process_signal_and_line(tmp_path):
     line; an exit(3) is recorded; the exit statuses are those of the signals."""
     import subprocess
 
-    from harness import diagnose, procs
+    from grader.harness import diagnose, procs
 
     source = tmp_path / "crash.cpp"
     source.write_text(CRASHING)

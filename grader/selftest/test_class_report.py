@@ -25,7 +25,6 @@ import html.parser
 import re
 import shutil
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -34,30 +33,20 @@ import pytest
 import mutants
 from conftest import GRADER_DIR, KIT_ROOT, run_grade
 
-sys.path.insert(0, str(KIT_ROOT / "tools"))
-
-import batch  # noqa: E402
-import class_report  # noqa: E402
-from harness import kit  # noqa: E402
-from make_handout import make_handout  # noqa: E402
-from similarity import similarity  # noqa: E402
+from grader import batch, class_report
+from grader.harness import kit
+from grader.similarity import similarity
+from tools.make_handout import make_handout
 
 LAB = "lab04_sigchld"
 INDEPENDENT = Path(__file__).resolve().parent / "class_batch" / "lab04_independent.cpp"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
-# The graded tests of the short selection: lab04's own module, loaded under
-# another name, and the tests the report needs bound under this module's.
+# The graded tests of the short selection: lab04's own module, copied beside
+# it under another name (with the checks/ it imports), and the tests the
+# report needs bound under this module's.
 SELECTION = textwrap.dedent('''
-    import importlib.util
-    import sys
-    from pathlib import Path
-
-    TESTS = Path({tests!r})
-    sys.path.insert(0, str(TESTS))
-    spec = importlib.util.spec_from_file_location("lab04_full", TESTS / "test_lab04_sigchld.py")
-    full = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(full)
+    import lab04_full as full
 
     LAB = full.LAB
     test_builds = full.test_builds
@@ -127,8 +116,10 @@ def graded_class(tmp_path_factory):
     tests = root / "tests"
     tests.mkdir()
     shutil.copy(GRADER_DIR / "tests" / "conftest.py", tests / "conftest.py")
-    (tests / "test_lab04_sigchld.py").write_text(
-        SELECTION.format(tests=str(GRADER_DIR / "tests")))
+    shutil.copytree(GRADER_DIR / "tests" / "checks", tests / "checks",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(GRADER_DIR / "tests" / "test_lab04_sigchld.py", tests / "lab04_full.py")
+    (tests / "test_lab04_sigchld.py").write_text(SELECTION)
     kinds = make_class(root / "submissions", root)
     out = root / "grades"
     proc = run_grade("--batch", root / "submissions", "--out", out, "-j", "2", "--lab", LAB,

@@ -12,7 +12,7 @@ MARK = "313.1337"
 
 HOSTILE_TESTS = textwrap.dedent(f"""
     import time
-    from harness import graded, procs
+    from grader.harness import graded, procs
 
     LAB = "lab01_wrap"
     TREE = "sleep {MARK} & (setsid sleep {MARK} &) ; sleep {MARK}"

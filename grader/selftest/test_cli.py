@@ -2,6 +2,8 @@
 
 import shutil
 import signal
+import subprocess
+import sys
 import textwrap
 import xml.etree.ElementTree as ET
 
@@ -9,6 +11,30 @@ import psutil
 import pytest
 
 from conftest import GRADER_DIR, failed_tests, load_results, replace_once, run_grade
+
+
+def test_the_grader_run_as_a_file_says_what_to_run_instead():
+    proc = subprocess.run([sys.executable, str(GRADER_DIR / "forklab_grade.py"), "--list"],
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert "grader/grade" in proc.stderr and "python3 -m grader.forklab_grade" in proc.stderr
+    assert len(proc.stderr.splitlines()) == 1, proc.stderr
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="python3 -P is Python 3.11's")
+def test_grade_is_not_fooled_by_a_grader_folder_where_it_is_run(tmp_path):
+    """grader/grade grades with its own copy's grader, whatever the current
+    folder holds (no cd: a relative --submission stays relative to it)."""
+    (tmp_path / "grader").mkdir()
+    (tmp_path / "grader" / "__init__.py").write_text('raise SystemExit("the wrong grader")\n')
+    proc = subprocess.run([str(GRADER_DIR / "grade"), "--list", "--lab", "lab01_wrap"],
+                          cwd=tmp_path, stdin=subprocess.DEVNULL, capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("lab01_wrap: ")
+    proc = subprocess.run([str(GRADER_DIR / "grade"), "--submission", "nowhere"], cwd=tmp_path,
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and str(tmp_path / "nowhere") in proc.stderr
 
 
 def test_unknown_lab_is_a_usage_error():
@@ -85,7 +111,7 @@ STOPPED_TESTS = """
     import os
     import signal
 
-    from harness import graded, procs
+    from grader.harness import graded, procs
 
     LAB = "lab01_wrap"
 

@@ -18,7 +18,7 @@ import pytest
 
 import mutants
 from conftest import KIT_ROOT, failed_tests, load_results, replace_once, run_grade
-from harness import kit, sandbox
+from grader.harness import kit, sandbox
 
 SOCKET_LINE = "    const int fd = socket(family, type, protocol);\n"
 CLOSE_LINE = "    if (close(fd) < 0)\n        perr_exit(\"close\");\n"

@@ -13,7 +13,8 @@ import psutil
 import pytest
 from conftest import KIT_ROOT
 
-DEMO = KIT_ROOT / "tools" / "demo.py"
+# make demo runs it so, from the kit's folder.
+DEMO = [sys.executable, "-m", "tools.demo"]
 LAB04 = KIT_ROOT / "lab04_sigchld"
 
 
@@ -67,7 +68,7 @@ def read_until(proc, pattern: str, seconds: float) -> str:
 
 
 def test_demo_shows_replies_children_and_a_zombie_then_cleans_up(server_path):
-    proc = subprocess.Popen([sys.executable, str(DEMO)], stdin=subprocess.DEVNULL,
+    proc = subprocess.Popen(DEMO, cwd=KIT_ROOT, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     out, err = "", ""
     try:
@@ -90,7 +91,7 @@ def test_demo_shows_replies_children_and_a_zombie_then_cleans_up(server_path):
 
 
 def test_demo_stopped_halfway_leaves_nothing_running(server_path):
-    proc = subprocess.Popen([sys.executable, str(DEMO)], stdin=subprocess.DEVNULL,
+    proc = subprocess.Popen(DEMO, cwd=KIT_ROOT, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     output = ""
     try:
@@ -112,7 +113,7 @@ def test_demo_stopped_halfway_leaves_nothing_running(server_path):
 
 
 def test_demo_without_a_built_server_says_so(tmp_path):
-    proc = subprocess.run([sys.executable, str(DEMO), "--server", str(tmp_path / "server")],
+    proc = subprocess.run([*DEMO, "--server", str(tmp_path / "server")], cwd=KIT_ROOT,
                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)
     assert proc.returncode == 1
     assert "build the kit first" in proc.stderr

@@ -2,15 +2,12 @@
 from what `grader/grade --list` lists, and is up to date in both languages."""
 
 import re
-import sys
 
 import pytest
 
 from conftest import KIT_ROOT, run_grade
 
-sys.path.insert(0, str(KIT_ROOT / "tools"))
-
-import graded_tables  # noqa: E402
+from tools import graded_tables
 
 
 def listed_by_grade() -> dict:
@@ -32,7 +29,7 @@ def listed_by_grade() -> dict:
 def test_every_readme_table_is_what_the_tool_generates():
     stale = [str(path.relative_to(KIT_ROOT)) for path, text in
              graded_tables.expected_readmes().items() if path.read_text() != text]
-    assert not stale, f"run tools/graded_tables.py --update: {stale}"
+    assert not stale, f"run make graded-tables: {stale}"
 
 
 def test_the_tables_list_what_grade_lists():

@@ -3,7 +3,6 @@ and grades to a clean partial score."""
 
 import re
 import subprocess
-import sys
 import tarfile
 import time
 
@@ -11,9 +10,7 @@ import pytest
 
 from conftest import KIT_ROOT, load_results, run_grade
 
-sys.path.insert(0, str(KIT_ROOT / "tools"))
-
-from make_handout import INSTRUCTOR_ONLY, NAME, make_handout, marker_for  # noqa: E402
+from tools.make_handout import INSTRUCTOR_ONLY, NAME, make_handout, marker_for
 
 
 @pytest.fixture(scope="module")

@@ -23,11 +23,7 @@ import pytest
 
 from conftest import KIT_ROOT
 import mutants
-
-import sys
-
-sys.path.insert(0, str(KIT_ROOT / "tools"))
-from make_handout import make_handout  # noqa: E402
+from tools.make_handout import make_handout
 
 SHELL_WORDS = {"for", "do", "done", "if", "then", "fi", "while", "echo", "printf", "cd", "kill",
                "ulimit", "exit", "true", "false", "test", "["}

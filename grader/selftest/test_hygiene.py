@@ -1,6 +1,9 @@
 """The kit's files as a maintainer leaves them: no merge left half done."""
 
+import ast
+import re
 import subprocess
+from pathlib import Path
 
 from conftest import KIT_ROOT
 
@@ -27,3 +30,73 @@ def test_no_merge_conflict_markers():
         found += [f"{path.relative_to(KIT_ROOT)}:{n}" for n, line in enumerate(lines, 1)
                   if line.startswith(CONFLICT_MARKERS[:2]) or line == CONFLICT_MARKERS[2]]
     assert not found, "merge conflict markers left in: " + ", ".join(found)
+
+
+def sys_path_edits(text: str) -> list:
+    """The lines of a Python file that change sys.path: insert, append,
+    extend, remove, an item or a slice assigned, or sys.path replaced."""
+    tree = ast.parse(text)
+    found = []
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and is_sys_path(node.func.value)):
+            found.append(node.lineno)  # sys.path.insert(...), .append(...), ...
+        elif isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
+            targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
+            for target in targets:
+                if is_sys_path(target) or (isinstance(target, ast.Subscript)
+                                           and is_sys_path(target.value)):
+                    found.append(node.lineno)
+    return found
+
+
+def is_sys_path(node) -> bool:
+    return (isinstance(node, ast.Attribute) and node.attr == "path"
+            and isinstance(node.value, ast.Name) and node.value.id == "sys")
+
+
+def python_sources():
+    """The kit's Python files: *.py, and the scripts whose first line runs python3."""
+    for path in kit_files():
+        if path.suffix == ".py" or (path.is_file() and path.read_bytes().startswith(
+                b"#!/usr/bin/env python3")):
+            yield path
+
+
+def test_no_python_file_edits_sys_path():
+    """The grader, tools/ and bench/ are packages found on sys.path as Python
+    finds any package (grader/grade sets PYTHONPATH; -m from the kit's folder):
+    no file edits sys.path to find them."""
+    found = [f"{path.relative_to(KIT_ROOT)}:{line}" for path in python_sources()
+             if path.exists() for line in sys_path_edits(path.read_text())]
+    assert not found, "sys.path edited in: " + ", ".join(found)
+
+
+def test_no_file_runs_python_code_that_edits_sys_path():
+    """Nor does code that a file hands to python3 -c, nor a shell script (this
+    file, which names what it looks for, aside)."""
+    found = [f"{path.relative_to(KIT_ROOT)}:{n}" for path in kit_files()
+             if path.suffix != ".md" and path.exists() and path != Path(__file__).resolve()
+             for n, line in enumerate(read_lines(path), 1) if SYS_PATH_EDIT.search(line)]
+    assert not found, "sys.path edited in: " + ", ".join(found)
+
+
+SYS_PATH_EDIT = re.compile(
+    r"sys\.path\s*(\.\s*(insert|append|extend|remove)\s*\(|\[[^]]*\]\s*=(?!=)|\+?=(?!=))")
+
+
+def read_lines(path):
+    try:
+        return path.read_text().splitlines()
+    except (UnicodeDecodeError, IsADirectoryError):
+        return []
+
+
+def test_a_sys_path_edit_is_found():
+    """The checks above find what they look for."""
+    for edit in ("sys.path.insert(0, 'x')", "sys.path.append('x')", "sys.path[:0] = ['x']",
+                 "sys.path = ['x']", "sys.path += ['x']"):
+        assert sys_path_edits(f"import sys\n{edit}\n") == [2], edit
+        assert SYS_PATH_EDIT.search(edit), edit
+    assert sys_path_edits("import sys\nprint(sys.path)\n") == []
+    assert not SYS_PATH_EDIT.search("print(sys.path[0]); sys.path == []")

@@ -5,13 +5,10 @@ one the binary lacks (it would fail every student as 'not run by the kit')."""
 
 import shutil
 import subprocess
-import sys
 
-from conftest import GRADER_DIR, KIT_ROOT
+from conftest import KIT_ROOT
 
-sys.path.insert(0, str(GRADER_DIR / "tests"))
-
-from checks import wrap_cases  # noqa: E402
+from grader.tests.checks import wrap_cases
 
 
 def built_test_binary(tmp_path):

@@ -5,7 +5,7 @@ import re
 import subprocess
 
 from conftest import GRADER_DIR, KIT_ROOT
-from harness import kit, manifest
+from grader.harness import kit, manifest
 
 LABS = manifest.read()
 NAMES = [lab.folder for lab in LABS]

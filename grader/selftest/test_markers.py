@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 
 TOOLS = Path(__file__).resolve().parents[2] / "tools"
-sys.path.insert(0, str(TOOLS))
 
-import make_handout  # noqa: E402
-from markers import MarkerError, extract, regions, strip_regions  # noqa: E402
+from tools import make_handout
+from tools.markers import MarkerError, extract, regions, strip_regions
 
 MARKERS = TOOLS / "markers.py"
 

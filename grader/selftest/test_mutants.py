@@ -79,7 +79,7 @@ def test_catalogue_table_in_readme_is_up_to_date():
     readme = (GRADER_DIR / "README.md").read_text()
     assert mutants.tables() in readme, (
         "grader/README.md's catalogue tables are out of date: run "
-        "`python3 grader/selftest/mutants.py --update-readme`")
+        "`python3 -m grader.selftest.mutants --update-readme` in the kit's folder")
 
 
 def graded_test_names() -> set:

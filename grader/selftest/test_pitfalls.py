@@ -3,10 +3,8 @@ every unit test they cite is a doctest case of the kit, every graded test a
 title of `grade --list`, every mutant a file of grader/mutants/."""
 
 import re
-import subprocess
-import sys
 
-from conftest import GRADER_DIR, KIT_ROOT
+from conftest import GRADER_DIR, KIT_ROOT, run_grade
 
 PITFALLS = KIT_ROOT / "PITFALLS.md"
 
@@ -20,8 +18,9 @@ def unit_test_names() -> set:
 
 
 def graded_titles() -> set:
-    listing = subprocess.run([sys.executable, str(GRADER_DIR / "forklab_grade.py"), "--list"],
-                             capture_output=True, text=True, check=True).stdout
+    listed = run_grade("--list")
+    assert listed.returncode == 0, listed.stderr
+    listing = listed.stdout
     return {m.group(1) for m in re.finditer(r"^\s+\d+\s+(.+)$", listing, re.MULTILINE)}
 
 

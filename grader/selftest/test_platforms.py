@@ -8,23 +8,20 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import xml.etree.ElementTree as ET
 import zipfile
 
 import pytest
 import yaml
 
-from conftest import GRADER_DIR, KIT_ROOT, failed_tests, load_results, run_grade
+from conftest import KIT_ROOT, failed_tests, load_results, run_grade
 import mutants
 
-sys.path.insert(0, str(KIT_ROOT / "tools"))
-
-from harness import kit, report  # noqa: E402
-from harness.results import Grading  # noqa: E402
-from harness.scoring import Result  # noqa: E402
-from make_gradescope import make_zip  # noqa: E402
-from make_prairielearn import ENTRYPOINT, grade_packages, make_prairielearn  # noqa: E402
+from grader.harness import kit, report
+from grader.harness.results import Grading
+from grader.harness.scoring import Result
+from tools.make_gradescope import make_zip
+from tools.make_prairielearn import ENTRYPOINT, grade_packages, make_prairielearn
 
 
 def extract(archive: zipfile.ZipFile, target) -> None:
@@ -75,8 +72,9 @@ def test_gradescope_upload_without_labs_gets_a_clear_message(tmp_path):
 
 def listed_points(lab: str):
     """(the lab's total, {"LAB: title": points}) as `grade --list` shows them."""
-    listing = subprocess.run([sys.executable, str(GRADER_DIR / "forklab_grade.py"), "--list",
-                              "--lab", lab], capture_output=True, text=True, check=True).stdout
+    listed = run_grade("--list", "--lab", lab)
+    assert listed.returncode == 0, listed.stderr
+    listing = listed.stdout
     total = int(re.search(rf"^{lab}: (\d+) points$", listing, re.MULTILINE).group(1))
     points = {f"{lab}: {title}": int(p)
               for p, title in re.findall(r"^\s+(\d+)  (.+)$", listing, re.MULTILINE)}

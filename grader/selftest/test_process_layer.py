@@ -11,7 +11,7 @@ import sys
 import psutil
 import pytest
 
-from harness import net, procs, timing
+from grader.harness import net, procs, timing
 
 # A server of the kit's own, for the tests: listens on argv[1] until killed.
 LISTENER = ("import socket, sys, time\n"

@@ -188,10 +188,11 @@ def test_a_test_module_that_imports_i18n_needs_its_titles_and_hints_translated(t
     write_messages(tmp_path, "", PO_HEADER + 'msgid "server starts"\nmsgstr "服务器能启动"\n')
     tests = tmp_path / "grader" / "tests"
     tests.mkdir()
-    (tests / "test_lab99.py").write_text(GRADED_MODULE.format(imports="from harness import graded"))
+    (tests / "test_lab99.py").write_text(
+        GRADED_MODULE.format(imports="from grader.harness import graded"))
     assert run_checker(tmp_path).returncode == 0  # not opted in: titles stay English
     (tests / "test_lab99.py").write_text(GRADED_MODULE.format(
-        imports="from harness import graded\nfrom i18n import _"))
+        imports="from grader.harness import graded\nfrom grader.i18n import _"))
     out = run_checker(tmp_path).stdout
     assert "grader/tests/test_lab99.py:3: no Chinese translation" in out
     assert "'check the port'" in out and "'server starts'" not in out
@@ -241,7 +242,7 @@ def test_make_grade_lang_asks_for_chinese_even_under_lc_all():
 
 
 ONE_TEST = """
-    from harness import graded
+    from grader.harness import graded
 
     LAB = "lab01_wrap"
 
@@ -269,8 +270,7 @@ def test_results_carry_the_language(catalogue, tmp_path):
 # ------------------------------------------------- a handout in one language
 
 def handout_in(tmp_path, languages):
-    sys.path.insert(0, str(KIT_ROOT / "tools"))
-    from make_handout import make_handout
+    from tools.make_handout import make_handout
     return make_handout(KIT_ROOT, tmp_path / "-".join(languages), tarball=False,
                         languages=languages)
 

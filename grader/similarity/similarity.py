@@ -12,7 +12,6 @@ What a similarity score is, and is not: see EXPLANATION (the report shows it).
 import json
 import shutil
 import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,8 +80,7 @@ def check_available() -> None:
 def handout_version(rel: str) -> str:
     """The handout's text of a student file: the kit's file with its
     solutions replaced by their stubs (tools/make_handout.py)."""
-    sys.path.insert(0, str(KIT_ROOT / "tools"))
-    from make_handout import strip_regions
+    from tools.make_handout import strip_regions
     return strip_regions((KIT_ROOT / rel).read_text(), rel)
 
 

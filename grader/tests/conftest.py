@@ -3,10 +3,10 @@
 import random
 
 import pytest
-from i18n import _
+from grader.i18n import _
 
-from harness import procs, timeline
-from harness.scoring import slug, title_of
+from grader.harness import procs, timeline
+from grader.harness.scoring import slug, title_of
 
 
 @pytest.fixture(scope="session")

@@ -7,11 +7,11 @@ crashes or reaches a handout stub costs only its own cases.
 
 import re
 
-from harness import graded, procs
-from harness.common import builds_test
-from harness.expect import expect, fail
-from harness.timing import scaled
-from i18n import _  # noqa: F401 -- its titles and hints are translated
+from grader.harness import graded, procs
+from grader.harness.common import builds_test
+from grader.harness.expect import expect, fail
+from grader.harness.timing import scaled
+from grader.i18n import _  # noqa: F401 -- its titles and hints are translated
 
 from checks.wrap_cases import CASE_DESCRIPTION, CASES, TEST_BINARY
 

@@ -6,11 +6,11 @@ lab02's alone: one client at a time -- the limit lab03 removes -- and no
 child process.
 """
 
-from harness import graded
-from harness.common import builds_test
-from harness.expect import expect, fail
-from harness.kit import _N
-from i18n import _
+from grader.harness import graded
+from grader.harness.common import builds_test
+from grader.harness.expect import expect, fail
+from grader.harness.kit import _N
+from grader.i18n import _
 
 from checks import (
     startup_tests as startup, reply_tests as replies, leaving_tests as leaving, log_tests as log

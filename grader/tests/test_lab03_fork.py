@@ -7,7 +7,7 @@ the zombies the tests see are reported as notes (no points lost), the
 motivation for lab04.
 """
 
-from harness.common import builds_test
+from grader.harness.common import builds_test
 
 from checks import (
     startup_tests as startup, reply_tests as replies, leaving_tests as leaving, log_tests as log

@@ -12,11 +12,11 @@ from pathlib import Path
 import psutil
 import pytest
 
-from harness import procs
-from harness.expect import expect, fail, show
-from harness.timing import scaled
-from harness.kit import _N
-from i18n import _  # noqa: F401 -- its titles and hints are translated
+from grader.harness import procs
+from grader.harness.expect import expect, fail, show
+from grader.harness.timing import scaled
+from grader.harness.kit import _N
+from grader.i18n import _  # noqa: F401 -- its titles and hints are translated
 
 from .upper_server import Behaviour, UpperServer
 from .protocol import CLOSED, expect_reply, uppercase

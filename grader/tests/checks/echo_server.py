@@ -14,11 +14,11 @@ from pathlib import Path
 import psutil
 import pytest
 
-from harness import net, procs
-from harness.expect import fail
-from harness.timing import scaled, wait_for
-from harness.kit import _N
-from i18n import _  # noqa: F401 -- its titles and hints are translated
+from grader.harness import net, procs
+from grader.harness.expect import fail
+from grader.harness.timing import scaled, wait_for
+from grader.harness.kit import _N
+from grader.i18n import _  # noqa: F401 -- its titles and hints are translated
 
 from .protocol import expect_reply
 

@@ -8,11 +8,11 @@ startup_tests.py says).
 
 import resource
 
-from harness import graded, net, note, procs
-from harness.expect import expect, fail
-from harness.timing import scaled, wait_for
-from harness.kit import _N
-from i18n import _  # noqa: F401 -- its titles and hints are translated
+from grader.harness import graded, net, note, procs
+from grader.harness.expect import expect, fail
+from grader.harness.timing import scaled, wait_for
+from grader.harness.kit import _N
+from grader.i18n import _  # noqa: F401 -- its titles and hints are translated
 
 from . import echo_server as echo, protocol
 from .protocol import expect_reply, uppercase

@@ -10,11 +10,11 @@ from contextlib import ExitStack
 
 import psutil
 
-from harness import graded, procs, replace_hint
-from harness.expect import expect
-from harness.timing import scaled, wait_for
-from harness.kit import _N
-from i18n import _  # noqa: F401 -- its titles and hints are translated
+from grader.harness import graded, procs, replace_hint
+from grader.harness.expect import expect
+from grader.harness.timing import scaled, wait_for
+from grader.harness.kit import _N
+from grader.i18n import _  # noqa: F401 -- its titles and hints are translated
 
 from .echo_server import (
     EXCHANGE, check_reply, connect, connection_state, describe_status, last_output, leave,

@@ -4,11 +4,11 @@ happen, each once.
 Shared by labs 02-06 (bound by the lab modules, as startup_tests.py says).
 """
 
-from harness import graded
-from harness.expect import expect, show
-from harness.timing import scaled, wait_for
-from harness.kit import _N
-from i18n import _  # noqa: F401 -- its titles and hints are translated
+from grader.harness import graded
+from grader.harness.expect import expect, show
+from grader.harness.timing import scaled, wait_for
+from grader.harness.kit import _N
+from grader.i18n import _  # noqa: F401 -- its titles and hints are translated
 
 from .echo_server import EXCHANGE, check_reply, connect, leave, start
 from .protocol import ACCEPTING, CLOSED, RECEIVED, text

@@ -8,9 +8,9 @@ course note's server prints.
 
 import string
 
-from harness import diagnose
-from harness import expect as checks
-from harness.kit import _N
+from grader.harness import diagnose
+from grader.harness import expect as checks
+from grader.harness.kit import _N
 
 
 # What the course note's server prints, and the kit's servers with it.

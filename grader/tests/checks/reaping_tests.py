@@ -19,11 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from harness import graded, note, procs
-from harness.expect import expect, fail, show
-from harness.timing import scaled, wait_for
-from harness.kit import _N
-from i18n import _  # noqa: F401 -- its titles and hints are translated
+from grader.harness import graded, note, procs
+from grader.harness.expect import expect, fail, show
+from grader.harness.timing import scaled, wait_for
+from grader.harness.kit import _N
+from grader.i18n import _  # noqa: F401 -- its titles and hints are translated
 
 from . import echo_server as echo, protocol
 from .protocol import uppercase

@@ -5,9 +5,9 @@ newline, many lines, a long line, megabytes, every byte value, fragments).
 Shared by labs 02-06 (bound by the lab modules, as startup_tests.py says).
 """
 
-from harness import graded
-from harness.kit import _N
-from i18n import _  # noqa: F401 -- its titles and hints are translated
+from grader.harness import graded
+from grader.harness.kit import _N
+from grader.i18n import _  # noqa: F401 -- its titles and hints are translated
 
 from .echo_server import EXCHANGE, SERVER_STARTS, check_reply, connect, leave, start
 from .protocol import binary, text

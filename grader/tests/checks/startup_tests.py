@@ -12,11 +12,11 @@ import socket
 from pathlib import Path
 
 
-from harness import diagnose, graded, net, procs, replace_hint
-from harness.expect import expect
-from harness.timing import scaled, wait_for
-from harness.kit import _N
-from i18n import _  # noqa: F401 -- its titles and hints are translated
+from grader.harness import diagnose, graded, net, procs, replace_hint
+from grader.harness.expect import expect
+from grader.harness.timing import scaled, wait_for
+from grader.harness.kit import _N
+from grader.i18n import _  # noqa: F401 -- its titles and hints are translated
 
 from .echo_server import (
     EXCHANGE, check_reply, connect, last_output, server_binary, start, start_on_port, state

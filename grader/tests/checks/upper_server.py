@@ -25,7 +25,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from harness.timing import scaled
+from grader.harness.timing import scaled
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ the selftest checks against both.
 
 import subprocess
 
-from harness.kit import _N
+from grader.harness.kit import _N
 
 # What each case's graded test does (the second paragraph of its docstring).
 CASE_DESCRIPTION = _N("its doctest case of `test_wrap.cpp`, run alone")
