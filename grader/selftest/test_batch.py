@@ -2,7 +2,9 @@
 
 import argparse
 import csv
+import os
 import shutil
+import sys
 import textwrap
 
 import psutil
@@ -72,7 +74,8 @@ def test_an_unreadable_results_json_costs_only_that_grade(tmp_path, monkeypatch)
             f.write('{"score": 3, "tests": [')
         sys.exit(1)
         """))
-    monkeypatch.setattr(batch, "GRADER", worker)
+    monkeypatch.setattr(batch.kit, "grader_command",
+                        lambda: ([sys.executable, str(worker)], dict(os.environ)))
     (tmp_path / "class" / "alice").mkdir(parents=True)
     args = argparse.Namespace(submission_timeout=60)
     outcome = batch.grade_one(tmp_path / "class" / "alice", tmp_path / "grades", args,
