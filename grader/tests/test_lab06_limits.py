@@ -17,7 +17,6 @@ notices a parent asleep with a free slot and clients waiting.
 import os
 import re
 import selectors
-import shlex
 import signal
 import socket
 import time
@@ -122,21 +121,11 @@ def test_bad_arguments(lab_dir, run_dir):
 
     `getopt`, each number checked whole; usage and exit status 2
     """
-    for args in (["-n", "0"], ["-n", "abc"], ["-n"], ["-n", "-3"], ["-n", "4x"], ["-g", "x"],
-                 ["-g", "-1"], ["-x"], ["abc"], ["0"], ["65536"], ["80x"], [""],
-                 ["6666", "6667"], ["-n", "4", "-g", "2", "6666", "6667"]):
-        shown = " ".join(["server"] + [shlex.quote(a) for a in args])
-        run = procs.run("server", [echo.server_binary(lab_dir), *args], log_dir=run_dir,
-                        timeout=3)
-        said = (run.stdout + run.stderr).decode(errors="replace").strip()
-        expect(not run.timed_out, _("`{command}` was still running {seconds} s later").format(
-            command=shown, seconds=f"{scaled(3):.0f}"))
-        expect(run.returncode == 2,
-               _("`{command}` exited with status {status}, not 2; it printed: {output}").format(
-                   command=shown, status=run.returncode, output=repr(said[:300])))
-        expect("usage" in said.lower(),
-               _("`{command}` exited with status 2 but printed no usage message: {output}"
-                 ).format(command=shown, output=repr(said[:300])))
+    startup.expect_usage_errors(
+        lab_dir, run_dir,
+        (["-n", "0"], ["-n", "abc"], ["-n"], ["-n", "-3"], ["-n", "4x"], ["-g", "x"], ["-g", "-1"],
+         ["-x"], ["abc"], ["0"], ["65536"], ["80x"], [""], ["6666", "6667"],
+         ["-n", "4", "-g", "2", "6666", "6667"]))
 
 
 class Crowd:

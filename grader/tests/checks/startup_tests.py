@@ -55,13 +55,19 @@ def test_bad_arguments(lab_dir, run_dir):
 
     `abc`, `0`, `65536`, `-1`, `80x`, `""`, two arguments: usage on stderr, status 2
     """
-    for args in (["abc"], ["0"], ["65536"], ["-1"], ["80x"], [""], ["6666", "6667"]):
+    expect_usage_errors(lab_dir, run_dir,
+                        (["abc"], ["0"], ["65536"], ["-1"], ["80x"], [""], ["6666", "6667"]))
+
+
+def expect_usage_errors(lab_dir, run_dir, argument_lists):
+    """Each `server ARGS` of argument_lists exits at once with status 2 and a
+    usage message (labs with more options than PORT pass their own lists)."""
+    for args in argument_lists:
         shown = " ".join(["server"] + [shlex.quote(a) for a in args])
         run = procs.run("server", [server_binary(lab_dir), *args], log_dir=run_dir, timeout=3)
         said = (run.stdout + run.stderr).decode(errors="replace").strip()
-        expect(not run.timed_out,
-               _("`{command}` was still running {seconds} s later: it took that as a port"
-                 ).format(command=shown, seconds=f"{scaled(3):.0f}"))
+        expect(not run.timed_out, _("`{command}` was still running {seconds} s later").format(
+            command=shown, seconds=f"{scaled(3):.0f}"))
         expect(run.returncode == 2,
                _("`{command}` exited with status {status}, not 2; it printed: {output}").format(
                    command=shown, status=run.returncode, output=repr(said[:300])))
