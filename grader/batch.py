@@ -258,7 +258,7 @@ def run_batch(args, labs) -> int:
         # The kit's own objects, built once for the whole class.  Shared only
         # where no student's code can write them: as root (they belong to
         # root) or under bwrap (read-only there); else each worker builds its own.
-        if kit.kit_objects_for(labs) and (os.geteuid() == 0 or containment.mode == "bwrap"):
+        if os.geteuid() == 0 or containment.mode == "bwrap":
             shared = Path(tempfile.mkdtemp(prefix="forklab-kit-", dir=sandbox.scratch_parent()))
             os.chmod(shared, 0o755)
             kit.build_kit_objects(shared, labs)

@@ -33,7 +33,7 @@ if __name__ == "__main__" and not __package__:  # run as a file: grader/ is no p
 
 import pytest
 
-from grader import batch, class_report, i18n
+from grader import batch, class_report, i18n, settings
 from grader.harness import kit, procs, report, sandbox
 from grader.i18n import _
 from grader.harness.kit import UsageError
@@ -44,7 +44,7 @@ from grader.harness.timing import scale
 GRADER_DIR = Path(__file__).resolve().parent
 # The graded tests; the grader's own tests point this elsewhere to grade
 # with test modules of their own.
-TESTS_DIR = Path(os.environ.get("FORKLAB_GRADER_TESTS", GRADER_DIR / "tests")).resolve()
+TESTS_DIR = settings.folder("FORKLAB_GRADER_TESTS", GRADER_DIR / "tests")
 
 
 def _N(message: str) -> str:

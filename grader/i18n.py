@@ -6,16 +6,19 @@ build compiles that catalogue with GNU gettext's msgfmt into forklab.mo beside
 it (`make catalogues`, which `make grade` runs); Python's gettext reads the .mo.
 
 The language is `--lang zh|en`, else $FORKLAB_LANG (set by a grader for the
-graders it starts), else the locale of the environment: the first
-of LC_ALL, LC_MESSAGES, LANG that is set, as setlocale(3) orders them; zh_*
-(zh_CN.UTF-8, zh_TW...) is Chinese, anything else English.  Without a
-compiled catalogue the grader says so once and speaks English.
+graders it starts; a value other than zh or en is a usage error), else the
+locale of the environment: the first of LC_ALL, LC_MESSAGES, LANG that is
+set, as setlocale(3) orders them; zh_* (zh_CN.UTF-8, zh_TW...) is Chinese,
+anything else English.  Without a compiled catalogue the grader says so once
+and speaks English.
 """
 
 import gettext
 import os
 import sys
 from pathlib import Path
+
+from grader import settings
 
 DOMAIN = "forklab"
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
@@ -31,8 +34,8 @@ _language = "en"
 def language_from_environment(environ=None) -> str:
     """'zh' when the environment's locale is Chinese, else 'en'."""
     environ = os.environ if environ is None else environ
-    if environ.get(ENVIRONMENT) in LANGUAGES:
-        return environ[ENVIRONMENT]
+    if environ.get(ENVIRONMENT):
+        return settings.one_of(ENVIRONMENT, LANGUAGES, "en", environ)
     for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
         value = environ.get(name)
         if value:

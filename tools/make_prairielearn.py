@@ -17,6 +17,7 @@ Hub), under the name given with --image; grader/README.md has the steps.
 """
 
 import argparse
+import ast
 import json
 import re
 import shutil
@@ -38,9 +39,6 @@ ENTRYPOINT = "/forklab/run_grader"
 DEFAULT_IMAGE = "change-me/forklab-grader"
 # PrairieLearn's longest grading job.
 TIMEOUT_SECONDS = 600
-# Uploads a lab's grading needs besides its own files and those it builds
-# with: lab05 is also graded against the submission's own lab04 server.
-ALSO_GRADED_WITH = {"lab05_client": ("lab04_sigchld/server.cpp",)}
 
 DOCKERFILE = """\
 # forklab's grading image for PrairieLearn (`make prairielearn`).
@@ -63,13 +61,31 @@ def grade_packages(root: Path) -> list:
     return match.group(1).split()
 
 
+def graded_with(lab_name: str, root: Path = KIT_ROOT) -> tuple:
+    """The other labs whose programs a lab's graded tests also build and run:
+    its module's GRADED_WITH (strings, or names of module-level strings),
+    read without importing the module.  () when it has none."""
+    tree = ast.parse((root / "grader" / "tests" / f"test_{lab_name}.py").read_text())
+    strings, listed = {}, ()
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 \
+                and isinstance(node.targets[0], ast.Name):
+            name, value = node.targets[0].id, node.value
+            if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                strings[name] = value.value
+            elif name == "GRADED_WITH" and isinstance(value, (ast.Tuple, ast.List)):
+                listed = value.elts
+    return tuple(strings[e.id] if isinstance(e, ast.Name) else e.value for e in listed)
+
+
 def uploads_of(lab_name: str) -> dict:
     """{upload name: kit path}: the files a student uploads for one lab."""
     lab = kit.LABS[lab_name]
     paths = list(lab.student_files)
     for other in lab.builds_with:
         paths += kit.LABS[other].student_files
-    paths += ALSO_GRADED_WITH.get(lab_name, ())
+    for other in graded_with(lab_name):
+        paths += kit.LABS[other].student_files
     uploads = {}
     for rel in paths:
         name = Path(rel).name

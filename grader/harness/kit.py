@@ -56,9 +56,14 @@ class Lab:
     title: str
     student_files: tuple  # paths relative to the kit root
     builds_with: tuple = ()  # earlier labs whose student files this lab compiles
-    # The make target the grader needs: the program under test.  lab01 is
-    # graded through its unit-test binary, so it builds everything.
+    # The make target the grader needs: the program under test.  A lab with no
+    # program (labs.txt: -) is graded through its unit-test binary, so it
+    # builds everything.
     target: str = "all"
+
+    @property
+    def graded_through_unit_tests(self) -> bool:
+        return self.target == "all"
 
 
 def _labs_of_the_manifest() -> dict:
@@ -81,16 +86,14 @@ KIT_SUPPORT_FILES = ("common.mk", "program.mk", "tools/find-python")
 
 BUILD_PRODUCTS = shutil.ignore_patterns("build", "*.o", "*.d", "grade-logs", "__pycache__")
 
-# The kit's own compiled parts that do not depend on the student's code, by
-# the lab that needs them: doctest's main, the unit tests' support, lab01's
-# unit tests (lab01 is graded through them), and the fork-failure shim.  The
-# grader compiles them once per grading run -- a batch once for all its
-# students -- outside any sandbox, and each lab's build links them from a
-# folder the sandbox sees read-only (make KIT_OBJECTS=DIR, common.mk).
-KIT_OBJECTS = {
-    "lab01_wrap": ("test_main.o", "testing.o", "fakesys.o", "test_wrap.o"),
-    "lab04_sigchld": ("fail_fork.so",),
-}
+# The kit's own compiled parts, which no student file changes: the unit-test
+# objects of a lab graded through its unit tests (its Makefile's kit-objects
+# target: doctest's main, the test support, the lab's tests) and the grader's
+# preloaded libraries (grader/support/NAME.cpp).  The grader compiles them
+# once per grading run -- a batch once for all its students -- outside any
+# sandbox, and a lab's build links them from a folder the sandbox sees
+# read-only (make KIT_OBJECTS=DIR, common.mk).
+SUPPORT_LIBRARIES = ("fail_fork",)
 # A batch hands its workers the folder it built through this variable.
 KIT_OBJECTS_SETTING = "FORKLAB_KIT_OBJECTS"
 
@@ -161,30 +164,39 @@ def build_env() -> dict:
                                                       "KIT_OBJECTS", KIT_OBJECTS_SETTING)}
 
 
-def kit_objects_for(labs) -> list:
-    return [name for lab in labs for name in KIT_OBJECTS.get(lab, ())]
+def _built_mark(dest: Path, lab_name: str) -> Path:
+    return dest / f".{lab_name}.built"
 
 
-def build_kit_objects(dest: Path, labs, kit_root: Path = KIT_ROOT) -> None:
-    """Compile the kit objects the labs need into dest, from the grader's own
-    kit (trusted code: no sandbox).  Raises RuntimeError if they do not build."""
-    names = kit_objects_for(labs)
-    dest.mkdir(parents=True, exist_ok=True)
-    jobs = str(os.cpu_count() or 1)
-    commands = []
-    objects = [str(dest / name) for name in names if name.endswith(".o")]
-    if objects:
-        commands.append(["make", "-C", str(kit_root / "lab01_wrap"), "-s", "-j", jobs,
-                         f"BUILD={dest}", *objects])
-    if "fail_fork.so" in names:
-        commands.append(["g++", "-std=c++17", "-O2", "-shared", "-fPIC", "-o",
-                         str(dest / "fail_fork.so"), str(SUPPORT_DIR / "fail_fork.cpp"), "-ldl"])
+def _support_library_command(dest: Path, name: str) -> list:
+    return ["g++", "-std=c++17", "-O2", "-shared", "-fPIC", "-o", str(dest / f"{name}.so"),
+            str(SUPPORT_DIR / f"{name}.cpp"), "-ldl"]
+
+
+def _run_trusted_builds(commands) -> None:
     for command in commands:
         proc = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True,
                               env=build_env(), timeout=scaled(600))
         if proc.returncode != 0:
             raise RuntimeError(f"the kit's own objects did not build ({' '.join(command)}):\n"
                                f"{(proc.stdout + proc.stderr)[-2000:]}")
+
+
+def build_kit_objects(dest: Path, labs, kit_root: Path = KIT_ROOT, libraries=True) -> None:
+    """Compile into dest the kit objects of the labs graded through their unit
+    tests and (libraries=True) the grader's support libraries, from the
+    grader's own kit (trusted code: no sandbox).  Raises RuntimeError if they
+    do not build."""
+    dest.mkdir(parents=True, exist_ok=True)
+    jobs = str(os.cpu_count() or 1)
+    unit_tested = [name for name in labs if LABS[name].graded_through_unit_tests]
+    commands = [["make", "-C", str(kit_root / name), "-s", "-j", jobs, f"BUILD={dest}",
+                 "kit-objects"] for name in unit_tested]
+    if libraries:
+        commands += [_support_library_command(dest, name) for name in SUPPORT_LIBRARIES]
+    _run_trusted_builds(commands)
+    for name in unit_tested:
+        _built_mark(dest, name).touch()
     for item in [dest, *dest.iterdir()]:
         item.chmod(0o755 if item.is_dir() else 0o644)
 
@@ -203,21 +215,33 @@ def given_kit_objects():
 
 
 def kit_objects_ready(scratch: Path, lab: Lab) -> Path:
-    """The folder of the kit objects the lab needs, built on first use in the
-    scratch folder unless a batch gave one.  lab04's tests find the shim in
-    scratch/grader-support/, where this puts a copy."""
-    names = KIT_OBJECTS.get(lab.name, ())
-    folder = given_kit_objects() or scratch / "kit-objects"
-    absent = [name for name in names if not (folder / name).is_file()]
-    if absent and given_kit_objects():
-        raise UsageError(f"{KIT_OBJECTS_SETTING}={folder} lacks {', '.join(absent)}")
-    if absent:
-        build_kit_objects(folder, [lab.name])
-    if "fail_fork.so" in names:
-        support = scratch / "grader-support"
-        support.mkdir(mode=0o755, exist_ok=True)
-        shutil.copyfile(folder / "fail_fork.so", support / "fail_fork.so")
+    """The folder of the kit objects of a lab graded through its unit tests:
+    the batch's, or built on first use in the scratch folder."""
+    given = given_kit_objects()
+    if given is not None:
+        if not _built_mark(given, lab.name).is_file():
+            raise UsageError(f"{KIT_OBJECTS_SETTING}={given} lacks the kit objects of {lab.name}")
+        return given
+    folder = scratch / "kit-objects"
+    if not _built_mark(folder, lab.name).is_file():
+        build_kit_objects(folder, [lab.name], libraries=False)
     return folder
+
+
+def support_library(scratch: Path, name: str) -> Path:
+    """grader/support/NAME.cpp as a library to preload, in scratch/grader-support/
+    where the sandbox sees it: copied from the batch's kit objects, else built
+    on first use."""
+    target = scratch / "grader-support" / f"{name}.so"
+    if not target.exists():
+        target.parent.mkdir(mode=0o755, exist_ok=True)
+        given = given_kit_objects()
+        if given is not None and (given / target.name).is_file():
+            shutil.copyfile(given / target.name, target)
+        else:
+            _run_trusted_builds([_support_library_command(target.parent, name)])
+        target.chmod(0o644)
+    return target
 
 
 def build_lab(scratch: Path, lab: Lab, missing: dict, timeout: float = 180) -> BuildResult:
@@ -230,7 +254,7 @@ def build_lab(scratch: Path, lab: Lab, missing: dict, timeout: float = 180) -> B
     jobs = str(os.cpu_count() or 1)
     lab_dir = scratch / lab.name
     command = ["make", "-C", str(lab_dir), "-j", jobs, lab.target]
-    if lab.name in KIT_OBJECTS:
+    if lab.graded_through_unit_tests:
         command.append(f"KIT_OBJECTS={kit_objects_ready(scratch, lab)}")
     log_path = scratch / f"build-{lab.name}.log"
     # The compiler runs contained too (as the sandbox user, under bwrap): an

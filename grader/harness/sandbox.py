@@ -47,7 +47,7 @@ import psutil
 
 from grader.i18n import _
 
-from .settings import one_of, whole_number
+from grader.settings import one_of, whole_number
 
 
 # Defaults, overridable through the environment for slow or small machines.
@@ -84,13 +84,14 @@ def uids_in_use() -> set:
     return used
 
 
-def pick_free_uid(avoid=()) -> int:
-    """A sandbox uid that no running process has, starting from one derived
-    from our pid so that concurrent graders start their search apart."""
+def pick_free_uid(avoid=(), first: int = FIRST_SANDBOX_UID, count: int = SANDBOX_UIDS) -> int:
+    """A uid of [first, first + count) that no running process has, starting
+    from one derived from our pid so that concurrent graders start their
+    search apart."""
     used = uids_in_use() | set(avoid)
-    start = os.getpid() % SANDBOX_UIDS
-    for offset in range(SANDBOX_UIDS):
-        uid = FIRST_SANDBOX_UID + (start + offset) % SANDBOX_UIDS
+    start = os.getpid() % count
+    for offset in range(count):
+        uid = first + (start + offset) % count
         if uid not in used:
             return uid
     raise RuntimeError("no free sandbox uid")

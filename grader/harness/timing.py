@@ -2,7 +2,7 @@
 
 import time
 
-from .settings import positive_number
+from grader.settings import positive_number
 
 TIMEOUT_SCALE = positive_number("FORKLAB_TIMEOUT_SCALE", 1.0)
 

@@ -36,7 +36,7 @@ if __name__ == "__main__" and not __package__:  # run as a file: grader/ is no p
     sys.exit(2)
 
 from grader.harness import kit  # noqa: E402
-from grader.selftest import mutants  # noqa: E402
+from grader.selftest import catalogue  # noqa: E402
 from tools.make_handout import make_handout  # noqa: E402
 
 
@@ -44,13 +44,13 @@ def make_class(folder: Path, count: int, labs) -> dict:
     """count submission folders in folder: reference, handout, then mutants of
     the graded labs in turn.  Returns {student: what it is}."""
     handout = make_handout(KIT_ROOT, folder.parent / "handout", tarball=False)
-    catalogue = [m for m in mutants.catalogue() if m.name.split("/")[0] in labs]
+    mutants = [m for m in catalogue.catalogue() if m.name.split("/")[0] in labs]
     kinds = {}
     next_mutant = 0
     for i in range(count):
         student = folder / f"student{i + 1:02d}"
         if i % 4 == 0:
-            mutants.reference_submission(student)
+            catalogue.reference_submission(student)
             kinds[student.name] = "reference"
         elif i % 4 == 1:
             for rel in kit.STUDENT_FILES:
@@ -58,9 +58,9 @@ def make_class(folder: Path, count: int, labs) -> dict:
                 shutil.copy(handout / rel, student / rel)
             kinds[student.name] = "handout"
         else:
-            mutant = catalogue[next_mutant % len(catalogue)]
+            mutant = mutants[next_mutant % len(mutants)]
             next_mutant += 1
-            mutants.apply(mutant, student)
+            catalogue.apply(mutant, student)
             kinds[student.name] = f"mutant {mutant.name}"
     return kinds
 

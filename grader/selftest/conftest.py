@@ -2,7 +2,9 @@
 
 import json
 import os
+import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,7 @@ except ModuleNotFoundError:
     pytest.exit("the grader's selftests run from the kit's folder: "
                 "python3 -m pytest [options] grader/selftest[/test_X.py]", returncode=4)
 
-import mutants  # noqa: E402
+import catalogue  # noqa: E402
 from grader.harness import kit  # noqa: E402
 
 GRADER_DIR = Path(__file__).resolve().parents[1]
@@ -25,16 +27,28 @@ KIT_ROOT = GRADER_DIR.parent
 def pytest_addoption(parser):
     parser.addoption("--whole-catalogue", action="store_true",
                      help="grade every mutant of grader/mutants/ (make selftest-long); "
-                          "without it, test_mutants grades a cover: mutants.cover()")
+                          "without it, test_mutants grades a cover: catalogue.cover()")
 
 
 def run_grade(*args, env=None, timeout=600, grader=GRADER_DIR):
     """Run the grader as a user would; returns the CompletedProcess.  grader=
-    another copy's grader/ folder (a handout's) grades with that copy."""
+    another copy's grader/ folder (a handout's) grades with that copy.
+
+    Unless the test chooses (--logs, --batch), the logs go to a folder of
+    their own, removed afterwards: never to the kit's grade-logs/, which
+    another selftest's grader may be emptying at the same moment."""
+    args = [str(arg) for arg in args]
     argv, full_env = kit.grader_command(grader.parent, dict(os.environ, **(env or {})))
-    return subprocess.run([*argv, *map(str, args)],
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                          timeout=timeout, env=full_env)
+    own_logs = None
+    if not {"--logs", "--batch"} & set(args):
+        own_logs = tempfile.mkdtemp(prefix="forklab-selftest-logs-")
+        args += ["--logs", own_logs]
+    try:
+        return subprocess.run([*argv, *args], stdin=subprocess.DEVNULL, capture_output=True,
+                              text=True, timeout=timeout, env=full_env)
+    finally:
+        if own_logs is not None:
+            shutil.rmtree(own_logs, ignore_errors=True)
 
 
 def load_results(path: Path) -> dict:
@@ -49,7 +63,7 @@ def failed_tests(results: dict) -> set:
 def submission(tmp_path):
     """A submission folder holding a copy of the reference student files."""
     folder = tmp_path / "submission"
-    mutants.reference_submission(folder)
+    catalogue.reference_submission(folder)
     return folder
 
 

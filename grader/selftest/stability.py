@@ -23,7 +23,7 @@ if __name__ == "__main__" and not __package__:  # run as a file: grader/ is no p
     sys.exit(2)
 
 from grader.harness import kit  # noqa: E402
-from grader.selftest import mutants  # noqa: E402
+from grader.selftest import catalogue  # noqa: E402
 
 
 def start_hogs(count: int) -> list:
@@ -50,7 +50,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="forklab-stability-") as tmp:
         batch = Path(tmp) / "batch"
         for run in range(args.runs):
-            mutants.reference_submission(batch / f"run{run + 1:03d}")
+            catalogue.reference_submission(batch / f"run{run + 1:03d}")
         out = Path(tmp) / "out"
         lab_args = [arg for lab in args.lab for arg in ("--lab", lab)]
         hogs = start_hogs(cores)

@@ -15,11 +15,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-import mutants
+import catalogue
 from conftest import failed_tests, load_results, run_grade
 from grader.harness import kit
 
-ALTERNATIVES = mutants.alternatives()
+ALTERNATIVES = catalogue.alternatives()
 AT_A_TIME = 2
 
 
@@ -37,7 +37,7 @@ def groups():
 def test_alternatives_parse_and_apply(tmp_path):
     assert ALTERNATIVES, "grader/alternatives/ is empty"
     for alternative in ALTERNATIVES:
-        mutants.apply(alternative, tmp_path / folder_name(alternative))
+        catalogue.apply(alternative, tmp_path / folder_name(alternative))
 
 
 @pytest.mark.parametrize("labs, members", groups(), ids=lambda v: "+".join(v)
@@ -45,7 +45,7 @@ def test_alternatives_parse_and_apply(tmp_path):
 def test_every_alternative_scores_full_marks(labs, members, tmp_path):
     batch = tmp_path / "batch"
     for alternative in members:
-        mutants.apply(alternative, batch / folder_name(alternative))
+        catalogue.apply(alternative, batch / folder_name(alternative))
     out = tmp_path / "out"
     lab_args = [arg for lab in labs for arg in ("--lab", lab)]
     proc = run_grade("--batch", batch, "--out", out, "-j", str(AT_A_TIME), *lab_args,
@@ -82,7 +82,7 @@ def unit_test_problem(alternative, scratch, base) -> str:
     """Build the alternative's lab in a scratch kit and run its unit tests;
     returns "" when they pass, else what went wrong."""
     submission = scratch / "submission"
-    mutants.apply(alternative, submission)
+    catalogue.apply(alternative, submission)
     kit_copy = scratch / "kit"
     kit_copy.mkdir()
     kit.copy_kit(kit_copy)

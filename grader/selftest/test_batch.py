@@ -9,7 +9,7 @@ import textwrap
 
 import psutil
 
-import mutants
+import catalogue
 from conftest import GRADER_DIR, KIT_ROOT, replace_once, run_grade
 
 from grader import batch
@@ -23,16 +23,16 @@ HANG = ("        const ssize_t n = read(fd, buf, nbytes);\n",
 
 def test_a_batch_grades_each_submission_on_its_own(tmp_path):
     batch = tmp_path / "class"
-    mutants.reference_submission(batch / "alice")
+    catalogue.reference_submission(batch / "alice")
     handout = make_handout(KIT_ROOT, tmp_path / "dist", tarball=False)
     (batch / "bob" / "lab01_wrap").mkdir(parents=True)
     shutil.copy(handout / "lab01_wrap" / "wrap.cpp", batch / "bob" / "lab01_wrap")
-    by_name = {m.name: m for m in mutants.catalogue()}
+    by_name = {m.name: m for m in catalogue.catalogue()}
     writen = by_name["lab01_wrap/writen_ignores_short_writes"]
-    mutants.apply(writen, batch / "carol")
-    mutants.reference_submission(batch / "dave")
+    catalogue.apply(writen, batch / "carol")
+    catalogue.reference_submission(batch / "dave")
     (batch / "dave" / "lab01_wrap" / "wrap.cpp").write_text("this is not C++\n")
-    mutants.reference_submission(batch / "erin")
+    catalogue.reference_submission(batch / "erin")
     replace_once(batch / "erin" / "lab01_wrap" / "wrap.cpp", *HANG)
     (batch / "notes.txt").write_text("not a submission folder\n")
 

@@ -3,7 +3,7 @@
 at most a few failures of independent causes, and logs of a few MiB.
 
 A beginner's mistake is one edit of the reference, in the format of the
-mutants (selftest/mutants.py), with `first:` (words the first FAIL block of
+mutants (selftest/catalogue.py), with `first:` (words the first FAIL block of
 the table must contain) and `independent:` (the most FAIL lines that do not
 point back to an earlier failure's cause).  The beginners of a lab are graded
 in one batch, two at a time."""
@@ -12,10 +12,10 @@ from collections import defaultdict
 
 import pytest
 
-import mutants
+import catalogue
 from conftest import run_grade
 
-CATALOGUE = mutants.catalogue(mutants.BEGINNERS_DIR)
+CATALOGUE = catalogue.catalogue(catalogue.BEGINNERS_DIR)
 
 # What a run of one beginner's submission may leave in its logs folder.
 MAX_LOG_BYTES = 4 << 20
@@ -62,7 +62,7 @@ def log_bytes(folder) -> int:
 def test_each_beginner_failure_is_named_first(labs, members, tmp_path):
     batch = tmp_path / "batch"
     for beginner in members:
-        mutants.apply(beginner, batch / folder_name(beginner))
+        catalogue.apply(beginner, batch / folder_name(beginner))
     out = tmp_path / "out"
     lab_args = [arg for lab in labs for arg in ("--lab", lab)]
     proc = run_grade("--batch", batch, "--out", out, "-j", "2", *lab_args, timeout=3600)

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-import mutants
+import catalogue
 from conftest import GRADER_DIR, KIT_ROOT, run_grade
 
 from grader import batch, class_report
@@ -75,18 +75,18 @@ def rename(text: str) -> str:
 
 def make_class(folder: Path, scratch: Path) -> dict:
     """The submissions; returns {student: what it is}."""
-    by_name = {m.name: m for m in mutants.catalogue()}
+    by_name = {m.name: m for m in catalogue.catalogue()}
     kinds = {}
-    mutants.reference_submission(folder / "alice")
+    catalogue.reference_submission(folder / "alice")
     kinds["alice"] = "reference"
-    mutants.reference_submission(folder / "alice_copy")
+    catalogue.reference_submission(folder / "alice_copy")
     server = folder / "alice_copy" / LAB / "server.cpp"
     server.write_text(rename(server.read_text()))
     kinds["alice_copy"] = "renamed copy of alice"
-    mutants.reference_submission(folder / "carol")
+    catalogue.reference_submission(folder / "carol")
     shutil.copy(INDEPENDENT, folder / "carol" / LAB / "server.cpp")
     kinds["carol"] = "independent"
-    mutants.reference_submission(folder / "carol_copy")
+    catalogue.reference_submission(folder / "carol_copy")
     (folder / "carol_copy" / LAB / "server.cpp").write_text(rename(INDEPENDENT.read_text()))
     kinds["carol_copy"] = "renamed copy of carol"
     handout = make_handout(KIT_ROOT, scratch / "dist", tarball=False)
@@ -94,16 +94,16 @@ def make_class(folder: Path, scratch: Path) -> dict:
         (folder / "handout" / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(handout / rel, folder / "handout" / rel)
     kinds["handout"] = "handout"
-    chosen = [m for m in mutants.catalogue() if m.name.startswith(LAB + "/")]
+    chosen = [m for m in catalogue.catalogue() if m.name.startswith(LAB + "/")]
     chosen += [by_name[f"lab01_wrap/{name}"] for name in (
         "accept_gives_up_on_eintr", "read_gives_up_on_eintr", "io_wrapper_dies_on_error",
         "writen_ignores_short_writes", "readline_stops_at_nul", "accept_keeps_clobbered_length",
         "readline_drops_rest_of_long_line")]
     for mutant in chosen:
         student = mutant.name.replace("/", "-")
-        mutants.apply(mutant, folder / student)
+        catalogue.apply(mutant, folder / student)
         kinds[student] = mutant.name
-    mutants.reference_submission(folder / "broken")
+    catalogue.reference_submission(folder / "broken")
     (folder / "broken" / LAB / "server.cpp").write_text("this is not C++\n")
     kinds["broken"] = "does not compile"
     return kinds

@@ -79,6 +79,9 @@ def test_logs_under_a_file_is_a_usage_error(tmp_path):
     ("FORKLAB_TIMEOUT_SCALE", "-2", "a number above 0, not '-2'"),
     ("FORKLAB_TIMEOUT_SCALE", "nan", "a number above 0, not 'nan'"),
     ("FORKLAB_SANDBOX", "docker", "one of auto, bwrap, uid, not 'docker'"),
+    ("FORKLAB_SOAK", "longer", "one of short, long, not 'longer'"),
+    ("FORKLAB_LANG", "fr", "one of en, zh, not 'fr'"),
+    ("FORKLAB_GRADER_TESTS", "/no/such/folder", "an existing folder, not '/no/such/folder'"),
 ])
 def test_a_bad_setting_is_a_usage_error(name, value, message):
     """Every FORKLAB_* setting is checked the same way: one line, exit 2."""

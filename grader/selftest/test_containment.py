@@ -16,7 +16,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-import mutants
+import catalogue
 from conftest import KIT_ROOT, failed_tests, load_results, replace_once, run_grade
 from grader.harness import kit, sandbox
 
@@ -24,8 +24,11 @@ SOCKET_LINE = "    const int fd = socket(family, type, protocol);\n"
 CLOSE_LINE = "    if (close(fd) < 0)\n        perr_exit(\"close\");\n"
 
 
-# The sandbox uid of these tests, so that leftovers() sees only their processes.
-SANDBOX_UID = sandbox.pick_free_uid() if os.geteuid() == 0 else None
+# The sandbox uid of these tests, so that leftovers() sees only their
+# processes: above the range graders pick from, so that no grader of another
+# selftest running at the same time takes it while it is idle.
+SANDBOX_UID = (sandbox.pick_free_uid(first=sandbox.FIRST_SANDBOX_UID + sandbox.SANDBOX_UIDS,
+                                     count=100) if os.geteuid() == 0 else None)
 
 
 # Why bwrap cannot run here ('' when it can): the bwrap cases are skipped then.
@@ -410,9 +413,9 @@ def test_a_batch_cannot_include_the_kit_or_read_another_submission(open_folder, 
     up_to_root = "../" * 24 + str(reference).lstrip("/")
     for student, text in {"absolute": f'#include "{reference}"\n',
                           "relative": f'#include "{up_to_root}"\n'}.items():
-        mutants.reference_submission(batch / student)
+        catalogue.reference_submission(batch / student)
         (batch / student / "lab02_single" / "server.cpp").write_text(text)
-    mutants.reference_submission(batch / "reader")
+    catalogue.reference_submission(batch / "reader")
     victim = batch / "absolute" / "lab02_single" / "server.cpp"
     replace_once(batch / "reader" / "lab02_single" / "server.cpp",
                  "    const std::uint16_t port = port_from_args(argc, argv);\n",

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from conftest import KIT_ROOT
-import mutants
+import catalogue
 from tools.make_handout import make_handout
 
 SHELL_WORDS = {"for", "do", "done", "if", "then", "fi", "while", "echo", "printf", "cd", "kill",
@@ -156,7 +156,7 @@ def test_the_handout_holds_no_instructor_target_or_reference_to_missing_files(ha
 
 def test_with_the_reference_files_the_handout_passes_its_own_tests(handout, tmp_path):
     submission = tmp_path / "reference"
-    mutants.reference_submission(submission)
+    catalogue.reference_submission(submission)
     for student_file in submission.rglob("*.cpp"):
         shutil.copyfile(student_file, handout / student_file.relative_to(submission))
 

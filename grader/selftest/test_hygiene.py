@@ -100,3 +100,23 @@ def test_a_sys_path_edit_is_found():
         assert SYS_PATH_EDIT.search(edit), edit
     assert sys_path_edits("import sys\nprint(sys.path)\n") == []
     assert not SYS_PATH_EDIT.search("print(sys.path[0]); sys.path == []")
+
+
+def test_every_setting_is_checked_and_documented():
+    """Every FORKLAB_* setting the grader reads goes through grader/settings.py
+    (no os.environ.get of one elsewhere), and grader/README.md's table lists it."""
+    read_elsewhere, through_settings = [], set()
+    for path in (KIT_ROOT / "grader").rglob("*.py"):
+        if {"selftest", "node_modules"} & set(path.parts):
+            continue
+        text = path.read_text()
+        read_elsewhere += [f"{path.relative_to(KIT_ROOT)}: {name}" for name in re.findall(
+            r"environ(?:\.get\(|\[)\s*\"(FORKLAB_\w+)\"", text)]
+        through_settings |= set(re.findall(
+            r"\b(?:whole_number|positive_number|one_of|folder)\(\s*\"(FORKLAB_\w+)\"", text))
+    through_settings.add("FORKLAB_LANG")  # i18n.py: through settings.one_of, by its name
+    assert not read_elsewhere, "read without grader/settings.py: " + ", ".join(read_elsewhere)
+    readme = (KIT_ROOT / "grader" / "README.md").read_text()
+    table = {name for row in readme.splitlines() if row.startswith("| `FORKLAB_")
+             for name in re.findall(r"`(FORKLAB_\w+)`", row.split("|")[1])}
+    assert through_settings <= table, sorted(through_settings - table)

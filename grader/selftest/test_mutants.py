@@ -1,20 +1,20 @@
 """The grader's tests of itself: every mutant of the catalogue fails exactly
 the tests it should, the reference passes all of them, and every graded test
-is failed by at least one mutant (or is listed in mutants.NO_HONEST_MUTANT
+is failed by at least one mutant (or is listed in catalogue.NO_HONEST_MUTANT
 with the reason).
 
 The mutants of each lab are graded together with the reference in one batch
 (`grade --batch -j 2`: two gradings at a time), which also exercises batch
-grading.  `make test` grades a cover of the catalogue (mutants.cover: every
+grading.  `make test` grades a cover of the catalogue (catalogue.cover: every
 test title that any mutant fails is failed by a graded one); `make
 selftest-long` (pytest --whole-catalogue) grades every mutant."""
 
 from collections import defaultdict
 
-import mutants
+import catalogue
 from conftest import GRADER_DIR, failed_tests, load_results, run_grade
 
-CATALOGUE = mutants.catalogue()
+CATALOGUE = catalogue.catalogue()
 
 
 def groups(members):
@@ -30,7 +30,7 @@ def pytest_generate_tests(metafunc):
     (--whole-catalogue) grades every mutant."""
     if "members" in metafunc.fixturenames:
         whole = metafunc.config.getoption("whole_catalogue")
-        members = CATALOGUE if whole else mutants.cover(CATALOGUE)
+        members = CATALOGUE if whole else catalogue.cover(CATALOGUE)
         metafunc.parametrize("labs, members", groups(members),
                              ids=lambda v: "+".join(v) if isinstance(v, tuple) else None)
 
@@ -46,11 +46,11 @@ def folder_name(mutant):
 def test_every_mutant_fails_exactly_its_tests(labs, members, tmp_path):
     batch = tmp_path / "batch"
     for mutant in members:
-        mutants.apply(mutant, batch / folder_name(mutant))
-    mutants.reference_submission(batch / "reference")
+        catalogue.apply(mutant, batch / folder_name(mutant))
+    catalogue.reference_submission(batch / "reference")
     out = tmp_path / "out"
     lab_args = [arg for lab in labs for arg in ("--lab", lab)]
-    proc = run_grade("--batch", batch, "--out", out, "-j", "2", "--seed", mutants.SEED,
+    proc = run_grade("--batch", batch, "--out", out, "-j", "2", "--seed", catalogue.SEED,
                      *lab_args, timeout=1800)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     problems = []
@@ -69,35 +69,35 @@ def test_every_mutant_fails_exactly_its_tests(labs, members, tmp_path):
 
 
 def test_the_cover_fails_every_title_the_catalogue_fails():
-    covered = {mutants.title_of(name) for m in mutants.cover(CATALOGUE) for name in m.fails}
-    everything = {mutants.title_of(name) for m in CATALOGUE for name in m.fails}
+    covered = {catalogue.title_of(name) for m in catalogue.cover(CATALOGUE) for name in m.fails}
+    everything = {catalogue.title_of(name) for m in CATALOGUE for name in m.fails}
     assert covered == everything
-    assert len(mutants.cover(CATALOGUE)) < len(CATALOGUE)
+    assert len(catalogue.cover(CATALOGUE)) < len(CATALOGUE)
 
 
 def test_catalogue_table_in_readme_is_up_to_date():
     readme = (GRADER_DIR / "README.md").read_text()
-    assert mutants.tables() in readme, (
+    assert catalogue.tables() in readme, (
         "grader/README.md's catalogue tables are out of date: run "
-        "`python3 -m grader.selftest.mutants --update-readme` in the kit's folder")
+        "`python3 -m grader.selftest.catalogue --update-readme` in the kit's folder")
 
 
 def graded_test_names() -> set:
     """'lab: title' of every graded test, as `grade --list` names them."""
-    return {f"{lab}: {title}" for lab, title in mutants.graded_tests()}
+    return {f"{lab}: {title}" for lab, title in catalogue.graded_tests()}
 
 
 def test_every_graded_test_is_failed_by_a_mutant():
-    tests = mutants.graded_tests()
-    by_title = mutants.failing_mutants(CATALOGUE, tests)
+    tests = catalogue.graded_tests()
+    by_title = catalogue.failing_mutants(CATALOGUE, tests)
     unproven = [title for title, names in by_title.items()
-                if not names and title not in mutants.NO_HONEST_MUTANT]
+                if not names and title not in catalogue.NO_HONEST_MUTANT]
     assert not unproven, ("no mutant of grader/mutants/ fails these graded tests (add one, or "
-                          "say in mutants.NO_HONEST_MUTANT why none can):\n  "
+                          "say in catalogue.NO_HONEST_MUTANT why none can):\n  "
                           + "\n  ".join(unproven))
-    stale = [title for title in mutants.NO_HONEST_MUTANT if by_title.get(title)]
+    stale = [title for title in catalogue.NO_HONEST_MUTANT if by_title.get(title)]
     assert not stale, f"NO_HONEST_MUTANT lists tests that a mutant fails: {stale}"
-    unknown = [title for title in mutants.NO_HONEST_MUTANT if title not in by_title]
+    unknown = [title for title in catalogue.NO_HONEST_MUTANT if title not in by_title]
     assert not unknown, f"NO_HONEST_MUTANT names no graded test: {unknown}"
 
 

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from conftest import KIT_ROOT, failed_tests, load_results, run_grade
-import mutants
+import catalogue
 
 from grader.harness import kit, report
 from grader.harness.results import Grading
@@ -67,7 +67,7 @@ def test_gradescope_upload_without_labs_gets_a_clear_message(tmp_path):
     subprocess.run([str(root / "source" / "run_autograder")], env=env, check=True, timeout=60)
     results = json.loads((root / "results" / "results.json").read_text())
     assert results["score"] == 0
-    assert "No lab folder" in results["output"]
+    assert "No lab folder (lab01_wrap, lab02_single, ...)" in results["output"]
 
 
 def listed_points(lab: str):
@@ -84,7 +84,7 @@ def listed_points(lab: str):
 
 def single_failure_mutant(name: str):
     """A mutant of the catalogue that fails exactly one test of its lab."""
-    mutant = mutants.parse(mutants.MUTANTS_DIR / f"{name}.mutant")
+    mutant = catalogue.parse(catalogue.MUTANTS_DIR / f"{name}.mutant")
     assert len(mutant.fails) == 1 and mutant.grade == [name.split("/")[0]], mutant.fails
     return mutant
 
@@ -194,7 +194,7 @@ def test_workflow_grading_step_shows_partial_credit(tmp_path):
     lab_total, points = listed_points("lab04_sigchld")
     expected = lab_total - points[failing]
     submission = tmp_path / "submission"
-    mutants.apply(mutant, submission)
+    catalogue.apply(mutant, submission)
 
     job = the_workflow()["jobs"]["grade"]
     step = next(s for s in job["steps"] if s.get("id") == "grade")
@@ -325,7 +325,7 @@ def test_prairielearn_mutant_scores_its_fraction(prairielearn, tmp_path):
     mutant = single_failure_mutant("lab02_single/no_reuseaddr")
     total, points = listed_points("lab02_single")
     submission = tmp_path / "submission"
-    mutants.apply(mutant, submission)
+    catalogue.apply(mutant, submission)
     results = grade_on_prairielearn(prairielearn, tmp_path, "lab02_single",
                                     uploads_of(prairielearn, submission, "lab02_single"))
     assert results["score"] == pytest.approx((total - points[mutant.fails[0]]) / total)

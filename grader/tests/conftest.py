@@ -5,8 +5,15 @@ import random
 import pytest
 from grader.i18n import _
 
-from grader.harness import procs, timeline
+from grader.harness import diagnose, procs, timeline
 from grader.harness.scoring import slug, title_of
+
+# By its full name: the selftests grade with copies of this file in test
+# folders of their own, which have no checks/ beside them.
+from grader.tests.checks.cause_hints import HINTS as CAUSE_HINTS
+
+# The advice for each cause the harness names is the labs' (checks/cause_hints.py).
+diagnose.hints.update(CAUSE_HINTS)
 
 
 @pytest.fixture(scope="session")

@@ -8,11 +8,11 @@ crashes or reaches a handout stub costs only its own cases.
 import re
 
 from grader.harness import graded, procs
-from grader.harness.common import builds_test
 from grader.harness.expect import expect, fail
 from grader.harness.timing import scaled
 from grader.i18n import _  # noqa: F401 -- its titles and hints are translated
 
+from checks.build_tests import builds_test
 from checks.wrap_cases import CASE_DESCRIPTION, CASES, TEST_BINARY
 
 LAB = "lab01_wrap"

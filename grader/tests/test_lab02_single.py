@@ -7,11 +7,11 @@ child process.
 """
 
 from grader.harness import graded
-from grader.harness.common import builds_test
 from grader.harness.expect import expect, fail
 from grader.harness.kit import _N
 from grader.i18n import _
 
+from checks.build_tests import builds_test
 from checks import (
     startup_tests as startup, reply_tests as replies, leaving_tests as leaving, log_tests as log
 )

@@ -7,8 +7,7 @@ the zombies the tests see are reported as notes (no points lost), the
 motivation for lab04.
 """
 
-from grader.harness.common import builds_test
-
+from checks.build_tests import builds_test
 from checks import (
     startup_tests as startup, reply_tests as replies, leaving_tests as leaving, log_tests as log
 )

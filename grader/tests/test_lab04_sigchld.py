@@ -7,8 +7,7 @@ once or one is killed; accept() survives the signal; a failed fork() drops
 one client instead of the server; and a soak of thousands of connections.
 """
 
-from grader.harness.common import builds_test
-
+from checks.build_tests import builds_test
 from checks import (
     startup_tests as startup, reply_tests as replies, leaving_tests as leaving, log_tests as log
 )

@@ -20,12 +20,12 @@ import time
 import pytest
 
 from grader.harness import graded, kit, net, procs
-from grader.harness.common import builds_test
 from grader.harness.expect import expect, fail, show
 from grader.harness.timing import scaled, wait_for
 from grader.harness.kit import _N
 from grader.i18n import _  # noqa: F401 -- its titles and hints are translated
 
+from checks.build_tests import builds_test
 from checks import client_driver
 from checks.client_driver import (
     HALF_CLOSE, PROMPT, SERVER_CLOSED, expect_all_replies, expect_exit_0_at_end_of_input, outcome,
@@ -33,6 +33,10 @@ from checks.client_driver import (
 from checks.protocol import expect_reply, uppercase
 
 LAB = "lab05_client"
+# The other lab this module builds and runs: the last test drives this
+# submission's lab04 server (so a PrairieLearn question asks for its file too).
+SERVER_LAB = "lab04_sigchld"
+GRADED_WITH = (SERVER_LAB,)
 # How long the "stops answering" test watches a client that waits for the
 # server, and the share of that time it may be runnable (running, or ready to
 # run and waiting for a CPU).  A busy loop is runnable all the time however
@@ -510,13 +514,13 @@ def test_with_lab04_server(grading, client, run_dir, rng):
 
     a few hundred lines and 64 KiB through this submission's lab04 server; not run without it
     """
-    if "lab04_sigchld" not in kit.present_labs(grading.scratch):
-        pytest.skip(_("not run: lab04_sigchld is not part of this copy of the kit"))
-    build = grading.build("lab04_sigchld")
+    if SERVER_LAB not in kit.present_labs(grading.scratch):
+        pytest.skip(_("not run: {lab} is not part of this copy of the kit").format(lab=SERVER_LAB))
+    build = grading.build(SERVER_LAB)
     if not build.ok:
         pytest.skip(_("not run: this submission's lab04 server did not build ({why})").format(
             why=build.problem))
-    lab04 = grading.lab_dir("lab04_sigchld")
+    lab04 = grading.lab_dir(SERVER_LAB)
     try:
         server = net.start_server(lab04 / "server", cwd=lab04, log_dir=run_dir,
                                   name="lab04-server")

@@ -23,12 +23,12 @@ import time
 
 
 from grader.harness import graded, net, procs
-from grader.harness.common import builds_test
 from grader.harness.expect import expect, fail, show
 from grader.harness.timing import scaled, wait_for
 from grader.harness.kit import _N
 from grader.i18n import _  # noqa: F401 -- its titles and hints are translated
 
+from checks.build_tests import builds_test
 from checks import (
     startup_tests as startup, reply_tests as replies, leaving_tests as leaving, log_tests as log
 )

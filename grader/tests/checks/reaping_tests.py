@@ -13,17 +13,16 @@ import os
 import selectors
 import signal
 import socket
-import subprocess
 import time
-from pathlib import Path
 
 import pytest
 
-from grader.harness import graded, note, procs
+from grader.harness import graded, kit, note, procs
 from grader.harness.expect import expect, fail, show
 from grader.harness.timing import scaled, wait_for
 from grader.harness.kit import _N
 from grader.i18n import _  # noqa: F401 -- its titles and hints are translated
+from grader import settings
 
 from . import echo_server as echo, protocol
 from .protocol import uppercase
@@ -32,7 +31,7 @@ from . import fork_tests
 # How long a zombie may stay before the tests call it a leftover.
 REAP_DEADLINE = 5
 
-SOAK_LONG = os.environ.get("FORKLAB_SOAK", "") == "long"
+SOAK_LONG = settings.SOAK == "long"
 SOAK_CONNECTIONS, SOAK_AT_ONCE, SOAK_SECONDS = ((100_000, 300, 600) if SOAK_LONG
                                                 else (2_000, 200, 60))
 
@@ -42,7 +41,6 @@ SOAK_CONNECTIONS, SOAK_AT_ONCE, SOAK_SECONDS = ((100_000, 300, 600) if SOAK_LONG
 # enough, and the machine's process table is not a dustbin.
 MAX_SOAK_ZOMBIES = 100
 
-SUPPORT_DIR = Path(__file__).resolve().parents[2] / "support"
 
 HINT_REAPED = _N("Install a SIGCHLD handler once, before the accept loop (install_sigchld_handler "
                  "with sigaction), that reaps exited children with waitpid(-1, nullptr, WNOHANG). "
@@ -187,19 +185,11 @@ def test_killed_child_reaped(lab_dir, run_dir, rng):
 
 @pytest.fixture(scope="module")
 def fail_fork_shim(grading):
-    """grader/support/fail_fork.cpp built into the scratch folder, once."""
-    source = SUPPORT_DIR / "fail_fork.cpp"
-    target = grading.scratch / "grader-support" / "fail_fork.so"
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.parent.chmod(0o755)
-        build = subprocess.run(["g++", "-std=c++17", "-O2", "-shared", "-fPIC", "-o", str(target),
-                                str(source), "-ldl"], stdin=subprocess.DEVNULL,
-                               capture_output=True, text=True, timeout=scaled(120))
-        if build.returncode != 0:
-            pytest.fail(f"grader: could not build {source.name}:\n{build.stderr[-1500:]}",
-                        pytrace=False)
-    return target
+    """grader/support/fail_fork.cpp, built (or taken from a batch) once."""
+    try:
+        return kit.support_library(grading.scratch, "fail_fork")
+    except RuntimeError as exc:
+        pytest.fail(f"grader: {exc}", pytrace=False)
 
 
 @graded(points=2, hint=HINT_FORK_FAILS, requires=echo.EXCHANGE)

@@ -1,11 +1,17 @@
 """The grader's FORKLAB_* settings, read from the environment and checked one
 way: a bad value ends the grader with a one-line message and exit status 2, as
 a bad argument does.  They are read at import, before forklab_grade's main()
-could report an error, hence SystemExit here."""
+could report an error, hence SystemExit here.
+
+The harness's own settings are read where they are used (sandbox.py,
+timing.py, i18n.py); the one the labs' graded tests read is here, so that a
+bad value stops the grader before pytest collects a test.
+"""
 
 import math
 import os
 import sys
+from pathlib import Path
 
 
 def _refuse(name: str, text: str, wanted: str):
@@ -41,8 +47,24 @@ def positive_number(name: str, default: float) -> float:
     return value
 
 
-def one_of(name: str, choices: tuple, default: str) -> str:
-    text = os.environ.get(name, default)
+def folder(name: str, default: Path) -> Path:
+    """An existing folder, or default when the setting is absent or empty."""
+    text = os.environ.get(name)
+    if not text:
+        return default
+    if not Path(text).is_dir():
+        _refuse(name, text, "an existing folder")
+    return Path(text).resolve()
+
+
+def one_of(name: str, choices: tuple, default: str, environ=None) -> str:
+    """One of choices, or default when the setting is absent or empty."""
+    text = (os.environ if environ is None else environ).get(name) or default
     if text not in choices:
         _refuse(name, text, f"one of {', '.join(choices)}")
     return text
+
+
+# `make soak` in lab04_sigchld: the long soak (100 000 connections) instead
+# of the short one every grading runs.
+SOAK = one_of("FORKLAB_SOAK", ("short", "long"), "short")

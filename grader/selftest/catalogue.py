@@ -7,7 +7,7 @@ that differs from the reference.  The beginners' catalogue (grader/beginners/)
 uses the same format, with two more keys: `first:` words the grader's first
 message must contain (one line each) and `independent:` the most failures with
 a cause of their own it may report.  The format is documented in
-grader/README.md.  `python3 -m grader.selftest.mutants --table` (from the
+grader/README.md.  `python3 -m grader.selftest.catalogue --table` (from the
 kit's folder) prints the Markdown tables kept in grader/README.md: the
 mutants, the graded tests with the mutants that fail them, and the
 alternatives; `--update-readme` puts them there.
@@ -40,7 +40,7 @@ NO_HONEST_MUTANT = {
 BEGINNERS_DIR = GRADER_DIR / "beginners"
 
 if __name__ == "__main__" and not __package__:  # run as a file: grader/ is no package then
-    print("mutants.py: run python3 -m grader.selftest.mutants from the kit's folder, "
+    print("catalogue.py: run python3 -m grader.selftest.catalogue from the kit's folder, "
           "not this file", file=sys.stderr)
     sys.exit(2)
 
@@ -271,6 +271,6 @@ if __name__ == "__main__":
     elif sys.argv[1:] == ["--update-readme"]:
         update_readme()
     else:
-        print("usage: python3 -m grader.selftest.mutants --table | --update-readme",
+        print("usage: python3 -m grader.selftest.catalogue --table | --update-readme",
               file=sys.stderr)
         sys.exit(2)
