@@ -25,7 +25,8 @@ GRADE_PACKAGES  := make g++ doctest-dev python3 python3-pytest python3-psutil bu
 DEBIAN_PACKAGES := $(GRADE_PACKAGES) clang clang-format libc6-dev netcat-openbsd bear
 # BEGIN HIDDEN
 # The instructor's kit also builds the slides and runs the grader's selftests.
-DEBIAN_PACKAGES += python3-yaml nodejs chromium graphviz fonts-dejavu-core fonts-noto-cjk gettext
+DEBIAN_PACKAGES += python3-yaml python3-pytest-xdist nodejs chromium graphviz fonts-dejavu-core \
+                   fonts-noto-cjk gettext
 # Dolos, for the class report's --similarity (make deps-similarity).
 SIMILARITY_DEPS := grader/similarity/node_modules/.installed
 # END HIDDEN
@@ -152,9 +153,14 @@ grade-reference: check-python
 # slides' npm packages are.  `make test` grades a cover of the mutant
 # catalogue (every test title a mutant fails, failed by one of them);
 # `make selftest-long` grades every mutant.
+# Most selftests wait on programs more than they compute, so they run in one
+# stream per core, a test file per stream at a time (pytest-xdist, Debian's
+# python3-pytest-xdist; without it, one stream).
+SELFTEST_STREAMS = $(shell $(PYTHON) -c 'import xdist' 2>/dev/null \
+                     && [ $(CORES) -gt 1 ] && echo "-n $(CORES) --dist loadfile")
 grader-selftest: check-python catalogues $(SIMILARITY_DEPS)
 	@if [ -d grader/selftest ]; then \
-	    mkdir -p build && $(PYTHON) -m pytest -q -p no:cacheprovider \
+	    mkdir -p build && $(PYTHON) -m pytest -q -p no:cacheprovider $(SELFTEST_STREAMS) \
 	        --basetemp=$(CURDIR)/build/selftest-tmp $(SELFTEST_ARGS) grader/selftest; \
 	else echo "grader/selftest is not part of this copy of the kit: skipped"; fi
 

@@ -43,6 +43,9 @@ def main(argv=None) -> int:
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--lab", action="append", default=[])
+    parser.add_argument("--out", type=Path,
+                        help="keep the batch's grades and report in this folder (default: a "
+                             "temporary folder, removed at the end)")
     args = parser.parse_args(argv)
     if args.runs < 1 or args.jobs < 1:
         parser.error("--runs and --jobs must be at least 1")
@@ -51,7 +54,7 @@ def main(argv=None) -> int:
         batch = Path(tmp) / "batch"
         for run in range(args.runs):
             catalogue.reference_submission(batch / f"run{run + 1:03d}")
-        out = Path(tmp) / "out"
+        out = args.out or Path(tmp) / "out"
         lab_args = [arg for lab in args.lab for arg in ("--lab", lab)]
         hogs = start_hogs(cores)
         started = time.monotonic()
@@ -70,6 +73,9 @@ def main(argv=None) -> int:
     for row in failures:
         print(f"  {row['student']}: {row['total']}/{row['max']} {row['status']} "
               f"failed: {row['failed_tests']}")
+    if args.out is None:
+        print("stability: the grades and the report above were in a temporary folder, now "
+              "removed (--out DIR keeps them)")
     return 1 if failures or proc.returncode != 0 else 0
 
 
