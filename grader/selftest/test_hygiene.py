@@ -120,3 +120,49 @@ def test_every_setting_is_checked_and_documented():
     table = {name for row in readme.splitlines() if row.startswith("| `FORKLAB_")
              for name in re.findall(r"`(FORKLAB_\w+)`", row.split("|")[1])}
     assert through_settings <= table, sorted(through_settings - table)
+
+
+def lab_code_names() -> set:
+    """The names of the labs' own functions, from their headers: the wrappers
+    (Accept, Writen, ...) and the compound names (serve_client, ...)."""
+    names = set()
+    for header in KIT_ROOT.glob("lab*/*.h"):
+        for found in re.finditer(r"\b([A-Za-z]\w*)\s*\([^;{()]*\)\s*(?:noexcept\s*)?;",
+                                 header.read_text()):
+            name = found.group(1)
+            if name[0].isupper() and not name.isupper() or "_" in name:
+                names.add(name)
+    return names
+
+
+def strings_of(path: Path):
+    """(line, text) of the string constants of a Python file, docstrings left out."""
+    tree = ast.parse(path.read_text())
+    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                  if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef,
+                                       ast.AsyncFunctionDef))
+                  and node.body and isinstance(node.body[0], ast.Expr)
+                  and isinstance(node.body[0].value, ast.Constant)}
+    return [(node.lineno, node.value) for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str)
+            and id(node) not in docstrings]
+
+
+def test_the_harness_names_no_lab_and_none_of_the_labs_code():
+    """Lab knowledge lives beside the graded tests (grader/tests/checks/): the
+    harness's code and messages name no lab folder and no function of the
+    labs (its comments may, as examples)."""
+    from grader.harness import manifest
+    labs = [entry.folder for entry in manifest.read()]
+    names = lab_code_names()
+    assert {"serve_client", "Writen", "open_listener"} <= names  # the check sees the headers
+    found = []
+    for path in sorted((KIT_ROOT / "grader" / "harness").glob("*.py")):
+        for line, text in strings_of(path):
+            hits = [lab for lab in labs if lab in text]
+            # A wrapper by its call (Read(...), not the English word), a
+            # compound name (serve_client) anywhere.
+            hits += [name for name in names
+                     if re.search(rf"\b{name}\(" if "_" not in name else rf"\b{name}\b", text)]
+            found += [f"{path.relative_to(KIT_ROOT)}:{line}: {', '.join(hits)}"] if hits else []
+    assert not found, found
