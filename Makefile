@@ -114,8 +114,11 @@ unit-table: check-python
 check-translations: check-python
 	$(PYTHON) tools/check_translations.py
 
-# Each lab README's table of graded tests, rewritten from the grader's tests.
-graded-tables: check-python ; $(PYTHON) -m tools.graded_tables --update
+# The READMEs' generated tables: the labs (README.md, the handout's) and each
+# lab's graded tests.
+graded-tables: check-python
+	$(PYTHON) -m tools.lab_tables --update
+	$(PYTHON) -m tools.graded_tables --update
 
 # bench's `test` is its smoke test: a few seconds of load, zero errors required.
 # One lab at a time, its files compiled on every core.

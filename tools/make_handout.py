@@ -75,8 +75,9 @@ INSTRUCTOR_ONLY = (
     "tools/make_prairielearn.py",
     # Keeping the Chinese twins in step is the course staff's job (make check).
     "tools/check_translations.py",
-    # The lab READMEs' tables of graded tests come with the READMEs.
+    # The READMEs' generated tables (graded tests, labs) come with the READMEs.
     "tools/graded_tables.py",
+    "tools/lab_tables.py",
     "grader/locale/.gitignore",
     "tools/translations.lock.json",
     # A complete fork + SIGCHLD server in C: lab03's and lab04's answer.  The
