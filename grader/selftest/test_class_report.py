@@ -58,7 +58,6 @@ SELECTION = textwrap.dedent('''
     test_children_reaped = full.test_children_reaped
     test_many_exit_at_once = full.test_many_exit_at_once
     test_accepts_while_children_exit = full.test_accepts_while_children_exit
-    fail_fork_shim = full.fail_fork_shim
     test_fork_failure = full.test_fork_failure
     ''')
 

@@ -5,7 +5,7 @@ import random
 import pytest
 from grader.i18n import _
 
-from grader.harness import diagnose, procs, timeline
+from grader.harness import diagnose, kit, procs, timeline
 from grader.harness.scoring import slug, title_of
 
 # By its full name: the selftests grade with copies of this file in test
@@ -42,6 +42,18 @@ def run_dir(grading, request):
     path = grading.test_log_dir(request.node)
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@pytest.fixture(scope="session")
+def preload(grading):
+    """preload(NAME): grader/support/NAME.cpp as a library to preload into a
+    program under test, built (or taken from a batch) once per grading run."""
+    def library(name: str):
+        try:
+            return kit.support_library(grading.scratch, name)
+        except RuntimeError as exc:
+            pytest.fail(f"grader: {exc}", pytrace=False)
+    return library
 
 
 @pytest.fixture

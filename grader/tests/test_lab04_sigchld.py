@@ -16,9 +16,6 @@ from checks import reaping_tests
 
 LAB = "lab04_sigchld"
 
-# The fixture that builds the fork-failure shim (test_fork_failure).
-fail_fork_shim = reaping_tests.fail_fork_shim
-
 # pytest runs the tests of a module in the order their names are bound here.
 test_builds = builds_test()
 test_server_starts = startup.test_server_starts

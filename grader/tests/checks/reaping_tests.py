@@ -15,9 +15,7 @@ import signal
 import socket
 import time
 
-import pytest
-
-from grader.harness import graded, kit, note, procs
+from grader.harness import graded, note, procs
 from grader.harness.expect import expect, fail, show
 from grader.harness.timing import scaled, wait_for
 from grader.harness.kit import _N
@@ -183,23 +181,14 @@ def test_killed_child_reaped(lab_dir, run_dir, rng):
         echo.check_reply(server, client, protocol.text(rng, 30), what=_N("a new client's reply"))
 
 
-@pytest.fixture(scope="module")
-def fail_fork_shim(grading):
-    """grader/support/fail_fork.cpp, built (or taken from a batch) once."""
-    try:
-        return kit.support_library(grading.scratch, "fail_fork")
-    except RuntimeError as exc:
-        pytest.fail(f"grader: {exc}", pytrace=False)
-
-
 @graded(points=2, hint=HINT_FORK_FAILS, requires=echo.EXCHANGE)
-def test_fork_failure(lab_dir, run_dir, rng, fail_fork_shim):
+def test_fork_failure(lab_dir, run_dir, rng, preload):
     """survives fork() failing: drops that client, keeps serving
 
     the 2nd `fork()` fails with `EAGAIN` (a preloaded library): that client sees end of file, the
     3rd is served
     """
-    env = dict(os.environ, LD_PRELOAD=str(fail_fork_shim), FORKLAB_FAIL_FORK="2")
+    env = dict(os.environ, LD_PRELOAD=str(preload("fail_fork")), FORKLAB_FAIL_FORK="2")
     server = echo.start(lab_dir, run_dir, env=env)
     first = echo.connect(server)
     echo.check_reply(server, first, protocol.text(rng, 30), what=_N("the first client's reply"))
