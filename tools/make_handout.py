@@ -78,6 +78,7 @@ INSTRUCTOR_ONLY = (
     # The READMEs' generated tables (graded tests, labs) come with the READMEs.
     "tools/graded_tables.py",
     "tools/lab_tables.py",
+    "tools/generated.py",
     "grader/locale/.gitignore",
     "tools/translations.lock.json",
     # A complete fork + SIGCHLD server in C: lab03's and lab04's answer.  The

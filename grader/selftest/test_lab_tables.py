@@ -7,7 +7,7 @@ import pytest
 
 from conftest import KIT_ROOT
 
-from tools import lab_tables
+from tools import generated, lab_tables
 
 
 def copy_of_the_kit_s_text(target):
@@ -57,3 +57,20 @@ def test_a_readme_without_the_region_is_a_clear_error(tmp_path):
     readme.write_text(readme.read_text().replace(lab_tables.BEGIN, ""))
     with pytest.raises(SystemExit, match="handout/README.md needs one region"):
         lab_tables.expected_readmes(root)
+
+
+def test_a_stale_table_is_named_then_rewritten(tmp_path, capsys):
+    root = copy_of_the_kit_s_text(tmp_path)
+    with open(root / "labs.txt", "a") as f:
+        f.write("lab07_pool server.cpp server lab01_wrap a pool of children\n")
+    for name in ("README.md", "README.zh.md"):
+        (root / "lab07_pool").mkdir(exist_ok=True)
+        (root / "lab07_pool" / name).write_text("# lab07_pool\n<!-- you learn: a pool -->\n")
+    before = (root / "README.md").read_text()
+    expected = lab_tables.expected_readmes(root)
+    assert generated.check_or_update(expected, False, root, "lab_tables", "the table") == 1
+    assert (root / "README.md").read_text() == before
+    assert "lab_tables: README.md: the table is stale" in capsys.readouterr().err
+    assert generated.check_or_update(expected, True, root, "lab_tables", "the table") == 0
+    assert "[lab07_pool](lab07_pool/README.md)" in (root / "README.md").read_text()
+    assert generated.check_or_update(expected, False, root, "lab_tables", "the table") == 0
