@@ -173,10 +173,9 @@ def _support_library_command(dest: Path, name: str) -> list:
             str(SUPPORT_DIR / f"{name}.cpp"), "-ldl"]
 
 
-def _run_trusted_builds(commands) -> None:
+def _run_trusted_builds(commands, folder: Path) -> None:
     for command in commands:
-        proc = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                              env=build_env(), timeout=scaled(600))
+        proc = procs.compile_trusted(command, folder, build_env(), timeout=scaled(600))
         if proc.returncode != 0:
             raise RuntimeError(f"the kit's own objects did not build ({' '.join(command)}):\n"
                                f"{(proc.stdout + proc.stderr)[-2000:]}")
@@ -194,7 +193,7 @@ def build_kit_objects(dest: Path, labs, kit_root: Path = KIT_ROOT, libraries=Tru
                  "kit-objects"] for name in unit_tested]
     if libraries:
         commands += [_support_library_command(dest, name) for name in SUPPORT_LIBRARIES]
-    _run_trusted_builds(commands)
+    _run_trusted_builds(commands, dest)
     for name in unit_tested:
         _built_mark(dest, name).touch()
     for item in [dest, *dest.iterdir()]:
@@ -239,7 +238,7 @@ def support_library(scratch: Path, name: str) -> Path:
         if given is not None and (given / target.name).is_file():
             shutil.copyfile(given / target.name, target)
         else:
-            _run_trusted_builds([_support_library_command(target.parent, name)])
+            _run_trusted_builds([_support_library_command(target.parent, name)], target.parent)
         target.chmod(0o644)
     return target
 

@@ -18,6 +18,7 @@ as given.
 import ctypes
 import os
 import resource
+import shutil
 import signal
 import subprocess
 import threading
@@ -244,11 +245,24 @@ def build_crash_reporter(folder: Path):
     target = folder / "crash_report.so"
     folder.mkdir(parents=True, exist_ok=True)
     folder.chmod(0o755)
-    build = subprocess.run(["g++", "-std=c++17", "-O2", "-shared", "-fPIC", "-o", str(target),
-                            str(source), "-ldl"], stdin=subprocess.DEVNULL, capture_output=True,
-                           timeout=scaled(120))
+    build = compile_trusted(["g++", "-std=c++17", "-O2", "-shared", "-fPIC", "-o", str(target),
+                             str(source), "-ldl"], folder, dict(os.environ), timeout=scaled(120))
     crash_reporter = target if build.returncode == 0 else None
     return crash_reporter
+
+
+def compile_trusted(argv, folder: Path, env: dict, timeout: float) -> subprocess.CompletedProcess:
+    """Run a compiler on the grader's own code (no sandbox), its temporary
+    files in a folder of folder's, removed afterwards: a grader stopped in
+    mid-build must leave nothing in the machine's TMPDIR (the compiler
+    writes its .s, .o and .res there, and a killed one cannot remove them)."""
+    temp = folder / ".compiler-tmp"
+    temp.mkdir(parents=True, exist_ok=True)
+    try:
+        return subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                              env=dict(env, TMPDIR=str(temp)), timeout=timeout)
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
 
 
 def records_dir(log_dir: Path) -> Path:
