@@ -261,7 +261,11 @@ def run_batch(args, labs) -> int:
         if os.geteuid() == 0 or containment.mode == "bwrap":
             shared = Path(tempfile.mkdtemp(prefix="forklab-kit-", dir=sandbox.scratch_parent()))
             os.chmod(shared, 0o755)
-            kit.build_kit_objects(shared, labs)
+            cached = kit.cached_kit_objects()
+            if cached is not None:
+                shutil.copytree(cached, shared, dirs_exist_ok=True)
+            else:
+                kit.build_kit_objects(shared, labs)
         return grade_all(args, labs, submissions, out, seed, jobs, shared)
     finally:
         if shared is not None:

@@ -34,7 +34,7 @@ if __name__ == "__main__" and not __package__:  # run as a file: grader/ is no p
 import pytest
 
 from grader import batch, class_report, i18n, settings
-from grader.harness import kit, procs, report, sandbox
+from grader.harness import kit, procs, profile, report, sandbox
 from grader.i18n import _
 from grader.harness.kit import UsageError
 from grader.harness.results import Grading
@@ -93,6 +93,9 @@ def parse_args(argv):
                         help=_("show only tests that did not pass"))
     parser.add_argument("--keep", action="store_true",
                         help=_("keep the scratch build folder and print where it is"))
+    parser.add_argument("--profile", type=Path, metavar="FILE",
+                        help=_("write where the grading's time went (per lab, per test, per "
+                               "kind of work) to FILE as JSON, and print it as a table"))
     parser.add_argument("--list", action="store_true",
                         help=_("list the graded tests and their points, without grading"))
     batch_options = parser.add_argument_group(_("grading a whole class"))
@@ -165,13 +168,15 @@ def grade(args) -> int:
         raise UsageError(_("submission folder {submission} does not exist").format(
             submission=submission))
     for path in (args.json, args.junit, args.github_summary, args.github_output,
-                 args.prairielearn):
+                 args.prairielearn, args.profile):
         check_output_path(path)
     seed = args.seed if args.seed is not None else random.randrange(1, 1 << 31)
     logs_dir = (args.logs or kit.KIT_ROOT / "grade-logs").resolve()
     check_logs_folder(logs_dir)
 
     clear_old_logs(logs_dir, labs)
+    profile.current.enabled = args.profile is not None
+    profile.current.begin("", "(around the tests)")
     containment = sandbox.choose()
     procs.become_subreaper()
     started = time.monotonic()
@@ -218,6 +223,10 @@ def grade(args) -> int:
                       file=sys.stderr)
             return 3
         elapsed = time.monotonic() - started
+        profile.current.end()
+        if args.profile:
+            profile.current.write(args.profile, elapsed)
+            print(profile.current.table(elapsed))
         grading = Grading.from_scoring(plugin.results, seed=seed, seconds=elapsed,
                                        missing=missing,
                                        sandbox=dict(containment.as_json(), removed=swept))
@@ -336,11 +345,11 @@ def main(argv=None) -> int:
         class_report.check_options(args)
         if args.batch is not None:
             single = (args.json, args.junit, args.github_summary, args.github_output,
-                      args.prairielearn)
+                      args.prairielearn, args.profile)
             if args.submission is not None or any(single) or args.annotations:
                 raise UsageError(_("--batch does not combine with --submission or the options "
                                    "that write one grading's results (--json, --junit, "
-                                   "--github-*, --annotations, --prairielearn)"))
+                                   "--github-*, --annotations, --prairielearn, --profile)"))
             labs = selected_labs(args.lab)
             return batch.run_batch(args, labs)
         return grade(args)

@@ -57,6 +57,20 @@ def folder(name: str, default: Path) -> Path:
     return Path(text).resolve()
 
 
+def optional_folder(name: str, default: Path):
+    """A folder (made when first used), None for the word `off`, or default
+    when the setting is absent or empty."""
+    text = os.environ.get(name)
+    if not text:
+        return default
+    if text == "off":
+        return None
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        _refuse(name, text, "a folder or off")
+    return path.resolve()
+
+
 def one_of(name: str, choices: tuple, default: str, environ=None) -> str:
     """One of choices, or default when the setting is absent or empty."""
     text = (os.environ if environ is None else environ).get(name) or default
@@ -68,3 +82,10 @@ def one_of(name: str, choices: tuple, default: str, environ=None) -> str:
 # `make soak` in lab04_sigchld: the long soak (100 000 connections) instead
 # of the short one every grading runs.
 SOAK = one_of("FORKLAB_SOAK", ("short", "long"), "short")
+
+# Where the grader keeps the kit's compiled parts between gradings (the
+# kit's side of lab01's unit tests, the support libraries, the crash
+# reporter): compiled once, not once per grading.  `off`: compile them in
+# each grading's scratch folder.
+CACHE = optional_folder("FORKLAB_CACHE", Path(os.environ.get("XDG_CACHE_HOME")
+                                              or Path.home() / ".cache") / "forklab")

@@ -42,9 +42,10 @@ def first_difference(a: bytes, b: bytes) -> int:
 
 
 def expect_reply(sent: bytes, received: bytes, expected: bytes,
-                 what=_N("the reply")) -> None:
+                 what=_N("the reply"), ended: str = "") -> None:
     """Fail unless received == expected (the lab's protocol says what the
-    reply to sent is), showing the input, the expected and the received bytes."""
+    reply to sent is), showing the input, the expected and the received bytes;
+    `ended`: how the wait for the reply ended (net.Waited.describe())."""
     if received:
         observations["some_reply"] = True
     if received == expected:
@@ -59,8 +60,14 @@ def expect_reply(sent: bytes, received: bytes, expected: bytes,
              "  " + _("received ({count} bytes): {data}").format(count=len(received),
                                                                   data=show(received))]
     if len(received) < len(expected) and received == expected[:len(received)]:
-        lines.append("  " + _("the first {count} bytes were right, then nothing more came"
-                              ).format(count=len(received)))
+        if not received and ended:
+            lines.append("  " + ended)
+        elif ended:
+            lines.append("  " + _("the first {count} bytes were right, then {ended}").format(
+                count=f"{len(received):,}", ended=ended))
+        else:
+            lines.append("  " + _("the first {count} bytes were right, then nothing more came"
+                                  ).format(count=len(received)))
     else:
         lo = max(0, at - 8)
         lines.append("  " + _("first difference at byte {at}: expected {expected}, received "

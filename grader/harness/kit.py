@@ -6,17 +6,22 @@ headers, unit tests -- comes from the grader's own copy of the kit, so a
 submission cannot change what grades it.
 """
 
+import hashlib
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader import settings
 from grader.i18n import _
 
-from . import manifest, procs, sandbox
+from . import manifest, procs, profile, sandbox
 from .timing import scaled
 
 
@@ -174,8 +179,17 @@ def _support_library_command(dest: Path, name: str) -> list:
 
 
 def _run_trusted_builds(commands, folder: Path) -> None:
-    for command in commands:
-        proc = procs.compile_trusted(command, folder, build_env(), timeout=scaled(600))
+    """Run the compiles side by side (each in a temporary folder of its own)."""
+    def run(numbered):
+        number, command = numbered
+        return command, procs.compile_trusted(command, folder / f".compile-{number}",
+                                              build_env(), timeout=scaled(600))
+
+    with profile.phase("compiling"), ThreadPoolExecutor(max_workers=max(1, len(commands))) as pool:
+        finished = list(pool.map(run, enumerate(commands)))
+    for number in range(len(commands)):
+        shutil.rmtree(folder / f".compile-{number}", ignore_errors=True)
+    for command, proc in finished:
         if proc.returncode != 0:
             raise RuntimeError(f"the kit's own objects did not build ({' '.join(command)}):\n"
                                f"{(proc.stdout + proc.stderr)[-2000:]}")
@@ -183,21 +197,126 @@ def _run_trusted_builds(commands, folder: Path) -> None:
 
 def build_kit_objects(dest: Path, labs, kit_root: Path = KIT_ROOT, libraries=True) -> None:
     """Compile into dest the kit objects of the labs graded through their unit
-    tests and (libraries=True) the grader's support libraries, from the
-    grader's own kit (trusted code: no sandbox).  Raises RuntimeError if they
-    do not build."""
+    tests and (libraries=True) the grader's support libraries and the crash
+    reporter, from the grader's own kit (trusted code: no sandbox).  Raises
+    RuntimeError if they do not build."""
     dest.mkdir(parents=True, exist_ok=True)
     jobs = str(os.cpu_count() or 1)
     unit_tested = [name for name in labs if LABS[name].graded_through_unit_tests]
     commands = [["make", "-C", str(kit_root / name), "-s", "-j", jobs, f"BUILD={dest}",
                  "kit-objects"] for name in unit_tested]
     if libraries:
-        commands += [_support_library_command(dest, name) for name in SUPPORT_LIBRARIES]
+        commands += [_support_library_command(dest, name)
+                     for name in (*SUPPORT_LIBRARIES, procs.CRASH_REPORTER)]
     _run_trusted_builds(commands, dest)
     for name in unit_tested:
         _built_mark(dest, name).touch()
     for item in [dest, *dest.iterdir()]:
         item.chmod(0o755 if item.is_dir() else 0o644)
+
+
+# --- the cache of the kit's compiled parts ----------------------------------
+#
+# What no student file changes is compiled once per version of the kit, not
+# once per grading: settings.CACHE holds one folder per version (its name a
+# hash of the sources and the compiler), which a grading copies into its
+# scratch folder.  Only where no student program can write the cache: as
+# root (it belongs to root) or under bwrap (which shows no home folder).
+
+CACHE_ENTRY = "kit-objects-"
+# An entry nobody used for this long is removed when another one is made.
+CACHE_KEEP_SECONDS = 14 * 24 * 3600
+
+
+def _compiler_identity() -> str:
+    try:
+        return subprocess.run(["g++", "--version"], stdin=subprocess.DEVNULL,
+                              capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+
+
+def _cached_sources(kit_root: Path) -> list:
+    """The files the kit's compiled parts are made from: the labs graded
+    through their unit tests (but their student files), common.mk and the
+    grader's support sources."""
+    files = [kit_root / "common.mk", *sorted(SUPPORT_DIR.glob("*.cpp"))]
+    for name in present_labs(kit_root):
+        if not LABS[name].graded_through_unit_tests:
+            continue
+        for path in sorted((kit_root / name).rglob("*")):
+            rel = path.relative_to(kit_root)
+            if (path.is_file() and "build" not in rel.parts and path.suffix not in (".o", ".d")
+                    and rel.as_posix() not in STUDENT_FILES):
+                files.append(path)
+    return files
+
+
+def cache_key(kit_root: Path = KIT_ROOT) -> str:
+    digest = hashlib.sha256(_compiler_identity().encode())
+    for path in _cached_sources(kit_root):
+        digest.update(str(path.relative_to(kit_root) if path.is_relative_to(kit_root)
+                          else path.name).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:24]
+
+
+def cache_usable() -> bool:
+    return settings.CACHE is not None and (
+        os.geteuid() == 0 or sandbox.choose().mode == "bwrap")
+
+
+def _prune_cache(root: Path, keep: Path) -> None:
+    now = time.time()
+    for entry in root.iterdir():
+        try:
+            stale = now - entry.stat().st_mtime > (
+                3600 if entry.name.startswith(".building-") else CACHE_KEEP_SECONDS)
+        except OSError:
+            continue
+        if entry != keep and stale:
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+_cache_entry = None
+
+
+def cached_kit_objects():
+    """The cache's folder of every kit object, support library and the crash
+    reporter of this version of the kit, compiled on first use; None where
+    no cache may be used (or it cannot be written)."""
+    global _cache_entry
+    if _cache_entry is not None or not cache_usable():
+        return _cache_entry
+    root = settings.CACHE
+    entry = root / f"{CACHE_ENTRY}{cache_key()}"
+    if not (entry / ".complete").is_file():
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            building = Path(tempfile.mkdtemp(prefix=".building-", dir=root))
+        except OSError:
+            return None
+        try:
+            building.chmod(0o755)
+            build_kit_objects(building, [lab for lab in LABS if lab in present_labs()])
+            (building / ".complete").touch()
+            try:
+                building.rename(entry)
+            except OSError:  # another grader made it meanwhile
+                pass
+        finally:
+            shutil.rmtree(building, ignore_errors=True)
+        if not (entry / ".complete").is_file():
+            return None
+        _prune_cache(root, entry)
+    os.utime(entry)
+    _cache_entry = entry
+    return entry
+
+
+def prebuilt_objects():
+    """Where this run finds the kit's compiled parts: the batch's folder, or
+    the cache; None: build them in the scratch folder."""
+    return given_kit_objects() or cached_kit_objects()
 
 
 def given_kit_objects():
@@ -223,7 +342,12 @@ def kit_objects_ready(scratch: Path, lab: Lab) -> Path:
         return given
     folder = scratch / "kit-objects"
     if not _built_mark(folder, lab.name).is_file():
-        build_kit_objects(folder, [lab.name], libraries=False)
+        cached = cached_kit_objects()
+        if cached is not None and _built_mark(cached, lab.name).is_file():
+            shutil.copytree(cached, folder, dirs_exist_ok=True)
+            folder.chmod(0o755)
+        else:
+            build_kit_objects(folder, [lab.name], libraries=False)
     return folder
 
 
@@ -234,7 +358,7 @@ def support_library(scratch: Path, name: str) -> Path:
     target = scratch / "grader-support" / f"{name}.so"
     if not target.exists():
         target.parent.mkdir(mode=0o755, exist_ok=True)
-        given = given_kit_objects()
+        given = prebuilt_objects()
         if given is not None and (given / target.name).is_file():
             shutil.copyfile(given / target.name, target)
         else:
@@ -246,6 +370,11 @@ def support_library(scratch: Path, name: str) -> Path:
 def build_lab(scratch: Path, lab: Lab, missing: dict, timeout: float = 180) -> BuildResult:
     """Run the lab's own Makefile in the scratch copy (the program under test
     only: the unit tests are the student's own business, `make test`)."""
+    with profile.phase("compiling"):
+        return _build_lab(scratch, lab, missing, timeout)
+
+
+def _build_lab(scratch: Path, lab: Lab, missing: dict, timeout: float) -> BuildResult:
     for rel in lab.student_files + tuple(f for dep in lab.builds_with
                                          for f in LABS[dep].student_files):
         if rel in missing:

@@ -2,16 +2,17 @@
 listens (for the graded tests, the bench and the demo), Python clients."""
 
 import errno
+import os
 import selectors
 import socket
 import struct
 import time
+from dataclasses import dataclass
 
-import psutil
 from grader.i18n import _
 
-from . import diagnose, procs, timeline
-from .timing import scaled, wait_until
+from . import diagnose, procs, sockdiag, timeline
+from .timing import CEILING_SECONDS, STALL_SECONDS, deadline_passed, scaled, wait_until
 
 # The start of what the test's clients sent, for the diagnosis of a failed
 # test (a reply printed to stdout instead of sent back); scoring.py clears it.
@@ -31,30 +32,53 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def tcp_sockets(pid: int):
-    """The TCP sockets process pid holds, as psutil connections (none once
-    it has exited)."""
+def _listening_inodes() -> dict:
+    """{socket inode: port} of every listening TCP socket of the machine
+    (sock_diag: the listening sockets only, however many connections the
+    machine holds)."""
+    return {s.inode: s.local_port for s in sockdiag.tcp_sockets(sockdiag.LISTEN)}
+
+
+def _socket_inodes(pid: int) -> set:
+    inodes = set()
     try:
-        return psutil.Process(pid).connections(kind="tcp")
-    except (psutil.NoSuchProcess, psutil.ZombieProcess):
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return inodes
+    for fd in fds:
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(int(target[8:-1]))
+    return inodes
+
+
+def listening_ports(pid: int) -> list:
+    """The ports of the listening TCP sockets process pid holds ([] once it has exited)."""
+    held = _socket_inodes(pid)
+    if not held:
         return []
+    return sorted({port for inode, port in _listening_inodes().items() if inode in held})
 
 
-def listening_sockets(pid: int):
-    """The listening TCP sockets process pid holds."""
-    return [c for c in tcp_sockets(pid) if c.status == psutil.CONN_LISTEN]
+def connection_state(pid: int, remote_port: int):
+    """The TCP state (sockdiag.ESTABLISHED, CLOSE_WAIT...) of process pid's
+    socket connected to remote_port, or None if it holds no such socket."""
+    held = _socket_inodes(pid)
+    every_state = range(sockdiag.ESTABLISHED, sockdiag.CLOSING + 1)
+    for s in sockdiag.tcp_sockets(*every_state):
+        if s.remote_port == remote_port and s.inode in held:
+            return s.state
+    return None
 
 
 def is_listening(pid: int, port: int, descendants: bool = False) -> bool:
     """True if process pid (or, with descendants, any process under it)
     listens on port."""
-    pids = [pid]
-    if descendants:
-        try:
-            pids += [p.pid for p in psutil.Process(pid).children(recursive=True)]
-        except psutil.Error:
-            pass
-    return any(c.laddr and c.laddr.port == port for p in pids for c in listening_sockets(p))
+    pids = [pid] + (procs.descendant_pids(pid) if descendants else [])
+    return any(port in listening_ports(p) for p in pids)
 
 
 def said_port_in_use(program) -> bool:
@@ -92,8 +116,7 @@ class ServerDidNotStart(Exception):
 
 def listening_elsewhere(program, port: int) -> list:
     """The ports the program's own process listens on, other than `port`."""
-    return sorted({c.laddr.port for c in listening_sockets(program.pid)
-                   if c.laddr and c.laddr.port != port})
+    return [other for other in listening_ports(program.pid) if other != port]
 
 
 def start_server(binary, *, cwd, log_dir, name, args=None, limits=None, env=None,
@@ -113,7 +136,7 @@ def start_server(binary, *, cwd, log_dir, name, args=None, limits=None, env=None
     program = start_on_free_port(name, argv, log_dir=log_dir, cwd=cwd, limits=limits, env=env,
                                  timeout=timeout, port_taken=port_taken,
                                  # any port: one on another port is reported at once
-                                 listening=lambda p: listening_sockets(p.pid))
+                                 listening=lambda p: listening_ports(p.pid))
     port = program.port
     if is_listening(program.pid, port):
         timeline.watch(program)  # the test's timeline (harness/timeline.py)
@@ -158,13 +181,46 @@ def bound_elsewhere(program) -> list:
     return sorted({p for p, _err in diagnose.bound_ports(program) if p and p != program.port})
 
 
-class Client:
-    """One TCP connection to the server under test, with a deadline on every
-    operation."""
+@dataclass(frozen=True)
+class Waited:
+    """How a Client's last wait ended: `done` (all it waited for came),
+    `closed` or `reset` by the server, `stalled` (no byte moved for the
+    client's stall limit), or `ceiling` (bytes still moving when
+    CEILING_SECONDS passed)."""
+    ending: str
+    moved: int  # bytes received (and sent, for exchange()) during the wait
+    seconds: float
+    idle: float  # seconds since the last byte moved
 
-    def __init__(self, port: int, timeout: float = 10):
-        self.timeout = scaled(timeout)
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=self.timeout)
+    def describe(self) -> str:
+        """'' when done, else what the wait saw, in the student's words."""
+        if self.ending == "stalled":
+            if not self.moved:
+                return _("no byte came for {seconds} s").format(seconds=f"{self.idle:.0f}")
+            return _("no byte came for {seconds} s after {count} bytes").format(
+                seconds=f"{self.idle:.0f}", count=f"{self.moved:,}")
+        if self.ending == "ceiling":
+            rate = self.moved / max(self.seconds, 1e-9) / 1000
+            return _("bytes were still coming, at {rate} kB/s, when the {ceiling} s ceiling "
+                     "passed").format(rate=f"{rate:.1f}", ceiling=f"{self.seconds:.0f}")
+        if self.ending == "closed":
+            return _("the server closed the connection")
+        if self.ending == "reset":
+            return _("the server reset the connection")
+        return ""
+
+
+class Client:
+    """One TCP connection to the server under test.  Its waits follow
+    progress: a wait goes on while bytes keep moving, and ends once none has
+    moved for `stall` seconds (scaled; default timing.STALL_SECONDS), or at
+    timing.CEILING_SECONDS (scaled) however steady the flow.  `waited` says
+    how the last one ended."""
+
+    def __init__(self, port: int, stall: float = None):
+        self.stall = scaled(stall if stall else STALL_SECONDS)
+        self.waited = Waited("done", 0, 0.0, 0.0)
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=self.stall)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def __enter__(self):
@@ -180,28 +236,64 @@ class Client:
         remember_sent(data)
         self.sock.sendall(data)
 
-    def recv_exactly(self, n: int, timeout: float = None) -> bytes:
-        """Read until n bytes came, the server closed, or the deadline passed;
-        returns what arrived (possibly fewer than n bytes)."""
-        deadline = time.monotonic() + (scaled(timeout) if timeout else self.timeout)
-        chunks, got = [], 0
-        while got < n:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
-            self.sock.settimeout(left)
-            try:
-                chunk = self.sock.recv(min(n - got, 1 << 16))
-            except socket.timeout:
-                break
-            except ConnectionResetError:
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-            got += len(chunk)
-        self.sock.settimeout(self.timeout)
-        return b"".join(chunks)
+    def _clock(self, stall: float = None):
+        """(stall limit, ceiling) of a wait starting now."""
+        return (scaled(stall) if stall else self.stall,
+                time.monotonic() + scaled(CEILING_SECONDS))
+
+    def _ended(self, ending: str, moved: int, started: float, last_move: float) -> None:
+        now = time.monotonic()
+        self.waited = Waited(ending, moved, now - started, now - last_move)
+        if ending in ("stalled", "ceiling"):
+            deadline_passed(self.waited.describe())
+
+    def _receive(self, want: int, stall: float = None) -> tuple:
+        """Read until `want` bytes came (None: until the server closes), the
+        server closed or reset, or the wait stalled or hit its ceiling.
+        Returns (bytes, how it ended)."""
+        limit, ceiling = self._clock(stall)
+        started = last_move = time.monotonic()
+        data = bytearray()
+        ending = "done"
+        try:
+            while want is None or len(data) < want:
+                now = time.monotonic()
+                if now - last_move >= limit:
+                    ending = "stalled"
+                    break
+                if now >= ceiling:
+                    ending = "ceiling"
+                    break
+                self.sock.settimeout(min(limit - (now - last_move), ceiling - now))
+                try:
+                    piece = self.sock.recv(1 << 16 if want is None
+                                           else min(want - len(data), 1 << 16))
+                except socket.timeout:
+                    continue
+                except ConnectionResetError:
+                    ending = "reset"
+                    break
+                if not piece:
+                    ending = "closed"
+                    break
+                data += piece
+                last_move = time.monotonic()
+        finally:
+            self.sock.settimeout(self.stall)
+        self._ended(ending, len(data), started, last_move)
+        return bytes(data), ending
+
+    def recv_exactly(self, n: int, stall: float = None) -> bytes:
+        """Read until n bytes came, the server closed, or the wait stalled (no
+        byte for `stall` s) or reached its ceiling; returns what arrived
+        (possibly fewer than n bytes)."""
+        return self._receive(n, stall)[0]
+
+    def read_until_eof(self, stall: float = None) -> tuple:
+        """(bytes, saw_eof): read until the server closes (or resets), or the
+        wait stalls or reaches its ceiling."""
+        data, ending = self._receive(None, stall)
+        return data, ending in ("closed", "reset")
 
     def nothing_arrives_within(self, seconds: float) -> bool:
         """True if no byte arrives in `seconds` (used to show that a server
@@ -212,74 +304,73 @@ class Client:
         except socket.timeout:
             return True
         finally:
-            self.sock.settimeout(self.timeout)
+            self.sock.settimeout(self.stall)
         return False  # a byte, or end of file, arrived
 
     def exchange(self, data: bytes, chunk: int = 1 << 16, pause: float = 0.0) -> bytes:
         """Send data and read the reply at the same time (so that neither side
         blocks on a full socket buffer), `chunk` bytes per send, waiting
         `pause` seconds between sends.  Returns the bytes received once
-        len(data) arrived, the server closed, or the deadline passed."""
+        len(data) arrived, the server closed, or the wait stalled (nothing
+        sent or received for the stall limit) or reached its ceiling."""
         remember_sent(data)
         want = len(data)
-        deadline = time.monotonic() + self.timeout
+        limit, ceiling = self._clock()
+        started = last_move = time.monotonic()
         received = bytearray()
         sent = 0
+        ending = "done"
         self.sock.setblocking(False)
         sel = selectors.DefaultSelector()
         sel.register(self.sock, selectors.EVENT_READ | selectors.EVENT_WRITE)
         next_send = 0.0
         try:
-            while len(received) < want:
+            while len(received) < want and ending == "done":
                 now = time.monotonic()
-                if now >= deadline:
+                if now - last_move >= limit:
+                    ending = "stalled"
+                    break
+                if now >= ceiling:
+                    ending = "ceiling"
                     break
                 events = selectors.EVENT_READ
                 if sent < len(data) and now >= next_send:
                     events |= selectors.EVENT_WRITE
                 sel.modify(self.sock, events)
-                wait = deadline - now
+                wait = min(limit - (now - last_move), ceiling - now)
                 if sent < len(data) and now < next_send:
                     wait = min(wait, next_send - now)
                 for _key, mask in sel.select(timeout=wait):
                     if mask & selectors.EVENT_READ:
                         try:
                             piece = self.sock.recv(1 << 16)
+                        except BlockingIOError:
+                            piece = None
                         except ConnectionResetError:
-                            return bytes(received)
-                        if not piece:
-                            return bytes(received)
-                        received += piece
+                            ending = "reset"
+                            break
+                        if piece == b"":
+                            ending = "closed"
+                            break
+                        if piece:
+                            received += piece
+                            last_move = time.monotonic()
                     if mask & selectors.EVENT_WRITE:
                         try:
                             sent += self.sock.send(data[sent:sent + chunk])
+                        except BlockingIOError:
+                            continue
                         except (BrokenPipeError, ConnectionResetError):
-                            return bytes(received)
-                        next_send = time.monotonic() + pause if pause else 0.0
+                            ending = "reset"
+                            break
+                        last_move = time.monotonic()
+                        next_send = last_move + pause if pause else 0.0
         finally:
             sel.close()
             self.sock.setblocking(True)
-            self.sock.settimeout(self.timeout)
+            self.sock.settimeout(self.stall)
+        self._ended(ending, len(received), started, last_move)
         return bytes(received)
-
-    def read_until_eof(self, timeout: float = None) -> tuple:
-        """(bytes, saw_eof): read until the server closes or the deadline."""
-        deadline = time.monotonic() + (scaled(timeout) if timeout else self.timeout)
-        data = bytearray()
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return bytes(data), False
-            self.sock.settimeout(left)
-            try:
-                piece = self.sock.recv(1 << 16)
-            except socket.timeout:
-                return bytes(data), False
-            except ConnectionResetError:
-                return bytes(data), True
-            if not piece:
-                return bytes(data), True
-            data += piece
 
     def reset(self) -> None:
         """Close with an RST instead of a FIN (SO_LINGER with a zero timeout)."""
@@ -299,6 +390,7 @@ def connection_refused(port: int) -> bool:
     return False
 
 
-__all__ = ["free_port", "tcp_sockets", "listening_sockets", "is_listening", "start_server",
-           "start_on_free_port", "said_port_in_use", "Client", "connection_refused",
+__all__ = ["free_port", "listening_ports", "is_listening", "start_server",
+           "start_on_free_port", "said_port_in_use", "Client", "Waited", "connection_refused",
+           "connection_state",
            "ServerDidNotStart"]

@@ -29,7 +29,7 @@ from pathlib import Path
 import psutil
 from grader.i18n import _
 
-from . import sandbox
+from . import profile, sandbox
 from .timing import scaled
 
 PR_SET_CHILD_SUBREAPER = 36
@@ -97,43 +97,25 @@ class Program:
             return None
 
     def children(self):
-        """Direct children, zombies included."""
-        proc = self.process()
-        if proc is None:
-            return []
-        try:
-            return proc.children()
-        except psutil.NoSuchProcess:
-            return []
+        """Direct children, zombies included (psutil.Process objects)."""
+        return processes(child_pids(self.pid))
 
     def child_states(self) -> dict:
         """{pid: state letter ('S', 'R', 'Z'...)} of the direct children,
-        zombies included.  Read from /proc/PID/task/*/children: much cheaper
-        than psutil's children(), which reads every process of the machine,
-        for a test that asks many times a second.  psutil where the kernel
-        has no such file."""
-        tasks = Path(f"/proc/{self.pid}/task")
-        if not (tasks / str(self.pid) / "children").exists():
-            return {c.pid: "Z" if status_of(c) == psutil.STATUS_ZOMBIE else "S"
-                    for c in self.children()}
+        zombies included."""
         states = {}
-        for listing in tasks.glob("*/children"):
-            try:
-                pids = listing.read_text().split()
-            except OSError:
-                continue
-            for pid in pids:
-                try:
-                    states[int(pid)] = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1][1]
-                except (OSError, IndexError):
-                    pass  # reaped meanwhile
+        for pid in child_pids(self.pid):
+            state = state_letter(pid)
+            if state:
+                states[pid] = state
         return states
 
     def live_children(self):
-        return [c for c in self.children() if is_live(c)]
+        return processes(pid for pid, state in self.child_states().items()
+                         if state not in ("Z", "X"))
 
     def zombie_children(self):
-        return [c for c in self.children() if status_of(c) == psutil.STATUS_ZOMBIE]
+        return processes(pid for pid, state in self.child_states().items() if state == "Z")
 
     def num_fds(self):
         proc = self.process()
@@ -159,6 +141,125 @@ class Program:
             self.popen.wait(timeout=self.seconds(timeout))
         except subprocess.TimeoutExpired:
             pass
+
+
+# ------------------------------------------------ reading the process tree
+#
+# From /proc/PID/task/TID/children, the kernel's list of a thread's
+# children (zombies included): a few small files, where psutil's children()
+# reads the stat file of every process of the machine, many times a second
+# in a test that waits for a state.
+
+def _children_files_exist() -> bool:
+    return Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").exists()
+
+
+HAVE_CHILDREN_FILES = _children_files_exist()
+
+
+def child_pids(pid: int) -> list:
+    """The pids of process pid's children, zombies included ([] once it is gone)."""
+    if not HAVE_CHILDREN_FILES:
+        try:
+            return [c.pid for c in psutil.Process(pid).children()]
+        except psutil.Error:
+            return []
+    pids = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return pids
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/children") as listing:
+                pids += [int(child) for child in listing.read().split()]
+        except OSError:
+            pass
+    return pids
+
+
+def descendant_pids(pid: int) -> list:
+    """Every process below pid: children, their children, and so on."""
+    found, frontier = [], [pid]
+    while frontier:
+        below = [child for parent in frontier for child in child_pids(parent)]
+        found += below
+        frontier = below
+    return found
+
+
+def state_letter(pid: int) -> str:
+    """The state letter of /proc/PID/stat ('R', 'S', 'Z'...), '' once pid is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return chr(stat.read().rsplit(b")", 1)[1][1])
+    except (OSError, IndexError):
+        return ""
+
+
+@dataclass(frozen=True)
+class Activity:
+    """How much a process has run, read from /proc at one moment (every
+    thread of it summed): its CPU time, its time runnable but waiting for a
+    core (schedstat), and how often it went to sleep of its own accord
+    (voluntary context switches: each one a wake-up that ended in sleep)."""
+    at: float
+    on_cpu: float
+    waiting_for_cpu: float
+    sleeps: int
+
+    def since(self, before: "Activity") -> "ActivityShare":
+        elapsed = max(self.at - before.at, 1e-9)
+        return ActivityShare(elapsed, self.on_cpu - before.on_cpu,
+                             (self.on_cpu - before.on_cpu
+                              + self.waiting_for_cpu - before.waiting_for_cpu) / elapsed,
+                             self.sleeps - before.sleeps)
+
+
+@dataclass(frozen=True)
+class ActivityShare:
+    """What a process did over `seconds`: CPU time used, the share of the
+    time it wanted a core (running or runnable: a busy loop is near 1 however
+    loaded the machine, a process asleep near 0), and its wake-ups."""
+    seconds: float
+    cpu: float
+    wanted_cpu: float
+    wakeups: int
+
+
+def activity(pid: int):
+    """An Activity of process pid, or None once it is gone (or when the
+    kernel does not report it)."""
+    on_cpu = waiting = 0
+    sleeps = 0
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return None
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/schedstat") as schedstat:
+                ran, waited, _slices = schedstat.read().split()
+            with open(f"/proc/{pid}/task/{task}/status") as status:
+                for line in status:
+                    if line.startswith("voluntary_ctxt_switches:"):
+                        sleeps += int(line.split()[1])
+        except (OSError, ValueError):
+            continue
+        on_cpu += int(ran)
+        waiting += int(waited)
+    return Activity(time.monotonic(), on_cpu / 1e9, waiting / 1e9, sleeps)
+
+
+def processes(pids) -> list:
+    """psutil.Process objects of the pids still there."""
+    found = []
+    for pid in pids:
+        try:
+            found.append(psutil.Process(pid))
+        except psutil.Error:
+            pass
+    return found
 
 
 def signal_group(pgid: int, signo: int) -> bool:
@@ -237,14 +338,24 @@ def describe_returncode(code) -> str:
 crash_reporter = None
 
 
-def build_crash_reporter(folder: Path):
-    """Build support/crash_report.cpp into folder once; returns the library's
-    path, or None when it does not build (programs then run without it)."""
+# support/crash_report.cpp, built as a library to preload.
+CRASH_REPORTER = "crash_report"
+
+
+def build_crash_reporter(folder: Path, prebuilt: Path = None):
+    """Build support/crash_report.cpp into folder once (or copy it from the
+    folder of prebuilt objects, harness/kit.py); returns the library's path,
+    or None when it does not build (programs then run without it)."""
     global crash_reporter
-    source = Path(__file__).resolve().parents[1] / "support" / "crash_report.cpp"
-    target = folder / "crash_report.so"
+    source = Path(__file__).resolve().parents[1] / "support" / f"{CRASH_REPORTER}.cpp"
+    target = folder / f"{CRASH_REPORTER}.so"
     folder.mkdir(parents=True, exist_ok=True)
     folder.chmod(0o755)
+    if prebuilt is not None and (prebuilt / target.name).is_file():
+        shutil.copyfile(prebuilt / target.name, target)
+        target.chmod(0o644)
+        crash_reporter = target
+        return crash_reporter
     build = compile_trusted(["g++", "-std=c++17", "-O2", "-shared", "-fPIC", "-o", str(target),
                              str(source), "-ldl"], folder, dict(os.environ), timeout=scaled(120))
     crash_reporter = target if build.returncode == 0 else None
@@ -259,8 +370,9 @@ def compile_trusted(argv, folder: Path, env: dict, timeout: float) -> subprocess
     temp = folder / ".compiler-tmp"
     temp.mkdir(parents=True, exist_ok=True)
     try:
-        return subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                              env=dict(env, TMPDIR=str(temp)), timeout=timeout)
+        with profile.phase("compiling"):
+            return subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
+                                  text=True, env=dict(env, TMPDIR=str(temp)), timeout=timeout)
     finally:
         shutil.rmtree(temp, ignore_errors=True)
 
@@ -300,8 +412,9 @@ def popen_in_session(argv, *, cwd=None, stdin=subprocess.DEVNULL, stdout=None, s
     """Popen of a program of the kit's own in a new session (its own process
     group, no controlling terminal): no sandbox, no limits, no crash reporter.
     OSError when argv[0] cannot run."""
-    return subprocess.Popen([str(a) for a in argv], cwd=cwd, stdin=stdin, stdout=stdout,
-                            stderr=stderr, env=env, start_new_session=True)
+    with profile.phase("starting"):
+        return subprocess.Popen([str(a) for a in argv], cwd=cwd, stdin=stdin, stdout=stdout,
+                                stderr=stderr, env=env, start_new_session=True)
 
 
 # How much of a program's output a test log keeps: its head and its tail.
@@ -434,10 +547,7 @@ def run(name: str, argv: list, *, log_dir: Path, cwd: Path = None, input: bytes 
 
 def kill_tree(pid: int) -> None:
     """SIGKILL a program, its process group, and every descendant of it."""
-    try:
-        tree = psutil.Process(pid).children(recursive=True)
-    except psutil.Error:
-        tree = []
+    tree = processes(descendant_pids(pid))
     try:
         os.killpg(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
@@ -450,10 +560,8 @@ def kill_tree(pid: int) -> None:
 
 
 def descendants():
-    try:
-        return psutil.Process().children(recursive=True)
-    except psutil.NoSuchProcess:
-        return []
+    """The grader's descendants (psutil.Process objects)."""
+    return processes(descendant_pids(os.getpid()))
 
 
 def end_all(timeout: float = 10) -> list:

@@ -113,7 +113,8 @@ def test_every_setting_is_checked_and_documented():
         read_elsewhere += [f"{path.relative_to(KIT_ROOT)}: {name}" for name in re.findall(
             r"environ(?:\.get\(|\[)\s*\"(FORKLAB_\w+)\"", text)]
         through_settings |= set(re.findall(
-            r"\b(?:whole_number|positive_number|one_of|folder)\(\s*\"(FORKLAB_\w+)\"", text))
+            r"\b(?:whole_number|positive_number|one_of|folder|optional_folder)\("
+            r"\s*\"(FORKLAB_\w+)\"", text))
     through_settings.add("FORKLAB_LANG")  # i18n.py: through settings.one_of, by its name
     assert not read_elsewhere, "read without grader/settings.py: " + ", ".join(read_elsewhere)
     readme = (KIT_ROOT / "grader" / "README.md").read_text()

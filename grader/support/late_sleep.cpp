@@ -1,28 +1,34 @@
 // late_sleep.cpp -- an LD_PRELOAD shim for the grader: every call that puts
-// the process to sleep until a signal or an event starts a little late.
+// the process to sleep until a signal or an event starts late: only once one
+// of its children has exited.
 //
 // A server that checks a condition ("fewer children than the cap?") and then
 // sleeps until a signal has a window between the two: a SIGCHLD that arrives
 // in it has already run its handler when the sleep begins, so the sleep waits
 // for a signal that has come and gone -- the lost wakeup (TLPI 22.9).  The
 // window is a few instructions wide, so a test that only sends traffic hits
-// it by luck.  This shim widens it: each call below first waits
-// FORKLAB_LATE_SLEEP_US microseconds (default 2000), then makes the real call.
+// it by luck, and less often the busier the machine.  This shim puts the
+// child's exit inside the window every time: each call below first waits
+// until a child of the process has exited (a zombie not yet reaped, or fewer
+// children than when the call began), at most FORKLAB_LATE_SLEEP_US
+// microseconds (default 50000), then makes the real call.
 //
 // A correct program does not notice beyond the delay itself: it keeps SIGCHLD
 // blocked from the check into the sleep (sigsuspend, ppoll and pselect with a
-// mask), so a signal that arrives during the delay stays pending, and the
-// sleep returns at once.  A program that unblocks first and then calls
-// pause() loses nearly every wakeup.
+// mask), so the signal stays pending, and the sleep returns at once.  A
+// program that unblocks first and then calls pause() loses the wakeup.
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/select.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 namespace {
@@ -31,19 +37,55 @@ long late_microseconds()
 {
     static const long configured = [] {
         const char *text = std::getenv("FORKLAB_LATE_SLEEP_US");
-        const long value = text != nullptr ? std::strtol(text, nullptr, 10) : 2000;
-        return value > 0 && value < 1000000 ? value : 2000;
+        const long value = text != nullptr ? std::strtol(text, nullptr, 10) : 50000;
+        return value > 0 && value < 1000000 ? value : 50000;
     }();
     return configured;
 }
 
-// The delay, through the system call itself: the nanosleep() below is the
-// shim's own.  A signal may cut it short; that is the point of it.
+// The process's children, zombies included (/proc/self/task/PID/children:
+// the main thread's, which is every child of a program that has no threads).
+int children_now()
+{
+    char path[64];
+    std::snprintf(path, sizeof path, "/proc/self/task/%d/children", static_cast<int>(getpid()));
+    const int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    char text[4096];
+    const ssize_t n = read(fd, text, sizeof text);
+    close(fd);
+    int count = 0;
+    for (ssize_t i = 0; i < n; ++i)
+        count += text[i] == ' ';
+    return count;
+}
+
+bool a_child_has_exited()
+{
+    siginfo_t info{};
+    // WNOWAIT: look, without reaping -- the program's own waitpid reaps it.
+    return waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid != 0;
+}
+
+long long now_microseconds()
+{
+    timespec now{};
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return now.tv_sec * 1000000LL + now.tv_nsec / 1000;
+}
+
+// The delay, through system calls only: the nanosleep() below is the
+// shim's own.  A signal may cut a step short; the loop goes on.
 void arrive_late()
 {
     const int saved_errno = errno;
-    const timespec delay{0, late_microseconds() * 1000};
-    syscall(SYS_clock_nanosleep, CLOCK_MONOTONIC, 0, &delay, nullptr);
+    const int children_before = children_now();
+    const long long deadline = now_microseconds() + late_microseconds();
+    const timespec step{0, 100 * 1000};
+    while (children_before > 0 && !a_child_has_exited() && children_now() >= children_before &&
+           now_microseconds() < deadline)
+        syscall(SYS_clock_nanosleep, CLOCK_MONOTONIC, 0, &step, nullptr);
     errno = saved_errno;
 }
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from grader.harness import net, procs
+from grader.harness import net, procs, replace_hint
 from grader.harness.expect import fail
 from grader.harness.timing import scaled, wait_for
 from grader.harness.kit import _N
@@ -30,8 +30,10 @@ ONE_CLIENT = "replies in uppercase to one client"
 # student reads one cause instead of a cascade of unrelated hints.
 EXCHANGE = (SERVER_STARTS, ONE_CLIENT)
 
-# Seconds a client waits for a reply before the test gives up on it.
-REPLY_TIMEOUT = 5
+HINT_SLOW = _N("The reply was right as far as it came, and it was still coming when the "
+               "test's ceiling passed: the server is correct but very slow. Read and write in "
+               "blocks (a buffer of a few KiB per Read and Writen), not a byte at a time, and "
+               "never sleep between writes.")
 
 # ---------------------------------------------------------------- servers
 
@@ -67,9 +69,10 @@ def state(server) -> str:
     return _("the server {ended}").format(ended=server.describe_exit())
 
 
-def connect(server, timeout: float = REPLY_TIMEOUT) -> net.Client:
+def connect(server, stall: float = None) -> net.Client:
+    """A client of the server (its waits: net.Client); fail if it cannot connect."""
     try:
-        return net.Client(server.port, timeout=timeout)
+        return net.Client(server.port, stall=stall)
     except OSError as exc:
         fail(_("could not connect to the server on port {port} ({why}); {state}").format(
             port=server.port, why=exc.strerror or exc, state=state(server)) + last_output(server))
@@ -83,8 +86,10 @@ def check_reply(server, client, data: bytes, what: str = _N("the reply"), **exch
     except OSError as exc:
         fail(_("{what}: the connection failed ({why}); {state}").format(
             what=_(what), why=exc.strerror or exc, state=state(server)) + last_output(server))
+    if client.waited.ending == "ceiling":
+        replace_hint(HINT_SLOW)
     try:
-        expect_reply(data, received, what=what)
+        expect_reply(data, received, what=what, ended=client.waited.describe())
     except pytest.fail.Exception as exc:
         fail(f"{exc.msg}\n  ({state(server)})")
 
@@ -197,12 +202,9 @@ def describe_status(status) -> str:
 
 
 def connection_state(pid: int, client_port: int):
-    """TCP state (psutil.CONN_*) of process pid's socket connected to
-    client_port, or None if it holds no such socket."""
-    for c in net.tcp_sockets(pid):
-        if c.raddr and c.raddr.port == client_port:
-            return c.status
-    return None
+    """TCP state (sockdiag.ESTABLISHED, CLOSE_WAIT...) of process pid's socket
+    connected to client_port, or None if it holds no such socket."""
+    return net.connection_state(pid, client_port)
 
 
 # ------------------------------------------------------------------ hints

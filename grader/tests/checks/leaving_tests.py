@@ -8,9 +8,7 @@ import selectors
 import signal
 from contextlib import ExitStack
 
-import psutil
-
-from grader.harness import graded, procs, replace_hint
+from grader.harness import graded, procs, replace_hint, sockdiag
 from grader.harness.expect import expect
 from grader.harness.timing import scaled, wait_for
 from grader.harness.kit import _N
@@ -111,7 +109,7 @@ def test_client_gone_while_written_to(lab_dir, run_dir, rng):
         with stopped(serving.pid, who):
             client.send(text(rng, 32 * 1024))
             client.close()
-            expect(wait_for(lambda: connection_state(serving.pid, port) == psutil.CONN_CLOSE_WAIT,
+            expect(wait_for(lambda: connection_state(serving.pid, port) == sockdiag.CLOSE_WAIT,
                             5),
                    _("grader: {who} did not see the client close within {seconds} s").format(
                        who=who, seconds=f"{scaled(5):.0f}"))

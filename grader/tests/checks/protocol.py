@@ -29,9 +29,11 @@ def uppercase(data: bytes) -> bytes:
 
 
 def expect_reply(sent: bytes, received: bytes, expected: bytes = None,
-                 what=_N("the reply")) -> None:
-    """Fail unless received == expected (default: the uppercase of sent)."""
-    checks.expect_reply(sent, received, uppercase(sent) if expected is None else expected, what)
+                 what=_N("the reply"), ended: str = "") -> None:
+    """Fail unless received == expected (default: the uppercase of sent);
+    `ended` says how the wait for it ended (net.Waited.describe())."""
+    checks.expect_reply(sent, received, uppercase(sent) if expected is None else expected, what,
+                        ended)
 
 
 # A reply the server printed instead of sending it is a cause the diagnosis

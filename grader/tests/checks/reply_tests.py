@@ -98,7 +98,7 @@ def test_long_line(lab_dir, run_dir, rng):
     """
     server = start(lab_dir, run_dir)
     line = text(rng, 100_000, newline=False) + b"\n"
-    with connect(server, timeout=10) as client:
+    with connect(server) as client:
         check_reply(server, client, line, what=_N("the reply to a line of 100 000 bytes"))
 
 
@@ -110,7 +110,7 @@ def test_megabytes(lab_dir, run_dir, rng):
     """
     server = start(lab_dir, run_dir)
     data = binary(rng, 4 << 20)
-    with connect(server, timeout=10) as client:
+    with connect(server) as client:
         check_reply(server, client, data, what=_N("the reply to 4 MiB of data"))
 
 

@@ -9,10 +9,9 @@ item of that module, so `request.module.LAB` and the score table name its lab.
 import errno
 import shlex
 import socket
-from pathlib import Path
 
 
-from grader.harness import diagnose, graded, net, procs, replace_hint
+from grader.harness import diagnose, graded, net, procs, replace_hint, sockdiag
 from grader.harness.expect import expect
 from grader.harness.timing import scaled, wait_for
 from grader.harness.kit import _N
@@ -103,26 +102,11 @@ def test_port_in_use(lab_dir, run_dir):
                                                                    output=repr(said[:300])))
 
 
-# TCP states (include/net/tcp_states.h) in which a closed connection still
-# holds its local port: FIN_WAIT1, FIN_WAIT2, TIME_WAIT.
-LINGERING_STATES = {"04", "05", "06"}
-
-
 def lingering_on(port: int) -> bool:
-    """True if a connection that was closed on our side still holds `port`.
-    Reads /proc/net/tcp{,6} directly: psutil.net_connections() would map
-    every socket of the machine to its process, which is slow on a busy one."""
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            lines = Path(table).read_text().splitlines()[1:]
-        except OSError:
-            continue
-        for line in lines:
-            fields = line.split()
-            if len(fields) > 3 and fields[3] in LINGERING_STATES \
-                    and int(fields[1].rsplit(":", 1)[1], 16) == port:
-                return True
-    return False
+    """True if a connection that was closed on our side still holds `port`
+    (FIN_WAIT1, FIN_WAIT2 or TIME_WAIT: include/net/tcp_states.h)."""
+    return any(s.local_port == port for s in sockdiag.tcp_sockets(
+        sockdiag.FIN_WAIT1, sockdiag.FIN_WAIT2, sockdiag.TIME_WAIT))
 
 
 @graded(points=1, hint=HINT_REUSEADDR, requires=EXCHANGE)
@@ -138,7 +122,7 @@ def test_restarts_on_the_same_port(lab_dir, run_dir, rng):
     # Stopped with a client connected, the server's end closes first, so its
     # side of the connection lingers in TIME_WAIT, holding the port.
     first.stop()
-    client.read_until_eof(timeout=5)
+    client.read_until_eof()
     client.close()
     expect(wait_for(lambda: lingering_on(port), 5),
            _("grader: no connection of the stopped server lingered on port {port}").format(
