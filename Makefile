@@ -65,7 +65,9 @@ help:
 	@echo "make check-translations  each *.zh.md in step with its English twin"
 	@echo "make slides          the lecture decks (slides/build/); make slides-test checks"
 	@echo "                     them in Chromium"
-	@echo "make stability       grade the reference RUNS times (default 20) under CPU load"
+	@echo "make stability       grade the reference RUNS times (default 20) under CPU load:"
+	@echo "                     every score must stay full; make load-fairness: every"
+	@echo "                     alternative and mutant of the catalogue, twice, under load"
 	@echo "make handout         dist/forklab-handout/ and .tar.gz for students"
 	@echo "                     (REFERENCE_BINARIES=0: without the reference programs;"
 	@echo "                     LANGS=en or LANGS=zh: one language, default both)"
@@ -106,8 +108,8 @@ unit-table: check-python
 
 # BEGIN HIDDEN
 .PHONY: check unit-test sanitize-test clang-build grade-reference grader-selftest \
-        stability stability-short selftest-long slides slides-test handout gradescope prairielearn \
-        check-translations graded-tables
+        stability stability-short load-fairness selftest-long slides slides-test handout \
+        gradescope prairielearn check-translations graded-tables
 
 # Each *.zh.md in step with its English twin (after translating a change:
 # $(PYTHON) tools/check_translations.py --update); every grader message translated.
@@ -170,13 +172,20 @@ grader-selftest: check-python catalogues $(SIMILARITY_DEPS)
 selftest-long:
 	$(MAKE) grader-selftest SELFTEST_ARGS=--whole-catalogue
 
-# The reference graded repeatedly, in parallel, with a CPU hog on every core.
+# Same code, same score: submissions graded repeatedly, two at a time, while
+# four busy loops per core keep the machine busy (grader/selftest/stability.py).
 RUNS ?= 20
 stability: check-python
-	$(PYTHON) -m grader.selftest.stability --runs $(RUNS) --jobs 2
+	$(PYTHON) -m grader.selftest.stability --set reference --runs $(RUNS) --jobs 2
 
+# In `make test`: the reference, the slow alternatives and the mutants whose
+# catch rests on timing, once each, under the same load.
 stability-short: check-python
-	@if [ -d grader/selftest ]; then $(PYTHON) -m grader.selftest.stability --runs 2 --jobs 2; fi
+	@if [ -d grader/selftest ]; then \
+	    $(PYTHON) -m grader.selftest.stability --set fairness --runs 1 --jobs 2; fi
+
+load-fairness: check-python
+	$(PYTHON) -m grader.selftest.stability --set catalogue --runs 2 --jobs 2
 
 # END HIDDEN
 

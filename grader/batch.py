@@ -49,6 +49,9 @@ class Outcome:
     not_run: int = 0
     seconds: float = 0.0
     detail: str = ""
+    # How busy the machine was while this submission was graded: the share
+    # of the time some task waited for a CPU (results.json's extra_data.load).
+    cpu_pressure: float = None
 
 
 def submissions_in(folder: Path) -> list:
@@ -149,6 +152,9 @@ def read_results(path: Path, outcome: Outcome) -> None:
             failed.append(test["name"])
     outcome.score, outcome.max_score, outcome.labs = score, max_score, labs
     outcome.failed, outcome.not_run = failed, not_run
+    load = data["extra_data"].get("load")
+    if load is not None:
+        outcome.cpu_pressure = float(load["cpu_pressure"])
 
 
 def grade_one(submission: Path, out: Path, args, labs, seed: int, sandbox_uids,
@@ -210,10 +216,11 @@ def write_csv(path: Path, outcomes, labs) -> None:
     with open(path, "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["student", *labs, "total", "max", "status", "failed_tests",
-                         "not_run"])
+                         "not_run", "cpu_pressure"])
         for o in outcomes:
             writer.writerow([o.student, *[o.labs.get(lab, 0) for lab in labs], o.score,
-                             o.max_score, o.status, "; ".join(o.failed), o.not_run])
+                             o.max_score, o.status, "; ".join(o.failed), o.not_run,
+                             "" if o.cpu_pressure is None else f"{o.cpu_pressure:.2f}"])
 
 
 class SandboxUids:

@@ -39,6 +39,7 @@ from grader.i18n import _
 from grader.harness.kit import UsageError
 from grader.harness.results import Grading
 from grader.harness.scoring import GradePlugin
+from grader.harness import timing
 from grader.harness.timing import scale
 
 GRADER_DIR = Path(__file__).resolve().parent
@@ -180,6 +181,7 @@ def grade(args) -> int:
     containment = sandbox.choose()
     procs.become_subreaper()
     started = time.monotonic()
+    load = timing.GradingLoad()
     started_at = time.time() - 1  # for the sweep: a file's ctime has coarse ticks
     watchdog = sandbox.Watchdog().start()
     scratch = Path(tempfile.mkdtemp(prefix="forklab-grade-", dir=sandbox.scratch_parent()))
@@ -227,11 +229,14 @@ def grade(args) -> int:
         if args.profile:
             profile.current.write(args.profile, elapsed)
             print(profile.current.table(elapsed))
+        machine = load.report(confirmed=sum(r.runs > 1 for r in plugin.results))
         grading = Grading.from_scoring(plugin.results, seed=seed, seconds=elapsed,
                                        missing=missing,
-                                       sandbox=dict(containment.as_json(), removed=swept))
+                                       sandbox=dict(containment.as_json(), removed=swept),
+                                       load=machine)
         write_outputs(args, grading)
         got, total = grading.score, grading.max_score
+        print(describe_load(machine))
         print(_("Score: {got}/{total}  ({seconds} s)").format(
             got=got, total=total, seconds=f"{elapsed:.1f}"))
         if got < total:
@@ -249,6 +254,18 @@ def grade(args) -> int:
             print(_("scratch folder kept: {scratch}").format(scratch=scratch))
         else:
             shutil.rmtree(scratch, ignore_errors=True)
+
+
+def describe_load(machine: dict) -> str:
+    """One line on how busy the machine was while it graded."""
+    line = _("machine: some task waited for a CPU {share} of the time; load average {before} "
+             "-> {after} on {cores} cores").format(
+                 share=f"{machine['cpu_pressure']:.0%}", before=machine["load_average"][0],
+                 after=machine["load_average"][1], cores=machine["cores"])
+    if machine["confirmed_by_second_run"]:
+        line += "; " + _("{count} test(s) failed at a deadline while the machine was busy and "
+                         "were run a second time").format(count=machine["confirmed_by_second_run"])
+    return line
 
 
 def write_outputs(args, grading) -> None:

@@ -52,6 +52,8 @@ def gradescope_json(g: Grading) -> dict:
     }
     if g.sandbox is not None:
         data["extra_data"]["sandbox"] = g.sandbox
+    if g.load is not None:
+        data["extra_data"]["load"] = g.load
     return data
 
 

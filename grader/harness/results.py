@@ -50,6 +50,8 @@ class Grading:
     problems: tuple = ()
     # How student code was contained (sandbox.Containment.as_json()), if known.
     sandbox: dict = None
+    # How busy the machine was (timing.load_report()), if known.
+    load: dict = None
 
     @property
     def score(self) -> int:
@@ -77,7 +79,8 @@ class Grading:
         return [t for t in self.tests if t.status == "failed"]
 
     @classmethod
-    def from_scoring(cls, results, *, seed: int, seconds: float, missing=None, sandbox=None):
+    def from_scoring(cls, results, *, seed: int, seconds: float, missing=None, sandbox=None,
+                     load=None):
         """The Grading of the plugin's Results; missing: {student file: why}."""
         lab_index, counts, tests = {}, {}, []
         for r in results:
@@ -88,7 +91,7 @@ class Grading:
                 points=r.points, max_points=r.max_points, status=r.status,
                 observation=r.observed, hint=r.hint, log=r.log, seconds=r.seconds,
                 details=details_of(r)))
-        return cls(tuple(tests), seed, seconds, tuple((missing or {}).items()), sandbox)
+        return cls(tuple(tests), seed, seconds, tuple((missing or {}).items()), sandbox, load)
 
 
 def details_of(r) -> str:

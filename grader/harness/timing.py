@@ -102,5 +102,16 @@ class LoadMeter:
 BUSY_SHARE = 0.10
 
 
-def load_average() -> float:
-    return os.getloadavg()[0]
+class GradingLoad:
+    """How busy the machine was during a whole grading (results.json's
+    extra_data.load, and the line the grader prints at the end)."""
+
+    def __init__(self):
+        self.meter = LoadMeter()
+        self.load_before = os.getloadavg()[0]
+
+    def report(self, confirmed: int = 0) -> dict:
+        return {"cores": os.cpu_count() or 1,
+                "cpu_pressure": round(self.meter.share(), 3),
+                "load_average": [round(self.load_before, 2), round(os.getloadavg()[0], 2)],
+                "confirmed_by_second_run": confirmed}

@@ -1,20 +1,42 @@
-"""The stability run: grade the reference solutions again and again while a
-CPU hog runs on every core, and count the failures (there must be none).
+"""Same code, same score: grade the same submissions again and again while
+the machine is busy, and report every score that moved.
 
-    python3 -m grader.selftest.stability [--runs N] [--jobs J] [--lab LAB ...]   (kit's folder)
+    python3 -m grader.selftest.stability [--set SET] [--runs N] [--jobs J] [--hogs H]
+                                         [--lab LAB ...] [--out DIR]     (kit's folder)
 
-`make test` runs a short form (`make stability-short`), `make stability` the
-long one.  The reference is graded through `grade --batch`, J copies at a
-time, so the run also loads the machine with parallel grading.
+SET chooses the submissions:
+
+- `reference` (default): the reference solutions;
+- `fairness`: the reference, the slow but correct alternatives of the
+  catalogue and the mutants whose catch rests on timing (a short list,
+  FAIRNESS_MUTANTS);
+- `catalogue`: the reference, every alternative and every mutant.
+
+Each submission is graded RUNS times, J gradings at a time (`grade --batch`),
+while H busy loops (default: 4 per core) keep every core busy.  The
+`reference` and `fairness` sets are one batch, every lab graded for every
+submission, so that J graders run at once from start to end; the
+`catalogue` set grades each entry on its own labs, a batch per set of labs.  A correct
+submission (the reference, an alternative) must score full marks every time;
+a mutant must fail, every time, each test its `fails:` lists; and a
+submission's score must not change from one grading to the next.  Any other
+test a mutant fails under load is reported too (a test that load alone makes
+fail).  Exit status 1 if anything of that went wrong.
+
+`make test` runs the fairness set once (`make stability-short`); `make
+stability` the reference 20 times; `make load-fairness` the whole catalogue
+twice.
 """
 
 import argparse
 import csv
+import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
+from collections import defaultdict
 from pathlib import Path
 
 if __name__ == "__main__" and not __package__:  # run as a file: grader/ is no package then
@@ -25,9 +47,22 @@ if __name__ == "__main__" and not __package__:  # run as a file: grader/ is no p
 from grader.harness import kit  # noqa: E402
 from grader.selftest import catalogue  # noqa: E402
 
+# Mutants whose failure is measured against time: a busy loop at the cap, a
+# lost wakeup, a client that spins, a handler that blocks, a server that
+# serves one client at a time.  Under load they must fail as they do idle.
+FAIRNESS_MUTANTS = ("lab06_limits/busy_wait_at_cap", "lab06_limits/pause_after_check",
+                    "lab05_client/polls_stdin_after_eof", "lab04_sigchld/blocking_wait_in_handler",
+                    "lab03_fork/iterative_server")
+# Alternatives that are correct but slow: graded under load, they show that
+# a deadline follows progress.
+SLOW_ALTERNATIVES = ("lab04_sigchld/one_byte_per_write",
+                     "lab04_sigchld/sleeps_a_millisecond_per_read",
+                     "lab05_client/reads_one_byte_at_a_time")
+SETS = ("reference", "fairness", "catalogue")
+
 
 def start_hogs(count: int) -> list:
-    """One busy loop per core, each in its own session."""
+    """count busy loops, each in its own session."""
     return [subprocess.Popen(["sh", "-c", "while :; do :; done"], start_new_session=True)
             for _ in range(count)]
 
@@ -38,45 +73,138 @@ def stop_hogs(hogs) -> None:
         hog.wait()
 
 
+def chosen(name: str, only_labs) -> list:
+    """(name, entry or None for the reference, labs to grade) of the set."""
+    everything = catalogue.catalogue()
+    alternatives = catalogue.alternatives()
+    members = [("reference", None, None)]
+    if name == "fairness":
+        members += [(a.name, a, a.grade) for a in alternatives if a.name in SLOW_ALTERNATIVES]
+        members += [(m.name, m, m.grade) for m in everything if m.name in FAIRNESS_MUTANTS]
+    elif name == "catalogue":
+        members += [(a.name, a, a.grade) for a in alternatives]
+        members += [(m.name, m, m.grade) for m in everything]
+    if only_labs:
+        members = [(n, e, [lab for lab in (labs or only_labs) if lab in only_labs])
+                   for n, e, labs in members]
+        members = [(n, e, labs) for n, e, labs in members if labs is None or labs]
+    return members
+
+
+def batches(members, runs: int, only_labs, together: bool) -> dict:
+    """{labs graded: [(folder name, member name, entry)]}: a batch per set of
+    labs, or (together) one batch of every lab, so that its gradings run
+    J at a time from the first to the last."""
+    grouped = defaultdict(list)
+    for name, entry, labs in members:
+        for run in range(1, runs + 1):
+            folder = f"{name.replace('/', '__')}__run{run:02d}"
+            graded = only_labs if together else (labs or only_labs)
+            grouped[tuple(graded or ())].append((folder, name, entry))
+    return grouped
+
+
+def grade_batch(tmp: Path, labs: tuple, members, jobs: int, out: Path) -> int:
+    batch = tmp / ("batch-" + ("+".join(labs) or "all"))
+    for folder, _name, entry in members:
+        if entry is None:
+            catalogue.reference_submission(batch / folder)
+        else:
+            catalogue.apply(entry, batch / folder)
+    argv, env = kit.grader_command()
+    lab_args = [arg for lab in labs for arg in ("--lab", lab)]
+    return subprocess.run([*argv, "--batch", str(batch), "--out", str(out), "-j", str(jobs),
+                           "--seed", str(catalogue.SEED), *lab_args], env=env,
+                          stdout=subprocess.DEVNULL).returncode
+
+
+def not_passed(out: Path, folder: str):
+    """The titles of the tests the grading did not pass, or None if it has no results."""
+    try:
+        results = json.loads((out / folder / "results.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return {t["name"] for t in results["tests"] if t["status"] != "passed"}
+
+
+def verdicts(rows, members_by_folder, outs) -> tuple:
+    """(problems, table rows): every moved score and every broken expectation."""
+    problems, scores = [], defaultdict(list)
+    for folder, row in rows.items():
+        name, entry = members_by_folder[folder]
+        scores[name].append(f"{row['total']}/{row['max']}")
+        failed = not_passed(outs[folder], folder)
+        if row["status"] != "ok" or failed is None:
+            problems.append(f"{folder}: grading {row['status']} ({row['failed_tests']})")
+            continue
+        mutant = entry is not None and getattr(entry, "fails", None)
+        if not mutant and failed:
+            problems.append(f"{folder}: correct, but failed {sorted(failed)}")
+        elif mutant:
+            missed = set(entry.fails) - failed
+            if missed:
+                problems.append(f"{folder}: the mutant passed {sorted(missed)}")
+            extra = failed - set(entry.fails)
+            if extra:
+                problems.append(f"{folder}: the mutant also failed {sorted(extra)} (not listed)")
+    for name, seen in scores.items():
+        if len(set(seen)) > 1:
+            problems.append(f"{name}: the score moved between gradings: {', '.join(seen)}")
+    return problems, scores
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--set", choices=SETS, default="reference")
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--jobs", type=int, default=2)
+    cores = os.cpu_count() or 1
+    parser.add_argument("--hogs", type=int, default=4 * cores,
+                        help="busy loops running meanwhile (default: 4 per core)")
     parser.add_argument("--lab", action="append", default=[])
     parser.add_argument("--out", type=Path,
-                        help="keep the batch's grades and report in this folder (default: a "
+                        help="keep the batches' grades and reports in this folder (default: a "
                              "temporary folder, removed at the end)")
     args = parser.parse_args(argv)
-    if args.runs < 1 or args.jobs < 1:
-        parser.error("--runs and --jobs must be at least 1")
-    cores = os.cpu_count() or 1
+    if args.runs < 1 or args.jobs < 1 or args.hogs < 0:
+        parser.error("--runs and --jobs must be at least 1, --hogs at least 0")
+    unknown = [lab for lab in args.lab if lab not in kit.LABS]
+    if unknown:
+        parser.error(f"unknown lab {unknown[0]} (labs: {', '.join(kit.LABS)})")
+    members = chosen(args.set, args.lab)
+    grouped = batches(members, args.runs, args.lab, together=args.set != "catalogue")
+    rows, outs, members_by_folder, codes = {}, {}, {}, []
     with tempfile.TemporaryDirectory(prefix="forklab-stability-") as tmp:
-        batch = Path(tmp) / "batch"
-        for run in range(args.runs):
-            catalogue.reference_submission(batch / f"run{run + 1:03d}")
-        out = args.out or Path(tmp) / "out"
-        lab_args = [arg for lab in args.lab for arg in ("--lab", lab)]
-        hogs = start_hogs(cores)
+        keep = args.out or Path(tmp) / "out"
+        hogs = start_hogs(args.hogs)
         started = time.monotonic()
         try:
-            argv, env = kit.grader_command()
-            proc = subprocess.run([*argv, "--batch", str(batch), "--out", str(out),
-                                   "-j", str(args.jobs), *lab_args], env=env)
+            for labs, batch_members in sorted(grouped.items()):
+                out = keep / ("+".join(labs) or "all")
+                codes.append(grade_batch(Path(tmp), labs, batch_members, args.jobs, out))
+                with open(out / "grades.csv") as f:
+                    for row in csv.DictReader(f):
+                        rows[row["student"]] = row
+                        outs[row["student"]] = out
+                for folder, name, entry in batch_members:
+                    members_by_folder[folder] = (name, entry)
         finally:
             stop_hogs(hogs)
         elapsed = time.monotonic() - started
-        with open(out / "grades.csv") as f:
-            rows = list(csv.DictReader(f))
-    failures = [r for r in rows if r["status"] != "ok" or r["total"] != r["max"]]
-    print(f"stability: {len(rows)} gradings of the reference, {args.jobs} at a time, "
-          f"with {cores} CPU hogs: {len(failures)} failed, {elapsed:.0f} s")
-    for row in failures:
-        print(f"  {row['student']}: {row['total']}/{row['max']} {row['status']} "
-              f"failed: {row['failed_tests']}")
+        problems, scores = verdicts(rows, members_by_folder, outs)
+        pressures = [float(r["cpu_pressure"]) for r in rows.values() if r.get("cpu_pressure")]
+    print(f"stability ({args.set}): {len(rows)} gradings of {len(scores)} submissions, "
+          f"{args.runs} each, {args.jobs} at a time, with {args.hogs} CPU hogs on {cores} cores "
+          f"(CPU pressure {min(pressures, default=0):.0%}-{max(pressures, default=0):.0%}): "
+          f"{len(problems)} problems, {elapsed:.0f} s")
+    for name, seen in sorted(scores.items()):
+        print(f"  {name}: {', '.join(seen)}")
+    for problem in problems:
+        print(f"  PROBLEM {problem}")
     if args.out is None:
-        print("stability: the grades and the report above were in a temporary folder, now "
-              "removed (--out DIR keeps them)")
-    return 1 if failures or proc.returncode != 0 else 0
+        print("stability: the grades and reports were in a temporary folder, now removed "
+              "(--out DIR keeps them)")
+    return 1 if problems or any(code != 0 for code in codes) else 0
 
 
 if __name__ == "__main__":

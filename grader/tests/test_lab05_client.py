@@ -41,8 +41,8 @@ GRADED_WITH = (SERVER_LAB,)
 # server, and the share of that time it may be runnable (running, or ready to
 # run and waiting for a CPU).  A busy loop is runnable all the time however
 # loaded the machine is; a client asleep in poll() or read() almost never.
-IDLE_WINDOW = 1.0
-IDLE_BUSY_SHARE = 0.5
+IDLE_WINDOW = 0.5
+IDLE_BUSY_SHARE = 0.2
 
 READ_EVERYTHING = _N("The server may split a reply anywhere and send it late: never assume one "
                      "read() returns one whole reply. Watch stdin and the socket together "

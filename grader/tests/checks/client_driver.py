@@ -5,6 +5,7 @@ printed; the fixtures that start it and the grader's own uppercase server
 """
 
 import os
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -14,7 +15,7 @@ import pytest
 
 from grader.harness import procs
 from grader.harness.expect import expect, fail, show
-from grader.harness.timing import scaled
+from grader.harness.timing import CEILING_SECONDS, deadline_passed, scaled
 from grader.harness.kit import _N
 from grader.i18n import _  # noqa: F401 -- its titles and hints are translated
 
@@ -141,18 +142,27 @@ class RunningClient:
             return bytes(self._out)
 
     def wait_output(self, size: int, timeout: float, expected: bytes = None) -> bytes:
-        """Wait until `size` bytes came on stdout, stdout ended, the deadline
-        passed, or (given what is expected) the output went wrong."""
-        deadline = time.monotonic() + scaled(timeout)
+        """Wait until `size` bytes came on stdout, stdout ended, or (given
+        what is expected) the output went wrong.  The wait follows progress:
+        it ends when nothing more came for `timeout` s, or at the ceiling
+        (both scaled), however steady the output."""
+        limit = scaled(timeout)
+        ceiling = time.monotonic() + scaled(CEILING_SECONDS)
         checked = 0
         with self._cond:
+            seen, last_move = len(self._out), time.monotonic()
             while len(self._out) < size and not self._out_done:
                 if expected is not None:
                     if self._out[checked:] != expected[checked:len(self._out)]:
                         break
                     checked = len(self._out)
-                left = deadline - time.monotonic()
+                now = time.monotonic()
+                if len(self._out) != seen:
+                    seen, last_move = len(self._out), now
+                left = min(last_move + limit, ceiling) - now
                 if left <= 0:
+                    deadline_passed("the client's output stopped coming"
+                                    if now < ceiling else "the client's output: the ceiling")
                     break
                 self._cond.wait(left)
             return bytes(self._out)
@@ -165,8 +175,19 @@ class RunningClient:
 
     def wait_exit(self, timeout: float):
         """The client's return code once it has exited and everything it
-        wrote to stdout has been collected; None if it still runs."""
-        code = self.program.wait_exit(timeout)
+        wrote to stdout has been collected; None if it still runs.  The wait
+        follows progress: it ends when the client printed nothing for
+        `timeout` s, or at the ceiling (both scaled)."""
+        ceiling = time.monotonic() + scaled(CEILING_SECONDS)
+        seen = -1
+        code = None
+        while code is None and time.monotonic() < ceiling:
+            printed = len(self.output())
+            if printed == seen:
+                break
+            seen = printed
+            code = self.program.wait_exit(min(timeout, (ceiling - time.monotonic())
+                                              / scaled(1)))
         if code is not None and self._stdout_r is not None:
             deadline = time.monotonic() + scaled(PROMPT)
             with self._cond:
@@ -183,25 +204,21 @@ class RunningClient:
         return times.user + times.system
 
     def watch_idle(self, seconds: float):
-        """Sample the client's state for `seconds` (scaled), or until it exits.
-        Returns (share of samples in which it was runnable, seconds watched,
-        whether it exited)."""
-        proc = self.program.process()
-        samples = runnable = 0
+        """Watch the client for `seconds` (not scaled: what it does meanwhile
+        is its own, however busy the machine), or until it exits.  Returns
+        (the share of the time it was running or waiting for a CPU, as the
+        kernel counts it: procs.activity; seconds watched; whether it exited)."""
+        before = procs.activity(self.popen.pid)
         started = time.monotonic()
-        deadline = started + scaled(seconds)
-        while time.monotonic() < deadline:
-            if self.popen.poll() is not None:
-                return 0.0, time.monotonic() - started, True
-            try:
-                state = proc.status()
-            except (AttributeError, psutil.Error):
-                continue  # exiting: poll() says so on the next turn
-            samples += 1
-            runnable += state == psutil.STATUS_RUNNING
-            time.sleep(0.01)  # the sampling interval, not synchronisation
-        exited = self.popen.poll() is not None
-        return runnable / max(samples, 1), time.monotonic() - started, exited
+        try:
+            self.popen.wait(timeout=seconds)
+            exited = True
+        except subprocess.TimeoutExpired:
+            exited = False
+        after = procs.activity(self.popen.pid)
+        if exited or before is None or after is None:
+            return 0.0, time.monotonic() - started, True
+        return after.since(before).wanted_cpu, time.monotonic() - started, False
 
     def ended(self) -> str:
         """'exited with status 1', for observed messages (what it said on
