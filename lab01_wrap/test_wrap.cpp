@@ -308,7 +308,8 @@ TEST_CASE("Accept: retries after a network error of the new connection")
     const sockaddr_in sa = loopback_address(l.port);
     for (const int err : {ENETDOWN, EPROTO, ENOPROTOOPT, EHOSTDOWN, ENONET, EHOSTUNREACH,
                           EOPNOTSUPP, ENETUNREACH, EPERM}) {
-        CAPTURE(std::strerror(err));
+        const std::string error = std::strerror(err); // a string: CAPTURE prints its text
+        CAPTURE(error);
         const int client = socket(AF_INET, SOCK_STREAM, 0);
         REQUIRE(connect(client, as_sockaddr(sa), sizeof sa) == 0);
         fakesys::Scope faults(Call::accept, Rule{l.fd, 1, err});
@@ -334,7 +335,8 @@ TEST_CASE("Accept: returns -1 at once on EBADF or EINVAL or ENOTSOCK")
     const int client = socket(AF_INET, SOCK_STREAM, 0);
     REQUIRE(connect(client, as_sockaddr(sa), sizeof sa) == 0);
     for (const int err : {EBADF, EINVAL, ENOTSOCK}) {
-        CAPTURE(std::strerror(err));
+        const std::string error = std::strerror(err); // a string: CAPTURE prints its text
+        CAPTURE(error);
         fakesys::Scope faults(Call::accept, Rule{l.fd, 1, err});
         const auto r = run_in_child([&] {
             errno = 0;

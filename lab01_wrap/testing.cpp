@@ -19,6 +19,9 @@
 namespace testing {
 namespace {
 
+// A child that keeps printing may run this many times its stall limit.
+constexpr int kCeilingTimes = 10;
+
 [[noreturn]] void fail(const std::string &what)
 {
     throw std::runtime_error(what + ": " + std::to_string(errno));
@@ -33,13 +36,16 @@ sockaddr_in loopback(std::uint16_t port)
     return sa;
 }
 
-// Drain the two pipes until both reach end of file or the deadline passes.
-bool collect_output(int out_fd, int err_fd, ChildResult &result,
-                    std::chrono::steady_clock::time_point deadline)
+// Drain the two pipes until both reach end of file.  The wait follows
+// progress: it gives up once nothing came for `stall`, or at `ceiling`
+// however steady the output.  Returns false when it gave up.
+bool collect_output(int out_fd, int err_fd, ChildResult &result, std::chrono::milliseconds stall,
+                    std::chrono::steady_clock::time_point ceiling)
 {
     pollfd fds[2] = {{out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}};
     std::string *sinks[2] = {&result.out, &result.err};
     int open_pipes = 2;
+    auto deadline = std::min(std::chrono::steady_clock::now() + stall, ceiling);
     while (open_pipes > 0) {
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
             deadline - std::chrono::steady_clock::now());
@@ -54,6 +60,7 @@ bool collect_output(int out_fd, int err_fd, ChildResult &result,
             const ssize_t n = read(fds[i].fd, buf, sizeof buf);
             if (n > 0) {
                 sinks[i]->append(buf, static_cast<std::size_t>(n));
+                deadline = std::min(std::chrono::steady_clock::now() + stall, ceiling);
             } else if (n == 0 || errno != EINTR) {
                 fds[i].fd = -1;
                 --open_pipes;
@@ -89,10 +96,21 @@ ChildResult run_in_child(const std::function<void()> &body, std::chrono::millise
     close(out_pipe[1]);
     close(err_pipe[1]);
     ChildResult result;
-    const bool finished = collect_output(out_pipe[0], err_pipe[0], result,
-                                         std::chrono::steady_clock::now() + timeout);
-    if (!finished)
+    const auto ceiling = std::chrono::steady_clock::now() + kCeilingTimes * timeout;
+    const bool finished = collect_output(out_pipe[0], err_pipe[0], result, timeout, ceiling);
+    if (!finished) {
         kill(pid, SIGKILL);
+        result.hung = true;
+        // Said here, because the child's own buffered output dies with it.
+        std::fprintf(stderr,
+                     "[testing] the code under test was killed after %lld s %s: it hung "
+                     "(blocked for ever -- a lost wakeup? a read that never returns? a "
+                     "loop that never ends?); what it printed before may be missing\n",
+                     static_cast<long long>(
+                         std::chrono::duration_cast<std::chrono::seconds>(timeout).count()),
+                     std::chrono::steady_clock::now() >= ceiling ? "at the test's ceiling"
+                                                                 : "without any output");
+    }
     close(out_pipe[0]);
     close(err_pipe[0]);
     int status = 0;

@@ -19,10 +19,14 @@ struct ChildResult {
     int signal = 0;       // the signal that killed it, or 0
     std::string err;      // everything it wrote to stderr
     std::string out;      // everything it wrote to stdout
+    bool hung = false;    // killed by run_in_child: no output for its timeout
 };
 
 // Run body in a forked child with stdout and stderr captured; the child
-// exits 0 if body returns.  Gives up (kills the child) after timeout.
+// exits 0 if body returns.  Gives up (kills the child, and says so on
+// stderr) once the child has printed nothing for `timeout`, or after ten
+// times `timeout` however much it prints: a slow child that makes progress
+// is waited for, a stuck one is not.
 ChildResult run_in_child(const std::function<void()> &body,
                          std::chrono::milliseconds timeout = std::chrono::seconds(10));
 

@@ -35,6 +35,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -104,14 +105,14 @@ def batches(members, runs: int, only_labs, together: bool) -> dict:
     return grouped
 
 
-def grade_batch(tmp: Path, labs: tuple, members, jobs: int, out: Path) -> int:
+def grade_batch(tmp: Path, labs: tuple, members, jobs: int, out: Path, kit_root: Path) -> int:
     batch = tmp / ("batch-" + ("+".join(labs) or "all"))
     for folder, _name, entry in members:
         if entry is None:
             catalogue.reference_submission(batch / folder)
         else:
             catalogue.apply(entry, batch / folder)
-    argv, env = kit.grader_command()
+    argv, env = kit.grader_command(kit_root)
     lab_args = [arg for lab in labs for arg in ("--lab", lab)]
     return subprocess.run([*argv, "--batch", str(batch), "--out", str(out), "-j", str(jobs),
                            "--seed", str(catalogue.SEED), *lab_args], env=env,
@@ -125,6 +126,24 @@ def not_passed(out: Path, folder: str):
     except (OSError, ValueError):
         return None
     return {t["name"] for t in results["tests"] if t["status"] != "passed"}
+
+
+class LoadSampler(threading.Thread):
+    """The machine's 1-minute load average, read every few seconds."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.seen = []
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopping.wait(3):
+            self.seen.append(os.getloadavg()[0])
+
+    def stop(self) -> tuple:
+        self.stopping.set()
+        self.join()
+        return (min(self.seen, default=0.0), max(self.seen, default=0.0))
 
 
 def verdicts(rows, members_by_folder, outs) -> tuple:
@@ -165,7 +184,11 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path,
                         help="keep the batches' grades and reports in this folder (default: a "
                              "temporary folder, removed at the end)")
+    parser.add_argument("--grader", type=Path, metavar="KIT", default=kit.KIT_ROOT,
+                        help="grade with the grader of another checkout of the kit (to compare)")
     args = parser.parse_args(argv)
+    if not (args.grader / "grader" / "forklab_grade.py").is_file():
+        parser.error(f"{args.grader} holds no grader/forklab_grade.py")
     if args.runs < 1 or args.jobs < 1 or args.hogs < 0:
         parser.error("--runs and --jobs must be at least 1, --hogs at least 0")
     unknown = [lab for lab in args.lab if lab not in kit.LABS]
@@ -177,11 +200,14 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="forklab-stability-") as tmp:
         keep = args.out or Path(tmp) / "out"
         hogs = start_hogs(args.hogs)
+        sampler = LoadSampler()
+        sampler.start()
         started = time.monotonic()
         try:
             for labs, batch_members in sorted(grouped.items()):
                 out = keep / ("+".join(labs) or "all")
-                codes.append(grade_batch(Path(tmp), labs, batch_members, args.jobs, out))
+                codes.append(grade_batch(Path(tmp), labs, batch_members, args.jobs, out,
+                                         args.grader.resolve()))
                 with open(out / "grades.csv") as f:
                     for row in csv.DictReader(f):
                         rows[row["student"]] = row
@@ -190,12 +216,15 @@ def main(argv=None) -> int:
                     members_by_folder[folder] = (name, entry)
         finally:
             stop_hogs(hogs)
+            load = sampler.stop()
         elapsed = time.monotonic() - started
         problems, scores = verdicts(rows, members_by_folder, outs)
         pressures = [float(r["cpu_pressure"]) for r in rows.values() if r.get("cpu_pressure")]
+
     print(f"stability ({args.set}): {len(rows)} gradings of {len(scores)} submissions, "
           f"{args.runs} each, {args.jobs} at a time, with {args.hogs} CPU hogs on {cores} cores "
-          f"(CPU pressure {min(pressures, default=0):.0%}-{max(pressures, default=0):.0%}): "
+          f"(CPU pressure {min(pressures, default=0):.0%}-{max(pressures, default=0):.0%}, "
+          f"load average {load[0]:.1f}-{load[1]:.1f}): "
           f"{len(problems)} problems, {elapsed:.0f} s")
     for name, seen in sorted(scores.items()):
         print(f"  {name}: {', '.join(seen)}")

@@ -6,6 +6,7 @@ Shared by labs 02-06 (bound by the lab modules, as startup_tests.py says).
 """
 
 from grader.harness import graded
+from grader.harness.timing import CEILING_SECONDS
 from grader.harness.kit import _N
 from grader.i18n import _  # noqa: F401 -- its titles and hints are translated
 
@@ -102,7 +103,7 @@ def test_long_line(lab_dir, run_dir, rng):
         check_reply(server, client, line, what=_N("the reply to a line of 100 000 bytes"))
 
 
-@graded(points=2, hint=HINT_MEGABYTES, requires=EXCHANGE)
+@graded(points=2, hint=HINT_MEGABYTES, requires=EXCHANGE, timeout=CEILING_SECONDS + 30)
 def test_megabytes(lab_dir, run_dir, rng):
     """replies to megabytes of data sent while it replies
 
