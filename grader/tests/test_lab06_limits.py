@@ -8,11 +8,14 @@ the cap, no lost wakeup between checking the count and sleeping, a graceful
 stop on SIGTERM or SIGINT, and the new command line.
 
 No test sleeps to synchronise: each polls for the state it needs with a
-deadline.  The lost-wakeup test cannot stop the server at the one instruction
-where the race lies, so it widens the window instead: a preloaded library
-(grader/support/late_sleep.cpp) makes every call that sleeps until a signal
-start 2 ms late, children exit just as the parent reaches the cap, and a
-watchdog notices a parent asleep with a free slot and clients waiting.
+deadline.  Claims about the server are measured on the server: at the cap,
+its CPU time, its time waiting for a CPU and its wake-ups (procs.activity),
+not the wall clock of a machine that may be busy.  The lost-wakeup test
+cannot stop the server at the one instruction where the race lies, so it
+puts the child's exit there: a preloaded library
+(grader/support/late_sleep.cpp) holds every call that sleeps until a signal
+until a child has exited, and the test fails a parent seen asleep, without
+running once, with no child left and clients waiting.
 """
 
 import os
