@@ -49,10 +49,11 @@ class Collector(forklab_grade.TestLister):
     """grade --list's collection, keeping what each test does as well."""
 
     def pytest_collection_modifyitems(self, items):
-        from grader.harness.scoring import description_of, title_of
+        from grader.harness.scoring import LabWords, description_of, title_of
         for item in items:
-            self.items.append((item.module.LAB, title_of(item.function),
-                               item.function.forklab_grade.points, description_of(item.function)))
+            title = title_of(item.function)
+            does = LabWords.of(item.module).descriptions.get(title, description_of(item.function))
+            self.items.append((item.module.LAB, title, item.function.forklab_grade.points, does))
 
 
 def graded_tests(labs) -> dict:

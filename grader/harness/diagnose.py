@@ -23,6 +23,8 @@ any lab; the hints name the labs' own code, so the labs' graded tests
 provide them (`hints`, filled in by grader/tests/conftest.py).
 """
 
+import errno
+import os
 import re
 import signal
 import subprocess
@@ -30,7 +32,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import psutil
 
 from grader.i18n import _
 
@@ -43,9 +44,9 @@ reply_to = None
 
 # Output beyond this is a flood (a line per byte, the data itself...).
 FLOOD_BYTES = 8 << 20
-# A process that used at least BURN_SECONDS of CPU, and either this share
-# of the wall time or was running when the test failed, was spinning while
-# the test waited (on a loaded machine a busy loop gets less than a core).
+# A program that was running or waiting for a CPU (schedstat: what it asked
+# of the machine, however busy the machine was) at least BURN_SECONDS, and
+# at least BURN_SHARE of its life, was spinning while the test waited.
 BURN_SHARE = 0.5
 BURN_SECONDS = 1.5
 
@@ -66,12 +67,19 @@ SIGNAL_WORDS = {
 # What a student should do about each cause, in the labs' words: the labs'
 # graded tests fill this in (grader/tests/checks/cause_hints.py), keyed by
 # the Diagnosis key's kind ("crash:SIGSEGV", "flood", "wrong-port", ...;
-# "crash" for any other signal).  A cause without one keeps the test's own hint.
+# "crash" for any other signal).  A cause without one keeps the test's own
+# hint.  A lab's own words for a cause (its test module's CAUSE_HINTS) are
+# passed to diagnose() and win over these.
 hints = {}
+# The hints of the diagnosis under way (diagnose() sets them).
+_current_hints = {}
 
 
-def _hint(kind: str, **fields) -> str:
-    text = hints.get(kind)
+def _hint(*kinds: str, **fields) -> str:
+    """The advice for the first of `kinds` that has one: the lab's own words
+    first (for any of the kinds), then the shared ones."""
+    text = (next((_current_hints[k] for k in kinds if k in _current_hints), None)
+            or next((hints[k] for k in kinds if k in hints), None))
     return _(text).format(**fields) if text else ""
 
 
@@ -86,6 +94,7 @@ class Crash:
     exe: str = ""
     frames: list = field(default_factory=list)
     maps: str = ""
+    caller: int = 0  # the return address at the crash (the crash reporter's "caller")
 
 
 @dataclass
@@ -115,6 +124,8 @@ def read_records(folders) -> Records:
                         maps = path.with_suffix(".maps")
                         crash.maps = maps.read_text(errors="replace") if maps.exists() else ""
                         records.crashes.append(crash)
+                    elif words[0] == "caller" and crash is not None and len(words) == 2:
+                        crash.caller = int(words[1], 16)
                     elif words[0] == "exe" and crash is not None:
                         crash.exe = line[4:]
                     elif words[0] == "frame" and crash is not None:
@@ -160,7 +171,11 @@ def symbolize(crash: Crash) -> list:
     base = min((start - offset for start, _end, offset, path in maps if path == crash.exe),
                default=None)
     frames = crash.frames
-    if crash.pc in frames:
+    if not any(s <= crash.pc < e for s, e, _o, _p in maps) and crash.caller:
+        # A jump to an address outside the program: backtrace() cannot unwind
+        # from there; the caller's return address says where it came from.
+        frames = [crash.pc, crash.caller]
+    elif crash.pc in frames:
         frames = frames[frames.index(crash.pc):]
     else:
         frames = [crash.pc] + [f for f in frames if not _in_reporter(f, maps)][1:]
@@ -184,29 +199,33 @@ def _in_reporter(address, maps) -> bool:
 
 
 def _addr2line(exe: str, addresses: list) -> list:
-    """[(function, 'file:line', True)], one per address (the innermost
-    inlined function for each)."""
+    """[(function, 'file:line', True)], one per address.  An address in code
+    the compiler inlined (std::vector::at inside serve_client) stands for a
+    chain of places, innermost first: the first one in the program's own
+    sources is taken, not a line of a system header."""
     try:
         out = subprocess.run(["addr2line", "-a", "-f", "-C", "-i", "-e", exe,
                               *(hex(a) for a in addresses)], capture_output=True, text=True,
                              timeout=20, stdin=subprocess.DEVNULL).stdout
     except (OSError, subprocess.SubprocessError):
         return []
-    result, lines = [], out.splitlines()
+    chains, lines = [], out.splitlines()
     i = 0
     while i < len(lines):
-        if lines[i].startswith("0x") and i + 2 < len(lines) + 1:
-            function = lines[i + 1] if i + 1 < len(lines) else "??"
-            where = lines[i + 2] if i + 2 < len(lines) else "??"
-            where = re.sub(r" \(discriminator \d+\)", "", where)
-            file, _, line = where.rpartition(":")
-            function = function.split("(")[0]  # serve_client(int, ...) -> serve_client
-            result.append((function, f"{Path(file).name}:{line}" if file else where, True))
-            i += 3
-            while i < len(lines) and not lines[i].startswith("0x"):
-                i += 1  # the functions it was inlined into
-        else:
+        if lines[i].startswith("0x"):
+            chains.append([])
             i += 1
+            continue
+        if chains and i + 1 < len(lines):
+            where = re.sub(r" \(discriminator \d+\)", "", lines[i + 1])
+            chains[-1].append((lines[i].split("(")[0], where))  # f(int, ...) -> f
+        i += 2
+    result = []
+    for chain in chains:
+        own = [(f, w) for f, w in chain if not w.startswith(("/usr/", "??"))]
+        function, where = (own or chain or [("??", "??")])[0]
+        file, _, line = where.rpartition(":")
+        result.append((function, f"{Path(file).name}:{line}" if file else where, True))
     return result
 
 
@@ -214,13 +233,22 @@ def describe_place(frames: list) -> tuple:
     """('at server.cpp:42 in serve_client (called from main at server.cpp:90)',
     'server.cpp:42')"""
     ours = [(f, w) for f, w, mine in frames if mine and not w.startswith("??")]
+    nowhere = bool(frames) and not frames[0][2] and frames[0][1] == "?"
     if not ours:
-        libs = [w for _f, w, mine in frames if not mine]
+        libs = [w for _f, w, mine in frames if not mine and w != "?"]
+        if nowhere:
+            return _("at an address outside the program's code (a call through a null or "
+                     "overwritten function pointer, or a return address overwritten by an "
+                     "array on the stack written past its end)"), _("the code it ran last")
         return (_("inside {library}").format(library=libs[0]) if libs
                 else _("at an unknown place")), _("the code it ran last")
     function, where = ours[0]
     text = _("at {where} in {function}").format(where=where, function=function)
-    if frames and not frames[0][2]:
+    if nowhere:
+        text = _("at an address outside the program's code, reached from {where} in "
+                 "{function} (a call through a null or overwritten function pointer?)").format(
+                     where=where, function=function)
+    elif frames and not frames[0][2]:
         text = _("in a function of {library} called {place}").format(library=frames[0][1],
                                                                      place=text)
     if len(ours) > 1:
@@ -246,26 +274,24 @@ class Seen:
     cpu: float
     is_server: bool  # given a port to listen on (_is_server)
     output_path: Path
-    spinning: bool = False
+    wanted_cpu: float = 0.0  # seconds running or waiting for a CPU (schedstat)
+    # The test itself signalled it to stop (SIGTERM, SIGINT): an exit is
+    # what the test asked for, not a symptom.
+    stopped_by_test: bool = False
+    # Asleep (S) with no child alive when the test failed.
+    asleep_alone: bool = False
 
 
 def _tree_cpu(pid: int) -> tuple:
-    """(CPU seconds of pid and its live descendants, whether one of them is
-    running -- on a CPU or ready for one -- right now)."""
-    total, running = 0.0, False
-    try:
-        proc = psutil.Process(pid)
-        tree = [proc, *proc.children(recursive=True)]
-    except psutil.Error:
-        return total, running
-    for p in tree:
-        try:
-            times = p.cpu_times()
-            total += times.user + times.system
-            running = running or p.status() == psutil.STATUS_RUNNING
-        except psutil.Error:
-            pass
-    return total, running
+    """(CPU seconds, seconds running or waiting for a CPU) of pid and its
+    descendants, from schedstat (procs.activity)."""
+    cpu = wanted = 0.0
+    for member in [pid, *procs.descendant_pids(pid)]:
+        now = procs.activity(member)
+        if now is not None:
+            cpu += now.on_cpu
+            wanted += now.on_cpu + now.waiting_for_cpu
+    return cpu, wanted
 
 
 def _port_argument(argv):
@@ -280,20 +306,29 @@ def _is_server(program) -> bool:
     return program.port is not None or _port_argument(program.argv) is not None
 
 
-def observe(programs, sent: list, no_reply: bool) -> dict:
-    """What the test's programs did, captured before clean-up ends them."""
+def observe(programs, sent: list, no_reply: bool, stalled: bool = False) -> dict:
+    """What the test's programs did, captured before clean-up ends them;
+    stalled: a wait of the test ended because nothing moved."""
     now = time.monotonic()
     seen = []
     for p in programs:
+        if p.running() and _is_server(p) and _fatal_errno_line(p.tail(5)):
+            # It printed a fatal error a moment ago: let it finish dying,
+            # or the cause would be missed by a hair.
+            p.wait_exit(1)
         running = p.running()
-        cpu, spinning = _tree_cpu(p.pid) if running else (0.0, False)
+        cpu, wanted = _tree_cpu(p.pid) if running else (0.0, 0.0)
+        # No child at all, not even a zombie: none is left to wake it.
+        asleep_alone = (running and procs.state_letter(p.pid) == "S"
+                        and not procs.child_pids(p.pid))
         seen.append(Seen(p.name, p.pid, p.port or _port_argument(p.argv), running,
                          p.returncode, p.describe_exit(), p.tail(3).strip(), p.output_size(),
                          now - p.started, cpu,
-                         _is_server(p), p.log_path, spinning))
+                         _is_server(p), p.log_path, wanted,
+                         bool(getattr(p, "signals_sent", ())), asleep_alone))
     folders = sorted({procs.records_dir(p.log_path.parent) for p in programs})
     return {"programs": seen, "records": read_records(folders), "sent": list(sent),
-            "no_reply": no_reply}
+            "no_reply": no_reply, "stalled": stalled}
 
 
 @dataclass
@@ -327,25 +362,46 @@ def _owner(pid: int, ppid: int, programs):
 
 
 def _crash(observation) -> Diagnosis:
+    """The first crash recorded, with how many processes died the same way
+    (the same signal at the same instruction: a child per client may crash
+    thousands of times) and how many otherwise."""
     programs = observation["programs"]
-    for crash in observation["records"].crashes:
-        try:
-            name = signal.Signals(crash.signo).name
-        except ValueError:
-            name = _("signal {number}").format(number=crash.signo)
-        place, where = describe_place(symbolize(crash))
-        who = _who(crash.pid, crash.ppid, programs)
-        words = SIGNAL_WORDS.get(crash.signo, "")
-        said = _said(_owner(crash.pid, crash.ppid, programs))
-        if words:
-            text = _("{who} died of {signal} -- {meaning} -- {place}").format(
-                who=who, signal=name, meaning=_(words), place=place) + said
-        else:
-            text = _("{who} died of {signal} -- {place}").format(who=who, signal=name,
-                                                                 place=place) + said
-        hint = _hint(f"crash:{name}", where=where) or _hint("crash", where=where)
-        return Diagnosis(f"crash:{name}:{where}", text, hint)
-    return None
+    crashes = observation["records"].crashes
+    if not crashes:
+        return None
+    crash = crashes[0]
+    same = sum(c.signo == crash.signo and c.pc == crash.pc for c in crashes)
+    try:
+        name = signal.Signals(crash.signo).name
+    except ValueError:
+        name = _("signal {number}").format(number=crash.signo)
+    place, where = describe_place(symbolize(crash))
+    if _stack_smashed(_owner(crash.pid, crash.ppid, programs)):
+        place = _("after a write past the end of an array on the stack (glibc: \"stack "
+                  "smashing detected\"), {place}").format(place=place)
+    who = _who(crash.pid, crash.ppid, programs)
+    words = SIGNAL_WORDS.get(crash.signo, "")
+    said = _said(_owner(crash.pid, crash.ppid, programs))
+    if words:
+        text = _("{who} died of {signal} -- {meaning} -- {place}").format(
+            who=who, signal=name, meaning=_(words), place=place)
+    else:
+        text = _("{who} died of {signal} -- {place}").format(who=who, signal=name, place=place)
+    if same > 1:
+        text += " " + _("(x{count}: {count} processes died the same way)").format(
+            count=f"{same:,}")
+    if len(crashes) > same:
+        text += " " + _("({count} other crash(es) besides)").format(
+            count=f"{len(crashes) - same:,}")
+    hint = _hint(f"crash:{name}", "crash", where=where)
+    return Diagnosis(f"crash:{name}:{where}", text + said, hint)
+
+
+def _stack_smashed(program) -> bool:
+    """The program's output holds glibc's report of a smashed stack."""
+    if program is None:
+        return False
+    return b"stack smashing detected" in procs.read_tail(program.output_path, 1 << 16)
 
 
 def _flood(observation) -> Diagnosis:
@@ -381,7 +437,7 @@ def _wrong_port(observation) -> Diagnosis:
 def _exited_after_listening(observation) -> Diagnosis:
     for p in observation["programs"]:
         # Status 0: it ended as if its work were done (an error exit says why itself).
-        if not p.is_server or p.running or p.returncode != 0:
+        if not p.is_server or p.running or p.returncode != 0 or p.stopped_by_test:
             continue
         ports = {port for pid, _pp, port in observation["records"].listens if pid == p.pid}
         if p.port in ports:
@@ -416,12 +472,13 @@ def _reply_printed(observation) -> Diagnosis:
 
 def _burning(observation) -> Diagnosis:
     for p in observation["programs"]:
-        if p.running and p.cpu >= BURN_SECONDS and (p.spinning
-                                                     or p.cpu >= BURN_SHARE * p.seconds):
+        if p.running and p.wanted_cpu >= BURN_SECONDS and p.wanted_cpu >= BURN_SHARE * p.seconds:
             return Diagnosis(
-                "cpu-burn", _("the {name} used {cpu} s of CPU in {seconds} s while the test "
-                              "waited for it: a loop that never ends or never waits?").format(
-                                  name=p.name, cpu=f"{p.cpu:.1f}", seconds=f"{p.seconds:.1f}"),
+                "cpu-burn", _("the {name} was running or waiting for a CPU {wanted} s of its "
+                              "{seconds} s (it used {cpu} s of CPU) while the test waited for "
+                              "it: a loop that never ends or never waits?").format(
+                                  name=p.name, wanted=f"{p.wanted_cpu:.1f}",
+                                  seconds=f"{p.seconds:.1f}", cpu=f"{p.cpu:.1f}"),
                 _hint("cpu-burn"))
     return None
 
@@ -449,16 +506,85 @@ def _child_failed(observation) -> Diagnosis:
     return None
 
 
+# What a server's death by a failed call says, by the errno text it printed
+# (perr_exit and perror print "what: strerror(errno)"): the kind of the
+# cause, and the words that explain it.
+ERRNO_CAUSES = {
+    "EINTR": _N("a signal interrupted the call -- SIGCHLD, when a child exits -- and the server "
+                "took the interruption for an error"),
+    "EBADF": _N("the descriptor was closed already, or never opened: a Close of the wrong one"),
+    "ENOTSOCK": _N("the descriptor is no socket: a Close of the wrong one, or a mixed-up variable"),
+    "EINVAL": _N("the socket does not listen (any more): a Close of the wrong one, or Listen "
+                 "forgotten"),
+    "EMFILE": _N("the process ran out of descriptors: every accepted socket it never closed is "
+                 "still open"),
+    "ENFILE": _N("the machine ran out of descriptors"),
+    "ECONNRESET": _N("one client's reset ended the whole server"),
+    "EPIPE": _N("one client that left ended the whole server"),
+    "EAGAIN": _N("one failed fork() ended the whole server"),
+    "ENOMEM": _N("one failed fork() ended the whole server"),
+}
+# The same causes, the kind of the cause.
+ERRNO_KINDS = {"ENOTSOCK": "EBADF", "EINVAL": "EBADF", "ENFILE": "EMFILE", "EPIPE": "ECONNRESET",
+               "ENOMEM": "EAGAIN"}
+_ERRNO_BY_TEXT = {os.strerror(getattr(errno, name)): name for name in ERRNO_CAUSES}
+# "accept: Interrupted system call", "fork failed: Resource temporarily unavailable"
+_FAILED_CALL = re.compile(r"^(?P<call>[^:\n]{1,60}): (?P<text>[^:\n]+?)\s*$")
+
+
+# Calls of a server's own loop: their failure is the server's death.  A
+# failed read or write of one connection is a child's business in a forking
+# server (it prints the line and ends), and only ends an iterative one.
+_LOOP_CALLS = re.compile(r"accept|fork|poll|select|sigsuspend|waitpid|listen", re.IGNORECASE)
+
+
+def _fatal_errno_line(text: str):
+    """(call, errno name, errno text) of the line of `text` that reports the
+    failed call a server died of: the last one of its own loop's calls, else
+    the last failed call of any kind; None if no line names a known errno."""
+    found = []
+    for line in text.splitlines()[-40:]:
+        match = _FAILED_CALL.match(line.strip())
+        name = match and _ERRNO_BY_TEXT.get(match.group("text"))
+        if name:
+            found.append((match.group("call"), name, match.group("text")))
+    own = [f for f in found if _LOOP_CALLS.search(f[0])]
+    return (own or found or [None])[-1]
+
+
+def _died_of_errno(observation) -> Diagnosis:
+    """A server that exited with an error after a call failed, the errno's
+    text among the last things it printed: the errno names the cause,
+    whatever the call and the rest of the line."""
+    for p in observation["programs"]:
+        if (not p.is_server or p.running or p.returncode is None or p.returncode <= 0
+                or p.stopped_by_test):
+            continue
+        fatal = _fatal_errno_line(procs.read_tail(p.output_path, 8192).decode(errors="replace"))
+        if fatal is None:
+            continue
+        call, name, text = fatal
+        kind = ERRNO_KINDS.get(name, name)
+        meaning = ERRNO_CAUSES[name]
+        return Diagnosis(
+            f"errno:{kind}",
+            _("the {name} {ended} after `{call}` failed with {errno} ({text}): {meaning}"
+              ).format(name=p.name, ended=p.exit_text, call=call, errno=name, text=text,
+                       meaning=_(meaning)),
+            _hint(f"errno:{kind}"))
+    return None
+
+
 def _server_exited(observation) -> Diagnosis:
     """A server that listened, then ended with an error: one cause for every
     test it fails the same way (the test's own hint stays)."""
     for p in observation["programs"]:
-        if not p.is_server or p.running or p.returncode is None or p.returncode <= 0:
+        if (not p.is_server or p.running or p.returncode is None or p.returncode <= 0
+                or p.stopped_by_test):
             continue
         ports = {port for pid, _pp, port in observation["records"].listens if pid == p.pid}
         if p.port in ports:
-            last = p.tail.splitlines()[-1] if p.tail else ""
-            return Diagnosis(f"server-exit:{p.returncode}:{last}",
+            return Diagnosis(f"server-exit:{p.returncode}",
                              _("the {name} listened on port {port}, then {ended}").format(
                                  name=p.name, port=p.port, ended=p.exit_text) + _said(p), "")
     return None
@@ -474,6 +600,21 @@ def _no_reply(observation) -> Diagnosis:
                                    "printed no error)").format(name=servers[0].name), "")
 
 
+def _asleep_alone(observation) -> Diagnosis:
+    """A forking server asleep, with no child left, while the test waited
+    for it in vain: it waits for something that will not come."""
+    if not (observation["no_reply"] or observation.get("stalled")):
+        return None
+    for p in observation["programs"]:
+        if p.is_server and p.asleep_alone:
+            return Diagnosis(
+                "asleep-alone", _("the {name} was asleep with no child left while clients "
+                                  "waited for it: it waits for something that will not come "
+                                  "-- a child's exit it already had?").format(name=p.name)
+                + _said(p), _hint("asleep-alone"))
+    return None
+
+
 def _stub(observation) -> Diagnosis:
     for p in observation["programs"]:
         said = p.tail + "\n" + procs.read_tail(p.output_path.with_suffix(".stderr"), 4096).decode(
@@ -487,33 +628,56 @@ def _stub(observation) -> Diagnosis:
     return None
 
 
-SYMPTOMS = (_crash, _stub, _flood, _wrong_port, _exited_after_listening, _reply_printed,
-            _child_accepted, _burning, _child_failed, _server_exited, _no_reply)
+# The symptoms, in the order they are looked for, each with its kind: a lab
+# declares the kinds its tests can show (its test module's CAUSES).
+SYMPTOMS = (("crash", _crash), ("stub", _stub), ("flood", _flood), ("wrong-port", _wrong_port),
+            ("exited-after-listening", _exited_after_listening),
+            ("reply-printed", _reply_printed), ("child-accepted", _child_accepted),
+            ("cpu-burn", _burning), ("child-exit", _child_failed), ("errno", _died_of_errno),
+            ("server-exit", _server_exited), ("asleep-alone", _asleep_alone),
+            ("no-reply", _no_reply))
+KINDS = tuple(kind for kind, _symptom in SYMPTOMS)
+# Kinds a lab must ask for (its CAUSES): an iterative server, or one serving
+# its clients itself, is asleep with no child for good reasons.
+OPT_IN_KINDS = ("asleep-alone",)
 
 
-def diagnose(observation) -> Diagnosis:
-    """The first symptom recognised, or None."""
+def diagnose(observation, causes=None, lab_hints=None) -> Diagnosis:
+    """The first symptom recognised, among the kinds of `causes` (None:
+    all), or None; lab_hints: the lab's own advice by kind."""
+    global _current_hints
     if not observation or not observation["programs"]:
         return None
-    for symptom in SYMPTOMS:
-        found = symptom(observation)
-        if found is not None:
-            return found
+    _current_hints = dict(lab_hints or {})
+    if causes is None:
+        causes = [kind for kind in KINDS if kind not in OPT_IN_KINDS]
+    try:
+        for kind, symptom in SYMPTOMS:
+            if kind not in causes:
+                continue
+            found = symptom(observation)
+            if found is not None:
+                return found
+    finally:
+        _current_hints = {}
     return None
 
 
-def crash_notes(programs) -> list:
-    """One line per crash of the test's programs (for a test that passed
-    anyway: a child's death must not stay invisible)."""
-    if not programs:
-        return []
-    observation = {"programs": [], "records": read_records(
-        sorted({procs.records_dir(p.log_path.parent) for p in programs}))}
-    notes = []
-    for crash in observation["records"].crashes:
-        single = dict(observation, records=Records(crashes=[crash]))
-        single["programs"] = [Seen(p.name, p.pid, p.port, True, None, "", p.tail(3).strip(), 0,
-                                   0.0, 0.0, _is_server(p), p.log_path)
-                              for p in programs]
-        notes.append(_crash(single).text)
-    return notes
+def crashes_during(programs, causes=None, lab_hints=None) -> Diagnosis:
+    """The crash of any of a test's programs (or of a process they started),
+    for a test whose own checks passed: a crash fails the test all the same.
+    None when none crashed, or the lab does not look for crashes."""
+    global _current_hints
+    if not programs or (causes is not None and "crash" not in causes):
+        return None
+    records = read_records(sorted({procs.records_dir(p.log_path.parent) for p in programs}))
+    if not records.crashes:
+        return None
+    seen = [Seen(p.name, p.pid, p.port, p.running(), p.returncode, p.describe_exit(),
+                 p.tail(3).strip(), 0, 0.0, 0.0, _is_server(p), p.log_path)
+            for p in programs]
+    _current_hints = dict(lab_hints or {})
+    try:
+        return _crash({"programs": seen, "records": records})
+    finally:
+        _current_hints = {}

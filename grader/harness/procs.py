@@ -59,6 +59,14 @@ class Program:
         self.port = None
         self.started = time.monotonic()
         self.contained = contained
+        # The signals the test sent it (send_signal): a program asked to
+        # stop that exits has done what it was asked (harness/diagnose.py).
+        self.signals_sent = []
+
+    def send_signal(self, signo: int) -> None:
+        """Send signo to the program (its own process only), and remember it."""
+        self.signals_sent.append(signo)
+        os.kill(self.pid, signo)
 
     def seconds(self, timeout: float) -> float:
         """A deadline for this program: scaled for a contained one, as given

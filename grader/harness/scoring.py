@@ -97,6 +97,8 @@ class Result:
     deadlines: list = field(default_factory=list)
     timed_out: bool = False
     runs: int = 1  # 2 when a timing-type failure was confirmed by a second run
+    # The grader's own traceback, when the test failed by a bug of the grader.
+    grader_error: str = ""
 
     @property
     def timing_type(self) -> bool:
@@ -127,6 +129,10 @@ HINT_TIMED_OUT = _N("The test ran out of time before it could decide: your progr
                     "hand\" does, and watch with `ps -o pid,stat,time,cmd --forest`.")
 
 
+HINT_GRADER_ERROR = _N("Nothing to change in your program for this: the grader stopped on an "
+                       "error of its own. Its score is withheld; tell your instructor.")
+
+
 def replace_hint(text: str) -> None:
     """Show `text` instead of the test's hint when it fails: the test saw
     that its usual hint's premise does not hold (the port was not taken...)."""
@@ -141,6 +147,15 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:80]
 
 
+def is_grader_error(excinfo) -> bool:
+    """An exception no check of the student's program raises: a bug of the
+    grader's own (an AttributeError, a KeyError...).  An OSError is not one:
+    a connection the student's server reset or refused surfaces as one."""
+    value = excinfo.value
+    return not isinstance(value, (pytest.skip.Exception, pytest.fail.Exception, AssertionError,
+                                  TestTimedOut, OSError, KeyboardInterrupt))
+
+
 def describe_exception(excinfo) -> str:
     value = excinfo.value
     if isinstance(value, (pytest.skip.Exception, pytest.fail.Exception)):
@@ -150,6 +165,8 @@ def describe_exception(excinfo) -> str:
         return text if text else _("an assertion failed")
     if isinstance(value, TestTimedOut):
         return _("(timed out)")
+    if isinstance(value, OSError) and value.strerror:
+        return _("a connection to the program failed: {why}").format(why=value.strerror)
     return f"{type(value).__name__}: {value}"
 
 
@@ -307,7 +324,8 @@ class GradePlugin:
                     phases["observation"] = _safely(
                         diagnose.observe, procs.started_in_this_test, net.sent_in_this_test,
                         bool(expect.observations.get("no_reply")
-                             and not expect.observations.get("some_reply")))
+                             and not expect.observations.get("some_reply")),
+                        bool(timing.deadlines_passed))
         if call.when == "teardown":
             # Popped: a kept traceback would keep the failed test's frames --
             # its sockets, pipes and programs -- alive until the run ends.
@@ -320,8 +338,10 @@ class GradePlugin:
 
     def _finish(self, item, phases) -> None:
         info = item.function.forklab_grade
-        result = Result(lab=item.module.LAB, title=title_of(item.function),
-                        max_points=info.points, hint=translated(info.hint),
+        title = title_of(item.function)
+        words = LabWords.of(item.module)
+        result = Result(lab=item.module.LAB, title=title, max_points=info.points,
+                        hint=translated(words.hints.get(title, info.hint)),
                         seconds=time.monotonic() - phases["start"], notes=list(_notes),
                         busy=phases["load"].share(), deadlines=phases.get("deadlines", []))
         problem = phases.get("problem")
@@ -333,12 +353,22 @@ class GradePlugin:
             if problem is not None and problem[2] is not None:
                 result.observed += "\n" + _("then: {what}").format(
                     what=describe_exception(problem[2]))
-            self._diagnose(result, phases.get("observation"))
+            self._diagnose(result, phases.get("observation"), words)
             result.log = str(self._write_log(result, phases.get("tails", []),
                                              phases.get("exits", {})))
         elif problem is None:
-            result.points = info.points
-            result.notes += _safely(diagnose.crash_notes, phases.get("programs", [])) or []
+            crashed = _safely(diagnose.crashes_during, phases.get("programs", []), words.causes,
+                              words.cause_hints)
+            if crashed is None:
+                result.points = info.points
+            else:
+                # The checks passed, but a process of the program crashed:
+                # a crash is a failure, however the test's checks went.
+                result.status = "failed"
+                result.observed = _("every check of this test passed, but a process of your "
+                                    "program crashed during it")
+                self._use_diagnosis(result, crashed)
+                result.log = str(self._write_log(result, [], {}))
         else:
             when, outcome, excinfo = problem
             if outcome == "skipped":
@@ -355,11 +385,18 @@ class GradePlugin:
                     if result.deadlines:
                         result.observed += "\n" + _("before that: {what}").format(
                             what=result.deadlines[-1])
+                elif excinfo is not None and is_grader_error(excinfo):
+                    result.grader_error = str(excinfo.getrepr(style="short"))
+                    result.hint = translated(HINT_GRADER_ERROR)
+                    result.observed = _("the grader itself failed during this test -- its own "
+                                        "error, not your program's ({error}); the instructor "
+                                        "has the details in the log").format(
+                                            error=type(excinfo.value).__name__)
                 else:
                     result.observed = describe_exception(excinfo) if excinfo else outcome
                 if when == "teardown":
                     result.observed = _("during clean-up: {what}").format(what=result.observed)
-                self._diagnose(result, phases.get("observation"))
+                self._diagnose(result, phases.get("observation"), words)
             result.output_tails = [(p.name, tail) for p, tail in phases.get("tails", [])
                                    if tail.strip()]
             if result.status == "failed":
@@ -370,18 +407,25 @@ class GradePlugin:
         self._finished = result
 
     def _record(self, result: Result) -> None:
+        if result.grader_error:
+            self.internal_errors.append(_("the grader failed in '{lab}: {title}' (its log: {log})"
+                                          ).format(lab=result.lab, title=result.title,
+                                                   log=result.log))
         self._outcomes[(result.lab, result.title)] = result.status
         self.results.append(result)
         self._print_result(result)
 
-    def _diagnose(self, result: Result, observation) -> None:
-        """Name the cause first; the same cause as an earlier failure of the
-        lab is said once (the later test points back to it)."""
+    def _diagnose(self, result: Result, observation, words: "LabWords") -> None:
+        """Name the cause first, among the causes the lab can have; the same
+        cause as an earlier failure of the lab is said once (the later test
+        points back to it)."""
         if _hint:
             result.hint = translated(_hint[0])
-        found = _safely(diagnose.diagnose, observation)
-        if found is None:
-            return
+        found = _safely(diagnose.diagnose, observation, words.causes, words.cause_hints)
+        if found is not None:
+            self._use_diagnosis(result, found)
+
+    def _use_diagnosis(self, result: Result, found) -> None:
         result.cause = found.text
         if found.hint:
             result.hint = translated(found.hint)
@@ -398,6 +442,9 @@ class GradePlugin:
         if result.cause:
             parts += ["cause:", result.cause, ""]
         parts += ["observed:", result.observed, "", f"hint: {result.hint}"]
+        if result.grader_error:
+            parts += ["", "--- the grader's own error (report it to the kit's maintainers) ---",
+                      result.grader_error]
         for program, _tail in tails:
             ended = (exits or {}).get(program.pid) or program.describe_exit()
             parts += ["", f"--- output of {program.name} (pid {program.pid}: "
@@ -450,6 +497,24 @@ class GradePlugin:
                                                         total=total))
         self.print()
         self._current_lab = None
+
+
+@dataclass(frozen=True)
+class LabWords:
+    """What a lab's test module says in its own words (all optional): HINTS,
+    the hints of shared tests by title; DESCRIPTIONS, their one-line
+    descriptions by title (its README's table); CAUSES, the kinds of causes
+    its programs can show (harness/diagnose.py's KINDS; default: all);
+    CAUSE_HINTS, its advice for a cause by kind."""
+    hints: dict
+    descriptions: dict
+    causes: tuple
+    cause_hints: dict
+
+    @classmethod
+    def of(cls, module) -> "LabWords":
+        return cls(getattr(module, "HINTS", {}), getattr(module, "DESCRIPTIONS", {}),
+                   getattr(module, "CAUSES", None), getattr(module, "CAUSE_HINTS", {}))
 
 
 def translated(text: str) -> str:

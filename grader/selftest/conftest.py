@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -53,6 +54,27 @@ def run_grade(*args, env=None, timeout=600, grader=GRADER_DIR):
 
 def load_results(path: Path) -> dict:
     return json.loads(path.read_text())
+
+
+# What a Python exception leaves in text a student reads: a traceback, or
+# "AttributeError: ..." -- never allowed in what the grader prints.
+PYTHON_EXCEPTION = re.compile(
+    r"Traceback \(most recent call last\)|\b(?:Attribute|Type|Key|Index|Name|Value|"
+    r"ZeroDivision|UnboundLocal|Runtime|Assertion|Lookup|Recursion)Error\b")
+
+
+def python_exceptions(out: Path) -> list:
+    """The grade.txt and results.json files of a batch's output folder that
+    hold a Python exception (the grader's, shown to a student), each with
+    its first such line."""
+    found = []
+    for path in sorted(out.glob("*/grade.txt")) + sorted(out.glob("*/results.json")):
+        text = path.read_text(errors="replace")
+        match = PYTHON_EXCEPTION.search(text)
+        if match:
+            line = text[text.rfind("\n", 0, match.start()) + 1:text.find("\n", match.end())]
+            found.append(f"{path.relative_to(out)}: {line.strip()[:200]}")
+    return found
 
 
 def failed_tests(results: dict) -> set:

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 import catalogue
-from conftest import failed_tests, load_results, run_grade
+from conftest import failed_tests, load_results, python_exceptions, run_grade
 from grader.harness import kit
 
 ALTERNATIVES = catalogue.alternatives()
@@ -57,6 +57,8 @@ def test_every_alternative_scores_full_marks(labs, members, tmp_path):
         if failed:
             problems.append(f"{alternative.name} ({alternative.mistake}) did not pass: "
                             f"{sorted(failed)}; see {out / folder_name(alternative)}")
+    problems += [f"a Python exception reached a student: {where}"
+                 for where in python_exceptions(out)]
     assert not problems, "\n".join(problems)
 
 

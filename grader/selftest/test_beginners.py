@@ -13,7 +13,7 @@ from collections import defaultdict
 import pytest
 
 import catalogue
-from conftest import run_grade
+from conftest import python_exceptions, run_grade
 
 CATALOGUE = catalogue.catalogue(catalogue.BEGINNERS_DIR)
 
@@ -84,6 +84,8 @@ def test_each_beginner_failure_is_named_first(labs, members, tmp_path):
         size = log_bytes(folder / "logs")
         if size > MAX_LOG_BYTES:
             problems.append(f"{beginner.name}: its logs hold {size >> 20} MiB")
+    problems += [f"a Python exception reached a student: {where}"
+                 for where in python_exceptions(out)]
     assert not problems, "\n\n".join(problems)
 
 

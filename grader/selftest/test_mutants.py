@@ -12,7 +12,7 @@ selftest-long` (pytest --whole-catalogue) grades every mutant."""
 from collections import defaultdict
 
 import catalogue
-from conftest import GRADER_DIR, failed_tests, load_results, run_grade
+from conftest import GRADER_DIR, failed_tests, load_results, python_exceptions, run_grade
 
 CATALOGUE = catalogue.catalogue()
 
@@ -65,6 +65,8 @@ def test_every_mutant_fails_exactly_its_tests(labs, members, tmp_path):
                             f"    but these did not pass: {sorted(got)}\n"
                             f"    unexpected: {sorted(got - want)}; "
                             f"missing: {sorted(want - got)}")
+    problems += [f"a Python exception reached a student: {where}"
+                 for where in python_exceptions(out)]
     assert not problems, "\n".join(problems)
 
 

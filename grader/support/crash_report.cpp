@@ -8,6 +8,8 @@
 // FORKLAB_CRASH_DIR/PID.rec:
 //
 //   crash PID PPID SIGNO FAULT_ADDRESS PC     then   frame ADDRESS (one per frame)
+//   caller ADDRESS                                   the return address at the crash: where
+//                                                    a call to a bad address came from
 //   exe PATH                                         and   PID.maps (its /proc/self/maps)
 //   bind PID PPID PORT ERRNO                  a bind() to an IPv4/IPv6 port (ERRNO 0: it worked)
 //   listen PID PPID PORT                      a listen() that succeeded, and its port
@@ -130,12 +132,34 @@ void *program_counter(void *context)
 #endif
 }
 
+// The return address at the moment of the crash: at the stack pointer on
+// x86-64 right after a call, in the link register on aarch64.  Where a call
+// through a null or overwritten pointer came from, which backtrace() cannot
+// unwind past (the faulting address has no unwind information).
+void *caller_of_crash(void *context)
+{
+#if defined(__x86_64__)
+    const auto *sp = reinterpret_cast<void *const *>(
+        static_cast<ucontext_t *>(context)->uc_mcontext.gregs[REG_RSP]);
+    return sp != nullptr ? *sp : nullptr;
+#elif defined(__aarch64__)
+    return reinterpret_cast<void *>(static_cast<ucontext_t *>(context)->uc_mcontext.regs[30]);
+#else
+    (void)context;
+    return nullptr;
+#endif
+}
+
 void on_fatal_signal(int signo, siginfo_t *info, void *context)
 {
     Line head = record_head("crash");
     head.add(" ").number(static_cast<unsigned long>(signo)).add(" ").hex(info->si_addr);
     head.add(" ").hex(program_counter(context));
     append_record(head);
+
+    Line caller;
+    caller.add("caller ").hex(caller_of_crash(context));
+    append_record(caller);
 
     Line exe;
     exe.add("exe ");

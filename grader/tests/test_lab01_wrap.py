@@ -9,6 +9,7 @@ import re
 
 from grader.harness import graded, procs
 from grader.harness.expect import expect, fail
+from grader.harness.kit import _N
 from grader.harness.timing import scaled
 from grader.i18n import _  # noqa: F401 -- its titles and hints are translated
 
@@ -16,6 +17,17 @@ from checks.build_tests import builds_test
 from checks.wrap_cases import CASE_DESCRIPTION, CASES, TEST_BINARY
 
 LAB = "lab01_wrap"
+
+# lab01's program is the kit's unit-test binary: no server, no children of
+# a server, no port (harness/diagnose.py's KINDS).
+CAUSES = ("crash", "stub", "flood", "cpu-burn")
+CAUSE_HINTS = {
+    "crash": _N("Look at {where}. Run the one case under gdb to see it happen: `gdb --args "
+                "build/g++/test_wrap --test-case='NAME'` (the case's name, as the table shows "
+                "it), then `set follow-fork-mode child` (the case runs the wrapper in a child "
+                "process), `run`, and `bt` after the crash; `make SANITIZE=1 test` names a bad "
+                "memory access where it happens."),
+}
 
 test_builds = builds_test()
 
@@ -39,9 +51,9 @@ def run_case(lab_dir, run_dir, name: str) -> None:
     argv = [str(lab_dir / TEST_BINARY), f"--test-case={name}", "--no-intro", "--no-colors"]
     done = procs.run("test_wrap", argv, log_dir=run_dir, timeout=20)
     if done.timed_out:
-        fail(_("the test did not finish within {seconds} s: a wrapper that loops forever "
-               "(retrying an error that is not EINTR?) or waits for bytes that never come"
-               ).format(seconds=f"{scaled(20):.0f}"))
+        fail(_("the test did not finish within {seconds} s: the wrapper hung -- it loops for "
+               "ever (retrying an error that is not EINTR? reading again after end of file?) or "
+               "waits for bytes that never come").format(seconds=f"{scaled(20):.0f}"))
     output = (done.stdout + done.stderr).decode(errors="replace")
     if done.returncode < 0:
         fail(_("the test program {ended} (a crash in the wrappers?)").format(

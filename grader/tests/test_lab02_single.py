@@ -21,6 +21,10 @@ from checks.protocol import uppercase
 
 LAB = "lab02_single"
 
+# An iterative server: no child to accept or exit (harness/diagnose.py's KINDS).
+CAUSES = ("crash", "stub", "flood", "wrong-port", "exited-after-listening", "reply-printed",
+          "cpu-burn", "errno", "server-exit", "no-reply")
+
 # pytest runs the tests of a module in the order their names are bound here.
 test_builds = builds_test()
 test_server_starts = startup.test_server_starts

@@ -33,6 +33,13 @@ from checks.client_driver import (
 from checks.protocol import expect_reply, uppercase
 
 LAB = "lab05_client"
+
+CAUSE_HINTS = {
+    "crash": _N("Look at {where}. Run the client under gdb to see it happen: start a server "
+                "(`../lab04_sigchld/server-ref 6666` in the handout), then `gdb --args ./client "
+                "localhost 6666`, `run`, type a line, and `bt` after the crash; `make SANITIZE=1 "
+                "test` names a bad memory access where it happens."),
+}
 # The other lab this module builds and runs: the last test drives this
 # submission's lab04 server (so a PrairieLearn question asks for its file too).
 SERVER_LAB = "lab04_sigchld"

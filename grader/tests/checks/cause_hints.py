@@ -12,15 +12,17 @@ from grader.harness.kit import _N
 
 HINTS = {
     "crash:SIGSEGV": _N("Look at {where}: which pointer there can be null or point outside memory "
-                        "the program owns? `gdb ./server`, `run 6666`, then `bt` after the crash "
-                        "shows the same place; `make SANITIZE=1 test` in the lab folder often "
-                        "names the bad access."),
+                        "the program owns? `gdb ./server`, then `set follow-fork-mode child` (a "
+                        "crash in a child is otherwise not seen: gdb follows the parent), `run "
+                        "6666`, a client, and `bt` after the crash shows the same place; `make "
+                        "SANITIZE=1 test` in the lab folder often names the bad access."),
     "crash:SIGABRT": _N("Look at {where} and what it calls: an assert that fails, an exception "
                         "nobody catches, or memory freed twice. `make SANITIZE=1 test` in the lab "
                         "folder names a heap error where it happens."),
     "crash:SIGFPE": _N("Look at {where}: a division (/ or %) whose divisor can be 0."),
-    "crash": _N("Look at {where}. `gdb ./server`, `run 6666`, then `bt` after the crash shows the "
-                "same place."),
+    "crash": _N("Look at {where}. `gdb ./server`, then `set follow-fork-mode child` (gdb follows "
+                "the parent otherwise, and a child's crash shows \"No stack.\"), `run 6666`, a "
+                "client, and `bt` after the crash shows the same place."),
     "flood": _N("Print one short line per event (a client arrives, a Read, a close) -- never the "
                 "data itself, or a line per byte. The same lines again and again mean a loop "
                 "that never ends: Read returning 0 (the client closed) must end serve_client's "
@@ -39,4 +41,19 @@ HINTS = {
                    "shows the loop."),
     "child-accepted": _N("In the child: Close(listenfd), serve_client, Close(connfd), then "
                          "_exit(0) -- never return from the child's branch into the accept loop."),
+    "errno:EINTR": _N("A child's exit interrupts the parent's accept() with SIGCHLD (EINTR): that "
+                      "is no error. Install the handler with SA_RESTART, and retry a call that "
+                      "fails with EINTR (Accept does: use it, not a raw accept() that exits)."),
+    "errno:EBADF": _N("Each process closes the descriptor it no longer needs: the parent "
+                      "Close(connfd) after fork(), the child Close(listenfd) first thing. Check "
+                      "every Close: the parent must never close listenfd inside the loop."),
+    "errno:EMFILE": _N("The parent must Close(connfd) after every fork(): the child has its own "
+                       "copy. Without it every client leaves a descriptor behind until Accept "
+                       "fails with EMFILE."),
+    "errno:ECONNRESET": _N("A client's error ends that connection, never the server: when Read or "
+                           "Writen returns -1 in serve_client, log the error and return (no "
+                           "perr_exit there); ignore SIGPIPE at start-up."),
+    "errno:EAGAIN": _N("A failed fork() ends nothing but that client's connection: log the error, "
+                       "Close(connfd) and go back to Accept. perr_exit(\"fork\") ends the service "
+                       "for everyone."),
 }

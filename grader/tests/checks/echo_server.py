@@ -149,11 +149,18 @@ def leave(server, client, *, reset: bool = False, timeout: float = 5) -> None:
 
 def serving_process(server):
     """The process serving the server's latest client: its newest live child,
-    or the server itself when it has none (lab02, or a server with threads)."""
+    or the server itself when it has none (lab02, or a server with threads);
+    None once the server has exited."""
     children = server.live_children()
     if not children:
         return server.process()
-    return max(children, key=lambda p: p.create_time() if procs.status_of(p) else 0)
+
+    def started(child):
+        try:
+            return child.create_time()
+        except psutil.Error:  # gone meanwhile
+            return 0
+    return max(children, key=started)
 
 
 @contextmanager

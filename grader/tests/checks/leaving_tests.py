@@ -93,6 +93,8 @@ def test_client_gone_while_written_to(lab_dir, run_dir, rng):
     check_reply(server, client, text(rng, 20))
     port = client.local_port()
     serving = serving_process(server)
+    expect(serving is not None, _("{state} right after it answered the client").format(
+        state=state(server)) + last_output(server))
     is_child = serving.pid != server.pid
     who = (_("the child (pid {pid}) serving the client").format(pid=serving.pid) if is_child
            else _("the server"))
