@@ -282,6 +282,10 @@ class Seen:
     asleep_alone: bool = False
 
 
+# Signals a test sends to ask a program to stop.
+STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT}
+
+
 def _tree_cpu(pid: int) -> tuple:
     """(CPU seconds, seconds running or waiting for a CPU) of pid and its
     descendants, from schedstat (procs.activity)."""
@@ -325,7 +329,8 @@ def observe(programs, sent: list, no_reply: bool, stalled: bool = False) -> dict
                          p.returncode, p.describe_exit(), p.tail(3).strip(), p.output_size(),
                          now - p.started, cpu,
                          _is_server(p), p.log_path, wanted,
-                         bool(getattr(p, "signals_sent", ())), asleep_alone))
+                         bool(set(getattr(p, "signals_sent", ())) & STOP_SIGNALS),
+                         asleep_alone))
     folders = sorted({procs.records_dir(p.log_path.parent) for p in programs})
     return {"programs": seen, "records": read_records(folders), "sent": list(sent),
             "no_reply": no_reply, "stalled": stalled}

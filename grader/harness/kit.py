@@ -65,17 +65,32 @@ class Lab:
     # program (labs.txt: -) is graded through its unit-test binary, so it
     # builds everything.
     target: str = "all"
+    # Its unit tests are graded too (lab01, whose program they are; a lab
+    # whose Makefile says GRADED_UNIT_TESTS): the grader builds their objects
+    # that no student file changes once (its Makefile's kit-objects target).
+    unit_tests_graded: bool = False
 
     @property
     def graded_through_unit_tests(self) -> bool:
         return self.target == "all"
 
 
+def _grades_unit_tests(folder: str, program: str) -> bool:
+    if not program:
+        return True
+    try:
+        makefile = (KIT_ROOT / folder / "Makefile").read_text()
+    except OSError:
+        return False
+    return re.search(r"^GRADED_UNIT_TESTS\s*:?=\s*yes", makefile, re.MULTILINE) is not None
+
+
 def _labs_of_the_manifest() -> dict:
     """{name: Lab} from labs.txt, the kit's one list of labs."""
     return {entry.folder: Lab(entry.folder, entry.title,
                               (f"{entry.folder}/{entry.student_file}",), entry.builds_on,
-                              entry.program or "all")
+                              entry.program or "all",
+                              _grades_unit_tests(entry.folder, entry.program))
             for entry in manifest.read()}
 
 
@@ -98,7 +113,7 @@ BUILD_PRODUCTS = shutil.ignore_patterns("build", "*.o", "*.d", "grade-logs", "__
 # once per grading run -- a batch once for all its students -- outside any
 # sandbox, and a lab's build links them from a folder the sandbox sees
 # read-only (make KIT_OBJECTS=DIR, common.mk).
-SUPPORT_LIBRARIES = ("fail_fork", "late_sleep")
+SUPPORT_LIBRARIES = ("fail_fork", "late_sleep", "blocked_start")
 # A batch hands its workers the folder it built through this variable.
 KIT_OBJECTS_SETTING = "FORKLAB_KIT_OBJECTS"
 
@@ -202,8 +217,9 @@ def build_kit_objects(dest: Path, labs, kit_root: Path = KIT_ROOT, libraries=Tru
     RuntimeError if they do not build."""
     dest.mkdir(parents=True, exist_ok=True)
     jobs = str(os.cpu_count() or 1)
-    unit_tested = [name for name in labs if LABS[name].graded_through_unit_tests]
-    commands = [["make", "-C", str(kit_root / name), "-s", "-j", jobs, f"BUILD={dest}",
+    unit_tested = [name for name in labs if LABS[name].unit_tests_graded]
+    # A folder per lab: two labs' tests may have the same name (test_server.o).
+    commands = [["make", "-C", str(kit_root / name), "-s", "-j", jobs, f"BUILD={dest / name}",
                  "kit-objects"] for name in unit_tested]
     if libraries:
         commands += [_support_library_command(dest, name)
@@ -211,7 +227,7 @@ def build_kit_objects(dest: Path, labs, kit_root: Path = KIT_ROOT, libraries=Tru
     _run_trusted_builds(commands, dest)
     for name in unit_tested:
         _built_mark(dest, name).touch()
-    for item in [dest, *dest.iterdir()]:
+    for item in [dest, *dest.rglob("*")]:
         item.chmod(0o755 if item.is_dir() else 0o644)
 
 
@@ -237,13 +253,11 @@ def _compiler_identity() -> str:
 
 
 def _cached_sources(kit_root: Path) -> list:
-    """The files the kit's compiled parts are made from: the labs graded
-    through their unit tests (but their student files), common.mk and the
-    grader's support sources."""
-    files = [kit_root / "common.mk", *sorted(SUPPORT_DIR.glob("*.cpp"))]
+    """The files the kit's compiled parts may be made from: every lab's (a
+    lab's tests include other labs' headers), but the student files;
+    common.mk, program.mk and the grader's support sources."""
+    files = [kit_root / "common.mk", kit_root / "program.mk", *sorted(SUPPORT_DIR.glob("*.cpp"))]
     for name in present_labs(kit_root):
-        if not LABS[name].graded_through_unit_tests:
-            continue
         for path in sorted((kit_root / name).rglob("*")):
             rel = path.relative_to(kit_root)
             if (path.is_file() and "build" not in rel.parts and path.suffix not in (".o", ".d")
@@ -333,22 +347,25 @@ def given_kit_objects():
 
 
 def kit_objects_ready(scratch: Path, lab: Lab) -> Path:
-    """The folder of the kit objects of a lab graded through its unit tests:
-    the batch's, or built on first use in the scratch folder."""
+    """The folder of the kit objects of a lab whose unit tests are graded:
+    the batch's, or the cache's copied (or built on first use) into the
+    scratch folder."""
     given = given_kit_objects()
     if given is not None:
         if not _built_mark(given, lab.name).is_file():
             raise UsageError(f"{KIT_OBJECTS_SETTING}={given} lacks the kit objects of {lab.name}")
-        return given
+        return given / lab.name
     folder = scratch / "kit-objects"
     if not _built_mark(folder, lab.name).is_file():
         cached = cached_kit_objects()
         if cached is not None and _built_mark(cached, lab.name).is_file():
             shutil.copytree(cached, folder, dirs_exist_ok=True)
-            folder.chmod(0o755)
+            for item in [folder, *folder.rglob("*")]:
+                if item.is_dir():
+                    item.chmod(0o755)
         else:
             build_kit_objects(folder, [lab.name], libraries=False)
-    return folder
+    return folder / lab.name
 
 
 def support_library(scratch: Path, name: str) -> Path:
@@ -367,24 +384,26 @@ def support_library(scratch: Path, name: str) -> Path:
     return target
 
 
-def build_lab(scratch: Path, lab: Lab, missing: dict, timeout: float = 180) -> BuildResult:
-    """Run the lab's own Makefile in the scratch copy (the program under test
-    only: the unit tests are the student's own business, `make test`)."""
+def build_lab(scratch: Path, lab: Lab, missing: dict, timeout: float = 180,
+              target: str = None) -> BuildResult:
+    """Run the lab's own Makefile in the scratch copy: the program under test
+    (or `target`: a lab's unit-test binary, when its unit tests are graded)."""
     with profile.phase("compiling"):
-        return _build_lab(scratch, lab, missing, timeout)
+        return _build_lab(scratch, lab, missing, timeout, target)
 
 
-def _build_lab(scratch: Path, lab: Lab, missing: dict, timeout: float) -> BuildResult:
+def _build_lab(scratch: Path, lab: Lab, missing: dict, timeout: float,
+               target: str = None) -> BuildResult:
     for rel in lab.student_files + tuple(f for dep in lab.builds_with
                                          for f in LABS[dep].student_files):
         if rel in missing:
             return BuildResult(False, "", missing[rel])
     jobs = str(os.cpu_count() or 1)
     lab_dir = scratch / lab.name
-    command = ["make", "-C", str(lab_dir), "-j", jobs, lab.target]
-    if lab.graded_through_unit_tests:
+    command = ["make", "-C", str(lab_dir), "-j", jobs, target or lab.target]
+    if lab.graded_through_unit_tests or target is not None:
         command.append(f"KIT_OBJECTS={kit_objects_ready(scratch, lab)}")
-    log_path = scratch / f"build-{lab.name}.log"
+    log_path = scratch / f"build-{lab.name}{'-' + Path(target).name if target else ''}.log"
     # The compiler runs contained too (as the sandbox user, under bwrap): an
     # #include of a file the grader can read must not compile the file into
     # a student's program, nor show it in a build log.

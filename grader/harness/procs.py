@@ -63,10 +63,14 @@ class Program:
         # stop that exits has done what it was asked (harness/diagnose.py).
         self.signals_sent = []
 
-    def send_signal(self, signo: int) -> None:
-        """Send signo to the program (its own process only), and remember it."""
+    def send_signal(self, signo: int, group: bool = False) -> None:
+        """Send signo to the program (its own process only; with group, to its
+        whole process group, as a terminal's Ctrl-C does), and remember it."""
         self.signals_sent.append(signo)
-        os.kill(self.pid, signo)
+        if group:
+            os.killpg(self.pid, signo)
+        else:
+            os.kill(self.pid, signo)
 
     def seconds(self, timeout: float) -> float:
         """A deadline for this program: scaled for a contained one, as given
@@ -257,6 +261,18 @@ def activity(pid: int):
         on_cpu += int(ran)
         waiting += int(waited)
     return Activity(time.monotonic(), on_cpu / 1e9, waiting / 1e9, sleeps)
+
+
+def waiting_in(pid: int) -> str:
+    """The kernel function process pid sleeps in (/proc/PID/wchan:
+    'hrtimer_nanosleep', 'poll_schedule_timeout'...), '' when it runs, has
+    gone, or the kernel does not say."""
+    try:
+        with open(f"/proc/{pid}/wchan") as wchan:
+            name = wchan.read().strip()
+    except OSError:
+        return ""
+    return "" if name == "0" else name
 
 
 def processes(pids) -> list:

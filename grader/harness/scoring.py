@@ -206,6 +206,15 @@ class GradePlugin:
                                                    self.missing)
         return self._builds[lab_name]
 
+    def build_unit_tests(self, lab_name: str, target: str) -> kit.BuildResult:
+        """Build a lab's unit-test binary (`target`, in the lab folder) once per
+        grading run, after its program."""
+        key = (lab_name, target)
+        if key not in self._builds:
+            self._builds[key] = kit.build_lab(self.scratch, kit.LABS[lab_name], self.missing,
+                                              target=target)
+        return self._builds[key]
+
     def lab_dir(self, lab_name: str) -> Path:
         return self.scratch / lab_name
 

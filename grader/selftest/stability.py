@@ -32,6 +32,7 @@ import argparse
 import csv
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -172,7 +173,13 @@ def verdicts(rows, members_by_folder, outs) -> tuple:
     return problems, scores
 
 
+def stop_on_sigterm(signo, _frame):
+    """SIGTERM ends the run as Ctrl-C does: the busy loops are stopped on the way out."""
+    raise SystemExit(128 + signo)
+
+
 def main(argv=None) -> int:
+    signal.signal(signal.SIGTERM, stop_on_sigterm)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", choices=SETS, default="reference")
     parser.add_argument("--runs", type=int, default=20)

@@ -6,6 +6,9 @@
 //
 //   FORKLAB_FAIL_FORK=2,5   the 2nd and the 5th call of fork() in the process
 //                           fail with EAGAIN; every other call is the real one.
+//   FORKLAB_FORK_TIMES=1    every call is logged on stderr with its time
+//                           (CLOCK_MONOTONIC, seconds), failed or not, so
+//                           that a test can measure the pause between them.
 //
 // Calls are counted per process.  The server's children inherit the count,
 // but they do not fork.
@@ -14,6 +17,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <dlfcn.h>
 #include <string>
 #include <unistd.h>
@@ -43,16 +47,31 @@ bool should_fail(int n)
     }
 }
 
+double now_seconds()
+{
+    timespec now{};
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) / 1e9;
+}
+
 } // namespace
 
 extern "C" pid_t fork()
 {
     const int n = ++fork_calls;
+    const bool timed = std::getenv("FORKLAB_FORK_TIMES") != nullptr;
     if (should_fail(n)) {
-        std::fprintf(stderr, "[grader] fork() call %d fails with EAGAIN (FORKLAB_FAIL_FORK)\n", n);
+        if (timed)
+            std::fprintf(stderr, "[grader] fork() call %d fails with EAGAIN at %.6f\n", n,
+                         now_seconds());
+        else
+            std::fprintf(stderr, "[grader] fork() call %d fails with EAGAIN (FORKLAB_FAIL_FORK)\n",
+                         n);
         errno = EAGAIN;
         return -1;
     }
+    if (timed)
+        std::fprintf(stderr, "[grader] fork() call %d at %.6f\n", n, now_seconds());
     using ForkFunction = pid_t (*)();
     static const auto real_fork = reinterpret_cast<ForkFunction>(dlsym(RTLD_NEXT, "fork"));
     if (real_fork == nullptr) {

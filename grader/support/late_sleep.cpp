@@ -13,6 +13,11 @@
 // children than when the call began), at most FORKLAB_LATE_SLEEP_US
 // microseconds (default 50000), then makes the real call.
 //
+// FORKLAB_LATE_SLEEP_FIXED_US=N instead makes every such call start N
+// microseconds late, child or no child, and says so on stderr as the delay
+// begins: a signal the test sends then (a SIGTERM, say) arrives after the
+// program's last check and before its sleep.
+//
 // A correct program does not notice beyond the delay itself: it keeps SIGCHLD
 // blocked from the check into the sleep (sigsuspend, ppoll and pselect with a
 // mask), so the signal stays pending, and the sleep returns at once.  A
@@ -77,9 +82,29 @@ long long now_microseconds()
 
 // The delay, through system calls only: the nanosleep() below is the
 // shim's own.  A signal may cut a step short; the loop goes on.
+long fixed_microseconds()
+{
+    static const long configured = [] {
+        const char *text = std::getenv("FORKLAB_LATE_SLEEP_FIXED_US");
+        const long value = text != nullptr ? std::strtol(text, nullptr, 10) : 0;
+        return value > 0 && value < 10000000 ? value : 0;
+    }();
+    return configured;
+}
+
 void arrive_late()
 {
     const int saved_errno = errno;
+    if (fixed_microseconds() > 0) {
+        // Said first, so that a test knows the program is on its way to
+        // sleep, after its last check, and can send its signal now.
+        static const char kLate[] = "[grader] late_sleep: a sleeping call starts late\n";
+        syscall(SYS_write, 2, kLate, sizeof kLate - 1);
+        const timespec delay{fixed_microseconds() / 1000000, fixed_microseconds() % 1000000 * 1000};
+        syscall(SYS_clock_nanosleep, CLOCK_MONOTONIC, 0, &delay, nullptr);
+        errno = saved_errno;
+        return;
+    }
     const int children_before = children_now();
     const long long deadline = now_microseconds() + late_microseconds();
     const timespec step{0, 100 * 1000};

@@ -25,7 +25,9 @@ import signal
 import socket
 import time
 
-from grader.harness import diagnose, graded, net, procs
+import pytest
+
+from grader.harness import diagnose, graded, kit, net, procs
 from grader.harness.expect import expect, fail, show
 from grader.harness.scoring import title_of
 from grader.harness.timing import STALL_SECONDS, deadline_passed, scaled, wait_for
@@ -41,6 +43,7 @@ from checks import protocol
 from checks.protocol import expect_reply, uppercase
 from checks import fork_tests
 from checks import reaping_tests
+from checks import limits_cases, unit_cases
 
 LAB = "lab06_limits"
 
@@ -537,3 +540,408 @@ def test_sigint_when_idle(lab_dir, run_dir):
     expect(match and match.groups() == ("0", "0", "0"),
            _("after SIGINT with no client the summary line was missing or wrong")
            + echo.last_output(server))
+
+
+# --------------------------------------------------- the cap, again and again
+
+HINT_CAP_DRIFT = _N("The count must follow the children exactly, however they end and however "
+                    "many exit at once: add_child only after a fork that worked, reap_children "
+                    "after every wake-up with while (one SIGCHLD can stand for many exits), and "
+                    "nothing else -- no handler -- that reaps or counts. A count that drifts "
+                    "leaves the server stuck at the cap, or serving fewer clients than -n.")
+
+
+def summary_of(server):
+    """(served, at most, stopped) of the server's summary line, or None."""
+    match = SUMMARY.search(server.output())
+    return tuple(map(int, match.groups())) if match else None
+
+
+def stop_and_read_summary(server, signo=signal.SIGINT):
+    """Stop an idle server, expect status 0; its summary (served, most, stopped)."""
+    server.send_signal(signo)
+    code = server.wait_exit(5)
+    expect(code == 0, _("stopped by {signal} with no client left, the server {ended}, not "
+                        "status 0").format(signal=signal.Signals(signo).name,
+                                           ended=server.describe_exit()) + echo.last_output(server))
+    summary = summary_of(server)
+    expect(summary is not None, _("no summary line 'served N clients, at most M children at "
+                                  "once, K stopped after the grace period'")
+           + echo.last_output(server))
+    return summary
+
+
+def serve_a_full_house(server, rng, cap: int, when: str) -> list:
+    """cap clients served at once (cap children), and one more left waiting:
+    the cap is exactly cap.  Returns the cap clients, still connected; the
+    one more is closed."""
+    clients = fork_tests.connect_clients(server, cap, rng)
+    fork_tests.expect_children(server, cap, when)
+    extra = echo.connect(server)
+    extra.send(protocol.text(rng, 20))
+    answered = not extra.nothing_arrives_within(0.3)
+    extra.close()
+    expect(not answered, _("{when}, a client beyond the cap of {cap} was answered: the server "
+                           "ran more than {cap} children").format(when=when, cap=cap))
+    return clients
+
+
+def leave_all_at_once(server, clients) -> None:
+    """Every client closes at once: their children exit together (one
+    SIGCHLD for many); wait until the server has reaped them all."""
+    for client in clients:
+        client.close()
+    reaped = wait_for(lambda: not server.live_children() and not server.zombie_children(), 5)
+    expect(reaped, _("{count} clients left at once; 5 s later the server still had {children}"
+                     ).format(count=len(clients),
+                              children=reaping_tests.remaining_children(server)))
+
+
+@graded(points=2, hint=HINT_CAP_DRIFT, requires=echo.SERVER_STARTS)
+def test_cap_after_bursts_and_failed_forks(lab_dir, run_dir, rng, preload):
+    """the cap stays -n 4 after bursts of exits and after failed forks
+
+    4 clients served at once and a 5th kept waiting, then all 4 leave at once; twice; then 2 forks
+    fail; then again 4 at once and no more
+    """
+    # Each round forks 5 children: the 4 clients, then the one that waited
+    # (closed, it is still accepted once a slot is free).  Forks 11 and 12,
+    # after two rounds, fail.
+    env = dict(os.environ, LD_PRELOAD=str(preload("fail_fork")), FORKLAB_FAIL_FORK="11,12")
+    server = start_with(lab_dir, run_dir, "-n", "4", env=env)
+    for number in (1, 2):
+        clients = serve_a_full_house(server, rng, 4, _("in round {number}, with 4 clients "
+                                                       "connected").format(number=number))
+        leave_all_at_once(server, clients)
+    for number in (1, 2):
+        dropped = echo.connect(server)
+        _data, eof = dropped.read_until_eof()
+        expect(eof, _("fork() failed for a client; its connection was still open: {ended}"
+                      ).format(ended=dropped.waited.describe()) + echo.last_output(server, 2))
+        dropped.close()
+    clients = serve_a_full_house(server, rng, 4, _("after 2 failed forks, with 4 clients "
+                                                   "connected"))
+    leave_all_at_once(server, clients)
+
+
+# What grader/support/fail_fork.cpp logs of each fork() call with
+# FORKLAB_FORK_TIMES: its number and when it was made (CLOCK_MONOTONIC).
+FORK_CALL = re.compile(r"^\[grader\] fork\(\) call (\d+)(?: fails with EAGAIN)? at ([\d.]+)$",
+                       re.MULTILINE)
+
+
+@graded(points=2, hint=_N("fork_child returns -1 when fork() fails: the main loop then calls "
+                          "back_off(++failures) -- 100 ms, doubled after each further failure "
+                          "in a row -- and counts nothing: add_child (and its served count) "
+                          "only after a fork that worked."), requires=echo.SERVER_STARTS)
+def test_fork_failure_accounting(lab_dir, run_dir, rng, preload):
+    """after failed forks: back-off of 100 ms then 200 ms, no slot lost, only served clients counted
+
+    forks 2 and 3 fail under `-n 2`: the next fork waits 100 ms, the one after 200 ms (the
+    server's own fork times); then 2 clients are served at once; the summary says 3 served
+    """
+    env = dict(os.environ, LD_PRELOAD=str(preload("fail_fork")), FORKLAB_FAIL_FORK="2,3",
+               FORKLAB_FORK_TIMES="1")
+    server = start_with(lab_dir, run_dir, "-n", "2", env=env)
+    first = echo.connect(server)
+    echo.check_reply(server, first, protocol.text(rng, 30), what=_N("the first client's reply"))
+    echo.leave(server, first)
+    for number in (2, 3):
+        dropped = echo.connect(server)
+        _data, eof = dropped.read_until_eof()
+        expect(eof, _("fork() failed for client {number}; its connection was still open: "
+                      "{ended}").format(number=number, ended=dropped.waited.describe()))
+        dropped.close()
+    pair = [echo.connect(server) for _ in range(2)]
+    data = protocol.text(rng, 30)
+    for client in pair:
+        client.send(data)
+    replies = [client.recv_exactly(len(data)) for client in pair]
+    expect(all(reply == uppercase(data) for reply in replies),
+           _("after 2 failed forks, 2 clients under `-n 2` got {got} of 2 replies ({ended}): a "
+             "failed fork must not take a slot").format(
+                 got=sum(reply == uppercase(data) for reply in replies),
+                 ended=pair[-1].waited.describe()))
+    fork_tests.expect_children(server, 2, _("after 2 failed forks, with 2 clients connected"))
+    # The server's own clock: load makes a pause longer, never shorter.
+    calls = {int(n): float(t) for n, t in FORK_CALL.findall(server.output())}
+    for failed, pause in ((2, BACK_OFF_SECONDS[0]), (3, BACK_OFF_SECONDS[1])):
+        if failed in calls and failed + 1 in calls:
+            waited = calls[failed + 1] - calls[failed]
+            expect(waited >= pause,
+                   _("after fork() call {failed} failed, the server called fork() again {ms} ms "
+                     "later: it must back off {back_off} ms first (100 ms, doubled after each "
+                     "further failure in a row)").format(
+                         failed=failed, ms=f"{waited * 1000:.0f}",
+                         back_off=f"{pause * 1000:.0f}"))
+    for client in pair:
+        client.close()
+    wait_for(lambda: not server.children(), 5)
+    summary = stop_and_read_summary(server)
+    expect(summary[0] == 3, _("the summary said served {served}: 3 clients were served, 2 "
+                              "more were dropped when fork() failed").format(served=summary[0]))
+
+
+# The pauses after failed forks (kForkRetryMs, then doubled), less a
+# millisecond for the clock: a correct pause is never shorter.
+BACK_OFF_SECONDS = (0.099, 0.199)
+
+
+# ------------------------------------------------------------------- the stop
+
+HINT_GRACE_BOUNDS = _N("finish_children: one deadline, set once when the stop begins (now + -g "
+                       "seconds); wait with ppoll and that deadline's time left, reaping after "
+                       "each wake-up, and stop waiting as soon as no child is left -- then "
+                       "SIGTERM the children still running at the deadline. A deadline set "
+                       "again after each wake-up, or a plain sleep of the whole grace, is wrong "
+                       "both ways.")
+
+# How late the children still running may be stopped after the grace period
+# ends (and how early the server may exit when its clients are done): room
+# for a busy machine, far less than the mistakes it catches.
+GRACE_SLACK = 0.75
+
+
+@graded(points=2, hint=HINT_GRACE_BOUNDS, requires=echo.SERVER_STARTS)
+def test_grace_period_bounds(lab_dir, run_dir, rng):
+    """the grace period: over as soon as every client is done, never longer than -g
+
+    `-g 30`: 2 clients finish just after SIGTERM, the server exits at once; `-g 2`: a client leaves
+    after 1 s, the idle one is stopped at 2 s, not later
+    """
+    server = start_with(lab_dir, run_dir, "-n", "4", "-g", "30")
+    talks = [Conversation(server, rng, 200) for _ in range(2)]
+    server.send_signal(signal.SIGTERM)
+    stopped_at = time.monotonic()
+    for talk in talks:
+        echo.check_reply(server, talk.client, talk.rest,
+                         what=_N("a client finishing after SIGTERM: the rest of its reply"))
+        talk.client.close()
+    code = server.wait_exit(GRACE_SLACK + 2)
+    expect(code is not None,
+           _("with `-g 30`, both clients were done {seconds} s after SIGTERM, but the server was "
+             "still running: the stop must come as soon as every child is reaped, not when the "
+             "grace period is over").format(seconds=f"{time.monotonic() - stopped_at:.1f}"))
+    expect(code == 0, _("after SIGTERM the server {ended}, not status 0").format(
+        ended=server.describe_exit()) + echo.last_output(server))
+
+    grace = 2
+    server = start_with(lab_dir, run_dir, "-n", "4", "-g", str(grace), name="server-g2")
+    leaver, idle = Conversation(server, rng, 200), Conversation(server, rng, 10)
+    server.send_signal(signal.SIGTERM)
+    stopped_at = time.monotonic()
+    # A child that exits in the middle of the grace period must not restart it.
+    wait_for(lambda: time.monotonic() - stopped_at >= grace / 2, grace)
+    echo.check_reply(server, leaver.client, leaver.rest,
+                     what=_N("a client finishing after SIGTERM: the rest of its reply"))
+    leaver.client.close()
+    _data, eof = idle.client.read_until_eof(stall=grace + 10)
+    ended_after = time.monotonic() - stopped_at
+    expect(eof, _("the idle client was still connected {seconds} s after SIGTERM, with a grace "
+                  "period of {grace} s: its child was never stopped").format(
+                      seconds=f"{ended_after:.1f}", grace=grace))
+    if ended_after > grace + GRACE_SLACK:
+        deadline_passed("the grace period's end")
+    expect(ended_after <= grace + GRACE_SLACK,
+           _("with a grace period of {grace} s, the idle client's connection ended {seconds} s "
+             "after SIGTERM: the grace period must end {grace} s after SIGTERM, whatever the "
+             "children did meanwhile").format(grace=grace, seconds=f"{ended_after:.1f}"))
+    idle.client.close()
+    expect(server.wait_exit(5) == 0, _("after SIGTERM the server {ended}, not status 0").format(
+        ended=server.describe_exit()) + echo.last_output(server))
+
+
+@graded(points=1, hint=_N("-g 0 is a grace period of none: options_from_args accepts 0 to 3600, "
+                          "and finish_children then sends SIGTERM at once to the children still "
+                          "running."), requires=echo.SERVER_STARTS)
+def test_no_grace(lab_dir, run_dir, rng):
+    """-g 0: no grace period, the children are stopped at once
+
+    an idle client's child is stopped at once after `SIGTERM`; exit 0, the summary counts it
+    """
+    server = start_with(lab_dir, run_dir, "-g", "0")
+    idle = Conversation(server, rng, 10)
+    server.send_signal(signal.SIGTERM)
+    _data, eof = idle.client.read_until_eof()
+    expect(eof, _("with `-g 0` the idle client was still connected after SIGTERM: {ended}").format(
+        ended=idle.client.waited.describe()))
+    idle.client.close()
+    expect(server.wait_exit(5) == 0, _("after SIGTERM the server {ended}, not status 0").format(
+        ended=server.describe_exit()) + echo.last_output(server))
+    expect(summary_of(server) == (1, 1, 1),
+           _("with `-g 0` and one idle client the summary should say served 1, at most 1 at "
+             "once, 1 stopped after the grace period") + echo.last_output(server))
+
+
+HINT_STOP_RACE = _N("A stop signal has its race too: the flag is checked, SIGTERM arrives and its "
+                    "handler sets the flag, and then the server sleeps -- for ever, if no client "
+                    "comes. Keep the three signals blocked outside the calls that sleep, and "
+                    "sleep only in calls that take the wait mask (ppoll, sigsuspend), which let "
+                    "a pending SIGTERM in at once.")
+
+
+@graded(points=2, hint=HINT_STOP_RACE, requires=echo.SERVER_STARTS)
+def test_stop_signal_as_it_goes_to_sleep(lab_dir, run_dir, rng, preload):
+    """a SIGTERM that arrives as the server goes to sleep still stops it
+
+    every sleeping call starts 0.5 s late; `SIGTERM` is sent just after a child is reaped, as the
+    server goes back to sleep: it must exit 0 within a few seconds
+    """
+    env = dict(os.environ, LD_PRELOAD=str(preload("late_sleep")),
+               FORKLAB_LATE_SLEEP_FIXED_US=str(STOP_RACE_DELAY_US))
+    server = start_with(lab_dir, run_dir, "-g", "30", env=env)
+    client = echo.connect(server)
+    echo.check_reply(server, client, protocol.text(rng, 30))
+    # The server sleeps, waiting for a client.  Once this one leaves, its
+    # child's exit wakes the server, which reaps it and goes back to sleep:
+    # the shim says when that sleep's delay begins, and the signal is sent
+    # in it -- after every check the server makes, before its sleep.
+    wait_for(InItsWait(server), 5)
+    delays = server.output().count(LATE_SLEEP_SAYS)
+    client.close()
+    wait_for(lambda: server.output().count(LATE_SLEEP_SAYS) > delays, 5)
+    server.send_signal(signal.SIGTERM)
+    code = server.wait_exit(STOP_RACE_DELAY_US / 1e6 + 3)
+    expect(code is not None,
+           _("SIGTERM came as the server, with no client, went back to sleep; {seconds} s later "
+             "it was still running: the signal was handled before the sleep began, and nothing "
+             "woke it").format(seconds=f"{STOP_RACE_DELAY_US / 1e6 + 3:.1f}"))
+    expect(code == 0, _("after SIGTERM the server {ended}, not status 0").format(
+        ended=server.describe_exit()) + echo.last_output(server))
+
+
+class InItsWait:
+    """A predicate: the server sleeps in its own wait (ppoll, sigsuspend...),
+    past the shim's delay (a nanosleep) that starts it.  Where the kernel
+    does not say where a process sleeps: asleep for longer than the delay."""
+
+    def __init__(self, server):
+        self.server = server
+        self.asleep_since = None
+
+    def __call__(self) -> bool:
+        if procs.state_letter(self.server.pid) != "S":
+            self.asleep_since = None
+            return False
+        where = procs.waiting_in(self.server.pid)
+        if where:
+            return "nanosleep" not in where
+        now = time.monotonic()
+        self.asleep_since = self.asleep_since or now
+        return now - self.asleep_since > STOP_RACE_DELAY_US / 1e6 + 0.1
+
+
+# How late late_sleep.cpp starts every sleeping call in the stop race test,
+# and what it prints as each delay begins.
+STOP_RACE_DELAY_US = 500_000
+LATE_SLEEP_SAYS = "[grader] late_sleep: a sleeping call starts late"
+
+
+@graded(points=1, hint=_N("Ctrl-C in a terminal sends SIGINT to the whole foreground process "
+                          "group, the children too. Each child ignores SIGINT "
+                          "(restore_signals_in_child): the parent alone decides when they stop, "
+                          "after the grace period."), requires=echo.SERVER_STARTS)
+def test_ctrl_c_reaches_every_process(lab_dir, run_dir, rng):
+    """Ctrl-C (SIGINT to the whole process group): the children keep serving for the grace period
+
+    `SIGINT` to the server's process group, as a terminal sends it: a client mid-conversation
+    still gets its whole reply, then the server exits 0
+    """
+    server = start_with(lab_dir, run_dir, "-g", "30")
+    talk = Conversation(server, rng, 2000)
+    server.send_signal(signal.SIGINT, group=True)
+    echo.check_reply(server, talk.client, talk.rest,
+                     what=_N("after Ctrl-C, the rest of the reply of a client being served"))
+    talk.client.close()
+    expect(server.wait_exit(5) == 0, _("after Ctrl-C the server {ended}, not status 0").format(
+        ended=server.describe_exit()) + echo.last_output(server))
+
+
+@graded(points=2, hint=_N("install_signal_handlers returns the mask the server had when it "
+                          "started with the three signals taken out (sigdelset): a server started "
+                          "with SIGCHLD blocked -- a shell or a service manager can do that -- "
+                          "would otherwise sleep at the cap for ever. Each child unblocks the "
+                          "three (restore_signals_in_child)."), requires=echo.SERVER_STARTS)
+def test_started_with_signals_blocked(lab_dir, run_dir, rng, preload):
+    """started with SIGCHLD, SIGTERM and SIGINT blocked, it still reaps, waits and stops
+
+    started with the three blocked: `-n 1` serves 3 clients in turn (each waits for a reap at the
+    cap), then stops on `SIGTERM` within `-g 1`
+    """
+    env = dict(os.environ, LD_PRELOAD=str(preload("blocked_start")))
+    server = start_with(lab_dir, run_dir, "-n", "1", "-g", "1", env=env)
+    for number in range(1, 4):
+        client = echo.connect(server)
+        echo.check_reply(server, client, protocol.text(rng, 30),
+                         what=_("client {number} of 3 under `-n 1`, the server started with "
+                                "SIGCHLD blocked: the reply").format(number=number))
+        client.close()
+    idle = Conversation(server, rng, 10)
+    server.send_signal(signal.SIGTERM)
+    _data, eof = idle.client.read_until_eof(stall=12)
+    expect(eof, _("the server was started with SIGTERM blocked; 12 s after SIGTERM, with a grace "
+                  "period of 1 s, its idle client was still connected"))
+    idle.client.close()
+    expect(server.wait_exit(5) == 0, _("after SIGTERM the server {ended}, not status 0").format(
+        ended=server.describe_exit()) + echo.last_output(server))
+
+
+# The line wait_for_free_slot prints once when the wait at the cap begins.
+AT_THE_CAP = re.compile(r"^at the cap: \d+ children; waiting for one to exit$", re.MULTILINE)
+
+
+@graded(points=1, hint=_N("Print 'at the cap: N children; waiting for one to exit' once, when "
+                          "the wait begins -- before wait_for_free_slot's loop, not in it: a "
+                          "wake-up that frees no slot is no new event."),
+        requires=echo.SERVER_STARTS)
+def test_cap_line_once_per_wait(lab_dir, run_dir, rng):
+    """the log at the cap: one line when the wait begins, none per wake-up
+
+    at the cap, 3 `SIGCHLD`s that free no slot wake the parent: still one `at the cap` line
+    """
+    server = start_with(lab_dir, run_dir, "-n", "1")
+    busy = fork_tests.connect_clients(server, 1, rng)
+    waiting = echo.connect(server)
+    waiting.send(protocol.text(rng, 20))
+    wait_for(lambda: AT_THE_CAP.search(server.output()), 5)
+    for _wake in range(3):
+        before = procs.activity(server.pid)
+        server.send_signal(signal.SIGCHLD)
+        wait_for(lambda: (procs.activity(server.pid) or before).sleeps > before.sleeps, 2)
+    lines = AT_THE_CAP.findall(server.output())
+    expect(len(lines) == 1,
+           _("waiting at the cap, woken 3 times by a SIGCHLD that freed no slot, the server "
+             "printed {count} 'at the cap' lines: one per wait, not one per wake-up").format(
+                 count=len(lines)) + echo.last_output(server))
+    for client in busy + [waiting]:
+        client.close()
+
+
+# ------------------------------------------------- the contract: unit cases
+
+UNIT_TESTS_BUILD = "the unit tests build (test_server.cpp with your server.cpp)"
+HUNG = _N("the test did not finish within {seconds} s: the function under test hung -- a wait "
+          "that nothing ends (a lost wakeup? a signal left blocked?) or a loop that never ends")
+
+
+@graded(points=1, hint=_N("`make test` in lab06_limits builds the unit tests: every function of "
+                          "server.h must be defined, with the signature it declares (a design "
+                          "of your own keeps them: they are what the unit tests call)."),
+        requires=echo.SERVER_STARTS)
+def test_unit_tests_build(grading, lab_dir):
+    """the unit tests build (test_server.cpp with your server.cpp)
+
+    `make test`'s binary links: every function of `server.h` is there
+    """
+    build = grading.build_unit_tests(LAB, limits_cases.TEST_BINARY)
+    if not build.ok:
+        fail(build.problem + "\n" + kit.first_errors(build.output))
+
+
+@pytest.fixture
+def unit_test_binary(lab_dir):
+    return lab_dir / limits_cases.TEST_BINARY
+
+
+unit_cases.bind_cases(globals(), limits_cases.CASES, "unit_test_binary",
+                      limits_cases.CASE_DESCRIPTION, HUNG, requires=UNIT_TESTS_BUILD)

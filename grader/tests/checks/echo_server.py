@@ -191,12 +191,19 @@ def wait_status(pid: int):
     return int(fields[49]) if len(fields) >= 50 else None
 
 
+# Descriptors a server may open once, when first needed, and keep: an epoll
+# instance, the two ends of a self-pipe.  A leak grows with every client:
+# the descriptor tests make 60 and 2000 of them.
+KEPT_DESCRIPTORS = 3
+
+
 def descriptors_after_settling(server, baseline, timeout: float = 3):
-    """Wait until the server holds no more open descriptors than baseline;
-    returns how many it holds then (None once it has exited)."""
+    """Wait until the server holds no more open descriptors than baseline
+    (plus the KEPT_DESCRIPTORS a design may open once); returns how many it
+    holds then (None once it has exited)."""
     def settled():
         now = server.num_fds()
-        return now is None or baseline is None or now <= baseline
+        return now is None or baseline is None or now <= baseline + KEPT_DESCRIPTORS
     wait_for(settled, timeout)
     return server.num_fds()
 

@@ -4,9 +4,9 @@ list of cases the built unit-test binary has (`--list-test-cases`), which
 the selftest checks against both.
 """
 
-import subprocess
-
 from grader.harness.kit import _N
+
+from . import unit_cases
 
 # What each case's graded test does (the second paragraph of its docstring).
 CASE_DESCRIPTION = _N("its doctest case of `test_wrap.cpp`, run alone")
@@ -127,18 +127,10 @@ CASES = [
 EXCLUDED = {}
 
 
-def listed_cases(binary) -> list:
-    """The doctest case names the built binary has, in its order."""
-    listing = subprocess.run([str(binary), "--list-test-cases", "--no-colors"],
-                             stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                             timeout=60, check=True).stdout
-    return [line for line in listing.splitlines()
-            if line.strip() and not line.startswith(("[doctest]", "====="))]
-
-
 def unaccounted(listed) -> tuple:
     """(cases neither graded nor excluded, names graded or excluded that the
     binary does not list)."""
-    known = [name for name, _points, _hint in CASES] + list(EXCLUDED)
-    return ([name for name in listed if name not in known],
-            [name for name in known if name not in listed])
+    return unit_cases.unaccounted(listed, CASES, EXCLUDED)
+
+
+listed_cases = unit_cases.listed_cases
