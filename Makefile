@@ -121,6 +121,7 @@ check-translations: check-python
 graded-tables: check-python
 	$(PYTHON) -m tools.lab_tables --update
 	$(PYTHON) -m tools.graded_tables --update
+	@if [ -d grader/spec ]; then $(PYTHON) -m tools.spec_tables --update; fi
 
 # bench's `test` is its smoke test: a few seconds of load, zero errors required.
 # One lab at a time, its files compiled on every core.

@@ -67,6 +67,8 @@ INSTRUCTOR_ONLY = (
     "grader/mutants/",
     "grader/alternatives/",
     "grader/beginners/",
+    # The spec of each lab names the alternatives of the catalogue.
+    "grader/spec/",
     "grader/gradescope/",
     "grader/prairielearn/",
     "tools/make_handout.py",
@@ -78,6 +80,7 @@ INSTRUCTOR_ONLY = (
     # The READMEs' generated tables (graded tests, labs) come with the READMEs.
     "tools/graded_tables.py",
     "tools/lab_tables.py",
+    "tools/spec_tables.py",
     "tools/generated.py",
     "grader/locale/.gitignore",
     "tools/translations.lock.json",
