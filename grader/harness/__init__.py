@@ -7,4 +7,5 @@
 - expect:   assertions whose failure message a student can read
 """
 
-from .scoring import graded, note, replace_hint  # noqa: F401  (what every test module uses)
+# What every test module uses.
+from .scoring import graded, note, observed_cause, replace_hint  # noqa: F401

@@ -30,7 +30,7 @@ import psutil
 from grader.i18n import _
 
 from . import profile, sandbox
-from .timing import scaled
+from .timing import deadline_passed, scaled
 
 PR_SET_CHILD_SUBREAPER = 36
 
@@ -142,6 +142,7 @@ class Program:
         try:
             return self.popen.wait(timeout=self.seconds(timeout))
         except subprocess.TimeoutExpired:
+            deadline_passed(f"{self.name} did not exit within {self.seconds(timeout):g} s")
             return None
 
     def stop(self, timeout: float = 5) -> None:

@@ -114,6 +114,8 @@ class TestTimedOut(Exception):
 _notes = []
 # A hint the current test chose instead of its own (replace_hint()).
 _hint = []
+# A cause the current test observed itself (observed_cause()): (key, text).
+_cause = []
 
 
 def note(text: str) -> None:
@@ -137,6 +139,14 @@ def replace_hint(text: str) -> None:
     """Show `text` instead of the test's hint when it fails: the test saw
     that its usual hint's premise does not hold (the port was not taken...)."""
     _hint[:] = [text]
+
+
+def observed_cause(key: str, text: str) -> None:
+    """The test saw a cause the harness's diagnosis does not look for (a
+    server that ends its children at once on SIGTERM): shown as "cause:"
+    when no diagnosis finds one, and the failures of the lab with the same
+    key are one cause."""
+    _cause[:] = [(key, text)]
 
 
 def _on_alarm(signum, frame):
@@ -294,6 +304,7 @@ class GradePlugin:
         expect.observations.clear()
         _notes.clear()
         _hint.clear()
+        _cause.clear()
         if self.watchdog is not None:
             self.watchdog.reset()
         self._phases[item.nodeid] = {"start": time.monotonic(), "load": timing.LoadMeter()}
@@ -431,6 +442,8 @@ class GradePlugin:
         if _hint:
             result.hint = translated(_hint[0])
         found = _safely(diagnose.diagnose, observation, words.causes, words.cause_hints)
+        if found is None and _cause:
+            found = diagnose.Diagnosis(_cause[0][0], _cause[0][1], "")
         if found is not None:
             self._use_diagnosis(result, found)
 

@@ -27,7 +27,7 @@ import time
 
 import pytest
 
-from grader.harness import diagnose, graded, kit, net, procs
+from grader.harness import diagnose, graded, kit, net, observed_cause, procs
 from grader.harness.expect import expect, fail, show
 from grader.harness.scoring import title_of
 from grader.harness.timing import STALL_SECONDS, deadline_passed, scaled, wait_for
@@ -445,6 +445,21 @@ def test_no_lost_wakeup(lab_dir, run_dir, rng, preload):
         selector.close()
 
 
+def expect_children_kept_through_the_grace(server, children, stopped_at: float, grace: int):
+    """Right after a stop signal, the children serving clients are still
+    there: the grace period is theirs.  A server that ends them at once
+    fails every stop test the same way: one cause."""
+    if any(procs.is_live(c) for c in children):
+        return
+    text = _("the stop signal ended all {count} children of the server at once ({seconds} s "
+             "after it), with their clients in mid-conversation: they must get the grace "
+             "period of {grace} s to finish").format(
+                 count=len(children), seconds=f"{time.monotonic() - stopped_at:.1f}",
+                 grace=grace)
+    observed_cause("stop-ends-children-at-once", text)
+    fail(text)
+
+
 class Conversation:
     """A client in the middle of its exchange: it has sent a first piece and
     got its reply, the rest comes later."""
@@ -479,11 +494,7 @@ def test_graceful_stop(lab_dir, run_dir, rng):
                          seconds=f"{scaled(1):.0f}", port=port))
     expect(net.connection_refused(port),
            _("a new client could still connect to port {port} after SIGTERM").format(port=port))
-    serving = [c for c in children if procs.is_live(c)]
-    expect(serving, _("SIGTERM ended all 4 children of the server at once ({seconds} s after "
-                      "it), with their clients in mid-conversation: they must get the grace "
-                      "period of {grace} s to finish").format(
-                          seconds=f"{time.monotonic() - stopped_at:.1f}", grace=grace))
+    expect_children_kept_through_the_grace(server, children, stopped_at, grace)
     for number, talk in enumerate(finishers, start=1):
         what = _("client {number} of 3 finishing within the grace period: the rest of its "
                  "reply").format(number=number)
@@ -711,8 +722,11 @@ def test_grace_period_bounds(lab_dir, run_dir, rng):
     """
     server = start_with(lab_dir, run_dir, "-n", "4", "-g", "30")
     talks = [Conversation(server, rng, 200) for _ in range(2)]
+    children = server.live_children()
     server.send_signal(signal.SIGTERM)
     stopped_at = time.monotonic()
+    wait_for(lambda: not net.is_listening(server.pid, server.port), 1)
+    expect_children_kept_through_the_grace(server, children, stopped_at, 30)
     for talk in talks:
         echo.check_reply(server, talk.client, talk.rest,
                          what=_N("a client finishing after SIGTERM: the rest of its reply"))
@@ -849,7 +863,11 @@ def test_ctrl_c_reaches_every_process(lab_dir, run_dir, rng):
     """
     server = start_with(lab_dir, run_dir, "-g", "30")
     talk = Conversation(server, rng, 2000)
+    children = server.live_children()
     server.send_signal(signal.SIGINT, group=True)
+    stopped_at = time.monotonic()
+    wait_for(lambda: not net.is_listening(server.pid, server.port), 1)
+    expect_children_kept_through_the_grace(server, children, stopped_at, 30)
     echo.check_reply(server, talk.client, talk.rest,
                      what=_N("after Ctrl-C, the rest of the reply of a client being served"))
     talk.client.close()
