@@ -117,7 +117,7 @@ check-translations: check-python
 	$(PYTHON) tools/check_translations.py
 
 # The READMEs' generated tables: the labs (README.md, the handout's) and each
-# lab's graded tests.
+# lab's graded tests; and the Chinese twins' citations of graded tests.
 graded-tables: check-python
 	$(PYTHON) -m tools.lab_tables --update
 	$(PYTHON) -m tools.graded_tables --update

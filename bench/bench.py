@@ -47,7 +47,8 @@ if __name__ == "__main__" and not __package__:  # run as a file: bench/ is no pa
     sys.exit(2)
 
 from . import measure, report, results, servers, smoke, targets  # noqa: E402
-from .model import HERE, LOGS, OVERLOAD, OVERLOAD_CAP, REQUEST_SIZE  # noqa: E402
+from .model import (DURATION, HERE, LOGS, OVERLOAD, OVERLOAD_CAP, REQUEST_SIZE,  # noqa: E402
+                    ROUNDS)
 
 
 class Stop(Exception):
@@ -70,10 +71,10 @@ def parse_args(argv):
                    help="the capped server of the overload case (run as PROGRAM -n 16 PORT)")
     p.add_argument("--server", help="your own server program (run as PROGRAM PORT), "
                                     "measured in addition to the others")
-    p.add_argument("--duration", type=float, default=3.0,
-                   help="seconds of load per server and cell (default 3)")
-    p.add_argument("--rounds", type=int, default=2,
-                   help="split each cell in this many turns of the servers (default 2)")
+    p.add_argument("--duration", type=float, default=DURATION,
+                   help=f"seconds of load per server and cell (default {DURATION:g})")
+    p.add_argument("--rounds", type=int, default=ROUNDS,
+                   help=f"split each cell in this many turns of the servers (default {ROUNDS})")
     p.add_argument("--only", nargs="+", metavar="KEY",
                    choices=("lab04", "fork_c", "fork_c_static", "python_fork", "epoll", "lab02",
                             "yours"),
@@ -84,7 +85,9 @@ def parse_args(argv):
                    help=f"skip the overload case ({OVERLOAD.clients} clients against lab06 -n "
                         f"{OVERLOAD_CAP}, lab04 and Python's ForkingTCPServer)")
     p.add_argument("--overload-only", action="store_true",
-                   help="run the overload case alone (results/NAME.json holds only it)")
+                   help="run the overload case alone; its entry replaces the overload "
+                        "entry of results/NAME.json, whose other figures are kept (a new "
+                        "file holds only it)")
     p.add_argument("--save-as", default="latest", metavar="NAME",
                    help="write results/NAME.json and results/NAME.svg (default latest)")
     p.add_argument("--smoke", action="store_true", help="the short check of `make test`")
@@ -94,6 +97,8 @@ def parse_args(argv):
         p.error("--duration must be between 0.5 and 60 seconds")
     if not 1 <= args.rounds <= 10 or args.duration / args.rounds < 0.25:
         p.error("--rounds must be from 1 to 10, with at least 0.25 s of load per round")
+    if args.overload_only and args.no_overload:
+        p.error("--overload-only and --no-overload leave nothing to run")
     if not args.save_as.replace("-", "").replace("_", "").isalnum():
         p.error("--save-as takes a name of letters, digits, - and _ (results/NAME.json)")
     if args.server and not (Path(args.server).is_file() and os.access(args.server, os.X_OK)):
@@ -120,8 +125,15 @@ def bench(args):
     if load > 0.5 * len(os.sched_getaffinity(0)):
         print("bench: the machine is busy with other work; the figures will be noisy",
               flush=True)
-    measured, running, sweep = {}, {}, None
-    if not args.overload_only:
+    measured, running, sweep, saved = {}, {}, None, None
+    if args.overload_only:
+        try:
+            saved = results.saved(args.save_as)
+        except (OSError, ValueError) as e:
+            print(f"bench: --overload-only --save-as {args.save_as}: {e}; not overwritten",
+                  file=sys.stderr)
+            return 2
+    else:
         measured, running = measure.start_servers(servers.server_specs(args))
         try:
             measure.run_matrix(measured, running, bins / "loadgen", args)
@@ -129,13 +141,22 @@ def bench(args):
             for server in running.values():
                 server.stop()
         sweep = None if args.no_forkcost else measure.fork_cost_sweep(bins / "forkcost")
-    overload = None if args.no_overload else measure.run_overload(args, bins / "loadgen")
+    overload = None
+    if not args.no_overload:
+        overload_load, overload_started = os.getloadavg()[0], time.monotonic()
+        rows = measure.run_overload(args, bins / "loadgen")
+        overload = results.overload_json(rows, args, overload_load,
+                                         time.monotonic() - overload_started)
     measured = {k: measured[k] for k in results.display_order(measured)}
     verdicts = targets.evaluate_targets(measured)
     if measured:
         report.report(measured, sweep, verdicts)
     if overload:
         report.print_overload(overload)
+    if saved is not None:  # --overload-only into a saved run: its other figures stay
+        saved["overload"] = overload
+        results.write_results(saved, args.save_as, overload and overload["wall_s"])
+        return 0
     data = results.results_json(measured, sweep, verdicts, args, time.monotonic() - started)
     data["overload"] = overload
     data["machine"]["loadavg_before"] = round(load, 2)

@@ -9,6 +9,8 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 LOGS = RESULTS / "logs"
 
+DURATION = 3.0  # seconds of load per server and cell, by default
+ROUNDS = 2  # each cell split in this many turns of the servers, by default
 REQUEST_SIZE = 64  # bytes per request line, as short as the course note's MAXLINE lines
 OP_TIMEOUT = 5.0  # loadgen's deadline for every connect and every reply
 SAMPLE_EVERY = 0.5  # seconds between samples of a server's memory (PSS)

@@ -210,11 +210,15 @@ def report(measured, sweep, targets):
 
 
 def print_overload(overload):
-    """The overload case's table: what a cap on the children buys."""
-    print(f"\noverload: {OVERLOAD.clients} clients at once, a connection per request")
+    """The overload case's table (results.overload_json): what a cap on the
+    children buys."""
+    m = overload["machine"]
+    print(f"\noverload: {OVERLOAD.clients} clients at once, a connection per request "
+          f"({overload['command']} on {overload['date']}, load average "
+          f"{m['loadavg_before']} then {m['loadavg_after']} on {m['nproc']} CPUs)")
     print(f"  {'':<16} {'peak children':>13} {'peak PSS':>9} {'conn/s':>8} {'p50 ms':>7} "
           f"{'p90 ms':>7} {'p99 ms':>7} {'errors':>6}")
-    for row in overload.values():
+    for row in overload["servers"].values():
         if "problem" in row and "latency_us" not in row:
             print(f"  {row['short']:<16} {row['problem']}")
             continue

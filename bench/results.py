@@ -13,8 +13,8 @@ from pathlib import Path
 import psutil
 
 from . import svgplot
-from .model import (CELLS, HERE, OP_TIMEOUT, REQUEST_SIZE, RESULTS, SAMPLE_EVERY, Measured,
-                   ServerSpec)
+from .model import (CELLS, DURATION, HERE, OP_TIMEOUT, OVERLOAD, OVERLOAD_CAP, OVERLOAD_SAMPLING,
+                    REQUEST_SIZE, RESULTS, ROUNDS, SAMPLE_EVERY, Measured, ServerSpec)
 from .report import base_key, lessons
 
 
@@ -52,11 +52,29 @@ def server_json(m):
             "problem": m.problem, "idle": m.idle, "cells": m.cells}
 
 
+def now():
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def command_of(args):
+    """The command that made a run, as a reader would type it."""
+    if not args.overload_only:
+        return "make bench" + (f" SERVER={args.server}" if args.server else "")
+    words = ["python3 -m bench.bench --overload-only"]
+    if args.duration != DURATION:
+        words.append(f"--duration {args.duration:g}")
+    if args.rounds != ROUNDS:
+        words.append(f"--rounds {args.rounds}")
+    if args.save_as != "latest":
+        words.append(f"--save-as {args.save_as}")
+    return " ".join(words)
+
+
 def results_json(measured, sweep, targets, args, wall_s):
     return {
         "schema": "forklab-bench/1",
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "command": "make bench" + (f" SERVER={args.server}" if args.server else ""),
+        "date": now(),
+        "command": command_of(args),
         "argv": sys.argv[1:],
         "machine": machine_description(),
         "config": {"duration_s": args.duration, "rounds": args.rounds,
@@ -72,18 +90,49 @@ def results_json(measured, sweep, targets, args, wall_s):
     }
 
 
+def overload_json(rows, args, loadavg_before, wall_s):
+    """The overload case's entry of results/NAME.json: what each server gave
+    (rows, from measure.run_overload), and when, by what command, on how busy
+    a machine (load average when the case began and when it ended)."""
+    machine = machine_description()
+    machine["loadavg_before"] = round(loadavg_before, 2)
+    machine["loadavg_after"] = round(os.getloadavg()[0], 2)
+    return {"date": now(), "command": command_of(args), "argv": sys.argv[1:],
+            "machine": machine,
+            "config": {"clients": OVERLOAD.clients, "mode": OVERLOAD.mode, "cap": OVERLOAD_CAP,
+                       "duration_s": args.duration, "rounds": args.rounds,
+                       "request_size": REQUEST_SIZE, "op_timeout_s": OP_TIMEOUT,
+                       "count_every_s": OVERLOAD_SAMPLING[0],
+                       "pss_every_s": OVERLOAD_SAMPLING[1]},
+            "wall_s": round(wall_s, 1), "servers": rows}
+
+
+def saved(name):
+    """results/NAME.json as a dict, or None if there is none; ValueError when
+    it is not a results file of bench.py (then it is not to be overwritten)."""
+    path = RESULTS / f"{name}.json"
+    if not path.exists():
+        return None
+    data = json.loads(path.read_text())
+    if not isinstance(data, dict) or data.get("schema") != svgplot.SCHEMA:
+        raise ValueError(f"results/{path.name} is not a results file of bench.py")
+    return data
+
+
 def display_order(measured):
     order = ["lab04", "yours", "fork_c", "fork_c_static", "python_fork", "lab02", "epoll"]
     return [k for k in order if k in measured]
 
 
-def write_results(data, name):
+def write_results(data, name, wall_s=None):
+    """Write results/NAME.json and .svg; wall_s: the seconds the run took, if
+    not data's (an overload case merged into a saved run)."""
     RESULTS.mkdir(exist_ok=True)
     json_path, svg_path = RESULTS / f"{name}.json", RESULTS / f"{name}.svg"
     json_path.write_text(json.dumps(data, indent=1) + "\n")
     svg_path.write_text(svgplot.render(data))
     print(f"\nwrote {json_path.relative_to(HERE.parent)} and {svg_path.relative_to(HERE.parent)}"
-          f" ({data['wall_s']:.0f} s)")
+          f" ({data['wall_s'] if wall_s is None else wall_s:.0f} s)")
 
 
 def load(path):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import svgplot
+from bench import results, svgplot
 
 HERE = Path(__file__).resolve().parent
 KIT_ROOT = HERE.parent
@@ -98,6 +98,35 @@ def test_the_reference_chart_is_the_one_svgplot_draws():
     """results/reference.svg is what svgplot.py draws from reference.json today."""
     data = json.loads(REFERENCE.read_text())
     assert svgplot.render(data) == (HERE / "results" / "reference.svg").read_text()
+
+
+@pytest.mark.skipif(not REFERENCE.exists(), reason="no reference run in this copy")
+def test_the_reference_run_has_its_overload_case_and_how_it_was_measured():
+    """lab06's README shows the overload entry of reference.json: every
+    server's figures, the command, the date and the load average."""
+    overload = json.loads(REFERENCE.read_text())["overload"]
+    assert "--overload-only" in overload["command"] and overload["date"]
+    assert {"loadavg_before", "loadavg_after", "nproc"} <= set(overload["machine"])
+    assert overload["config"]["clients"] == 200 and overload["config"]["cap"] == 16
+    assert list(overload["servers"]) == ["lab06", "lab04", "python_fork"]
+    for row in overload["servers"].values():
+        assert row["errors"] == 0 and row["mismatches"] == 0, row["short"]
+        assert {"p50", "p90", "p99"} <= set(row["latency_us"])
+        assert row["server"]["processes"] > 1 and row["server"]["pss_mb"] > 0
+    done = run("-m", "bench.bench", "--show", REFERENCE, cwd=KIT_ROOT)
+    assert done.returncode == 0, done.stderr
+    assert "overload: 200 clients at once" in done.stdout and "lab06 -n 16" in done.stdout
+
+
+def test_overload_only_merges_into_a_saved_run_and_never_over_a_stranger(tmp_path,
+                                                                         monkeypatch):
+    monkeypatch.setattr(results, "RESULTS", tmp_path)
+    assert results.saved("none") is None
+    (tmp_path / "run.json").write_text(json.dumps(RESULTS))
+    assert results.saved("run") == RESULTS
+    (tmp_path / "other.json").write_text('{"schema": "other/9"}')
+    with pytest.raises(ValueError, match="not a results file of bench.py"):
+        results.saved("other")
 
 
 def run(*argv, cwd=HERE):

@@ -57,8 +57,9 @@ void uppercase(char *buf, std::size_t n);
 // PORT N" for every read.  Returns; the caller closes connfd.
 void serve_client(int connfd, const sockaddr_in &cliaddr);
 
-// Ignore SIGPIPE, so that writing to a client that has gone fails with EPIPE
-// instead of killing the process.
+// Ignore SIGPIPE, so that writing to a client that has gone fails -- EPIPE, or
+// ECONNRESET when its reset arrived first (send(2)) -- instead of killing the
+// process.
 void ignore_sigpipe();
 
 // What the accept loop does after Accept returned -1, by errno:

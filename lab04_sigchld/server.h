@@ -58,8 +58,9 @@ void uppercase(char *buf, std::size_t n);
 // PORT N" for every read.  Returns; the caller closes connfd.
 void serve_client(int connfd, const sockaddr_in &cliaddr);
 
-// Ignore SIGPIPE, so that writing to a client that has gone fails with EPIPE
-// instead of killing the process.
+// Ignore SIGPIPE, so that writing to a client that has gone fails -- EPIPE, or
+// ECONNRESET when its reset arrived first (send(2)) -- instead of killing the
+// process.
 void ignore_sigpipe();
 
 // What the accept loop does after Accept returned -1, by errno:
@@ -79,7 +80,8 @@ void after_accept_error();
 // ends with _exit(0) -- it never returns, and exit() would flush a second time
 // the stdio buffers it copied from the parent.  In the parent, close connfd and
 // return the child's pid.  When fork() fails, log it on stderr, close connfd
-// (that client is dropped: it sees end of file) and return -1.
+// (that client is dropped: it reads end of file, or ECONNRESET if what it had
+// sent was never read) and return -1.
 pid_t fork_child(int listenfd, int connfd, const sockaddr_in &cliaddr);
 
 // The SIGCHLD handler: reap every child that has exited, without blocking,

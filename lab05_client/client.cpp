@@ -92,7 +92,8 @@ bool send_some(int sockfd, Outbox &outbox)
 {
     // MSG_DONTWAIT: never block here while replies pile up unread (see the
     // README, "Why not Writen to the socket").  MSG_NOSIGNAL: a server that
-    // has gone makes send() fail with EPIPE instead of killing us by SIGPIPE.
+    // has gone makes send() fail (EPIPE, or ECONNRESET) instead of killing us
+    // by SIGPIPE.
     const ssize_t n = send(sockfd, outbox.data + outbox.next, outbox.end - outbox.next,
                            MSG_DONTWAIT | MSG_NOSIGNAL);
     if (n < 0)

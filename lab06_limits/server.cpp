@@ -178,8 +178,8 @@ void ignore_sigpipe()
 {
     // BEGIN SOLUTION stub: not_implemented("lab06: ignore_sigpipe (from lab04)");
     struct sigaction sa {};
-    // A write to a client that has gone then fails with EPIPE, and only that
-    // connection ends; by default, SIGPIPE would kill the whole process.
+    // A write to a client that has gone then fails (EPIPE, or ECONNRESET), and
+    // only that connection ends; by default, SIGPIPE would kill the whole process.
     sa.sa_handler = SIG_IGN;
     sigemptyset(&sa.sa_mask);
     if (sigaction(SIGPIPE, &sa, nullptr) < 0)
@@ -444,7 +444,9 @@ int main(int argc, char *argv[])
         }
     }
 
-    // New clients are refused from here on; those being served may finish.
+    // New clients are refused from here on, and those still queued in the
+    // backlog are reset (a server that owes them an answer accepts them
+    // first); those being served may finish.
     Close(listenfd);
     std::printf("%s: stopping; %zu children serving, %d s of grace\n", strsignal(g_stop_signal),
                 children.running.size(), options.grace_seconds);

@@ -32,7 +32,8 @@ constexpr std::size_t kBufferSize = 4096;
 
 // Connections the kernel holds, handshake done, until accept() takes them
 // (capped at net.core.somaxconn, listen(2)).  At the cap on children, the
-// clients that arrive wait here: neither refused nor dropped.
+// clients that arrive wait here: neither refused nor dropped -- until the
+// listening socket is closed, which resets those still queued (ECONNRESET).
 constexpr int kBacklog = SOMAXCONN;
 
 // How long the accept loop pauses after running out of descriptors or memory.
@@ -87,7 +88,8 @@ void uppercase(char *buf, std::size_t n);
 // PORT N" for every read.  Returns; the caller closes connfd.
 void serve_client(int connfd, const sockaddr_in &cliaddr);
 
-// Ignore SIGPIPE: a write to a client that has gone fails with EPIPE.
+// Ignore SIGPIPE: a write to a client that has gone fails with EPIPE or
+// ECONNRESET (send(2)).
 void ignore_sigpipe();
 
 // What the accept loop does after Accept returned -1 (lab04's contract): an
@@ -105,9 +107,10 @@ pid_t fork_child(int listenfd, int connfd, const sockaddr_in &cliaddr);
 // ------------------------------------------------------------- new in lab06
 
 // 0 until SIGTERM or SIGINT arrives, then that signal's number.  Set by the
-// handler and read by the main loop: volatile sig_atomic_t is the one type
-// a handler may write and the program read with a defined result
-// (signal-safety(7)).
+// handler and read by the main loop: besides lock-free atomics, a volatile
+// sig_atomic_t is the only object a handler may write and the program then
+// read with a defined result (C11 5.1.2.3, C++17 [intro.execution]).  Each
+// load and store is whole; a ++ or -- is not.
 extern volatile sig_atomic_t g_stop_signal;
 
 // The children running now, and what the summary line reports.  Only the

@@ -9,10 +9,38 @@ For every X.md with a Chinese twin X.zh.md (READMEs, PITFALLS, decks):
     the English says) records the English as it is now;
   - the same headings: as many, in the same order, at the same levels;
   - in each section (a heading and the text up to the next one):
-    the same fenced code blocks, byte for byte; the same inline code spans
+    the same fenced code blocks (below); the same inline code spans
     that hold a command (`make grade`, `nc -N localhost 6666`); the same
     numbers; the same link targets (X.zh.md counts as X.md); the same HTML comment markers
-    (`<!-- BEGIN HIDDEN -->`, Marp directives).
+    (`<!-- BEGIN HIDDEN -->`, Marp directives).  A test-name citation
+    `中文`（`English`） counts as its English title.
+The code blocks, by the language named after the opening fence:
+  - sh, bash, shell, console, text or none: a command block, or a diagram if
+    it draws with box-drawing characters (U+2500-U+257F: ─ │ ┐ ▼ ...);
+  - any other (c, cpp, ...): code, byte for byte.
+  A command block has as many lines as its twin, each with the same code,
+  byte for byte up to its comment: the text from an unquoted # that starts a
+  word (quotes do not span lines).  A line has a comment in both languages or
+  in neither; the Chinese comment is translated (one with an English word
+  may not be the English comment unchanged) and keeps its numbers.
+  A diagram has as many lines as its twin, the same fence lines, and on each
+  line the same drawing characters in the same order (a run of one character
+  counts as one, so an arrow may grow or shrink to realign); its labels may
+  be translated, keeping the block's numbers and code words (ALL-CAPS names,
+  names with _, calls such as pause()).
+In a Chinese twin, no English prose is left where a reader meets it in
+place of the Chinese: in command blocks' comments, in diagrams' labels and
+in test-name citations.  English prose is a run of three or more words --
+letters only, lower case after the first -- outside `code spans` and
+"double quotes" (quoted code or output); a word joined to code characters
+(reap_children, server.cpp, -n, Ctrl-C, waitpid(), back-off) is code, and
+ALL-CAPS names (SIGCHLD, EINTR) and single capitals are names, not words.
+A test-name citation is a code span after 计分测试： (PITFALLS.zh.md) or
+评分程序： (the labs' pitfall tables), up to the next ；, | or the line's
+end: it is `中文`（`English`）, the English title `grade --list --lang en`
+prints and, before it, that title's msgstr in the grader's catalogue (the
+title the Chinese grader prints).  tools/graded_tables.py writes them
+(`make graded-tables`).
 For the grader: every string the Python sources wrap in _() (and, in a graded
 test module that imports i18n, every test's title, the line of what it does
 and its hint), and every lab title of labs.txt, is a msgid of
@@ -61,6 +89,25 @@ COMMAND = re.compile(
     r"for|bear|clang-format|npm|node|git|tar|msgfmt|apt-get|ip|strace|ltrace|gdb|"
     r"grader/\S+|tools/\S+|\.{1,2}/\S+|build/\S+)(?:\s|$)")
 PLACEHOLDER = re.compile(r"{([^{}:!]*)[^{}]*}")
+
+# Code blocks whose comments (command blocks) or labels (diagrams) are translated.
+COMMAND_LANGUAGES = {"", "sh", "bash", "shell", "console", "text"}
+BOX_DRAWING = re.compile(r"[\u2500-\u257f]")
+# What draws a diagram: arrows, box drawing, blocks and geometric shapes (▶ ◄ ▼).
+DRAWING = re.compile(r"[\u2190-\u21ff\u2500-\u25ff]")
+# Code words of a diagram's labels: ALL-CAPS names, names with _, calls.
+CODE_WORD = re.compile(r"\b(?:[A-Z][A-Z0-9_]+|\w*_\w*|\w+\()")
+# An English word (see the top of this file); ASCII classes, as \w takes in Chinese.
+WORD = r"(?<![A-Za-z0-9_./\\$=@%-])(?:[A-Za-z][a-z]+|a)(?:'[a-z]+)?(?![A-Za-z0-9_/(=@%-]|\.\w)"
+ENGLISH_RUN = re.compile(WORD + r"(?:[,;:!?]?[ \t]+" + WORD + r"){2,}")
+ENGLISH_WORD = re.compile(WORD)
+QUOTED = re.compile(r"(`+).+?\1|\"[^\"\n]*\"")
+# A code span (one backtick, or two around a title that holds one) and a
+# test-name citation: `中文`（`English`）.
+SPAN = r"(?:`([^`\n]+)`|`` ?([^\n]+?) ?``)"
+CODE_SPAN = re.compile(SPAN)
+CITATION = re.compile(SPAN + "（" + SPAN + "）")
+GRADED_CLAUSE = re.compile(r"(?:计分测试|评分程序)：[^；|\n]*")
 
 
 def closes(line: str, fence: str) -> bool:
@@ -128,6 +175,142 @@ def prose(lines) -> str:
     return "\n".join(kept)
 
 
+def block_kind(lines) -> str:
+    """'command', 'diagram' or 'code': how a fenced block (its lines, fences
+    included) may differ in its Chinese twin."""
+    language = lines[0].strip().lstrip("`~").strip().split(None, 1)
+    if (language[0].lower() if language else "") not in COMMAND_LANGUAGES:
+        return "code"
+    return "diagram" if any(BOX_DRAWING.search(line) for line in lines[1:]) else "command"
+
+
+def split_comment(line: str):
+    """(code, comment): the comment is the text from an unquoted # that starts
+    a word (None when there is none)."""
+    quote, escaped = None, False
+    for index, char in enumerate(line):
+        if escaped:
+            escaped = False
+        elif char == "\\" and quote != "'":
+            escaped = True
+        elif quote:
+            quote = None if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char == "#" and (index == 0 or line[index - 1] in " \t"):
+            return line[:index], line[index:]
+    return line, None
+
+
+def english_runs(text: str) -> list:
+    """The runs of English prose in text, code spans and "quotes" aside."""
+    return [m.group(0) for m in ENGLISH_RUN.finditer(QUOTED.sub("\0", text))]
+
+
+def has_english_word(text: str) -> bool:
+    return ENGLISH_WORD.search(QUOTED.sub("\0", text)) is not None
+
+
+def drawing(line: str) -> str:
+    """A diagram line's drawing characters, a run of one counted once."""
+    return re.sub(r"(.)\1+", r"\1", "".join(DRAWING.findall(line)))
+
+
+def first_difference(a, b) -> int:
+    """The first line (from 1) where two lists of lines differ."""
+    return next((i for i, (p, q) in enumerate(zip(a + [""], b + [""])) if p != q), 0) + 1
+
+
+def compare_block(number: int, english: str, chinese: str) -> list:
+    """The problems of one fenced block of a Chinese twin (see the top of this file)."""
+    en, zh = english.splitlines(), chinese.splitlines()
+    kind = block_kind(en)
+    if kind == "code" or en[:1] != zh[:1]:
+        return [] if en == zh else [f"code block {number} differs at its line "
+                                    f"{first_difference(en, zh)}"]
+    if len(en) != len(zh):
+        return [f"code block {number} ({kind}) has {len(en)} lines in English, "
+                f"{len(zh)} in Chinese"]
+    problems = []
+    if kind == "diagram":
+        if en[-1] != zh[-1]:
+            problems.append(f"code block {number} differs at its line {len(en)}")
+        for line, (a, b) in enumerate(zip(en, zh), 1):
+            if drawing(a) != drawing(b):
+                problems.append(f"code block {number} (diagram) line {line}: not the same "
+                                f"drawing (translate the labels only)")
+            problems += [f"code block {number} (diagram) line {line}: English left in a "
+                         f"label: {run!r}" for run in english_runs(DRAWING.sub("\0", b))]
+        problems += compare_counters(f"code block {number} (diagram): numbers",
+                                     numbers(english), numbers(chinese))
+        problems += compare_counters(f"code block {number} (diagram): code words",
+                                     Counter(CODE_WORD.findall(english)),
+                                     Counter(CODE_WORD.findall(chinese)))
+        return problems
+    for line, (a, b) in enumerate(zip(en, zh), 1):
+        (code_en, comment_en), (code_zh, comment_zh) = split_comment(a), split_comment(b)
+        if code_en.rstrip() != code_zh.rstrip():
+            problems.append(f"code block {number} differs at its line {line}")
+        elif (comment_en is None) != (comment_zh is None):
+            problems.append(f"code block {number} line {line}: a comment in "
+                            f"{'English' if comment_zh is None else 'Chinese'} only")
+        elif comment_en is None:
+            continue
+        elif comment_zh == comment_en and has_english_word(comment_en):
+            problems.append(f"code block {number} line {line}: comment not translated: "
+                            f"{comment_en!r}")
+        else:
+            problems += [f"code block {number} line {line}: English left in the comment: "
+                         f"{run!r}" for run in english_runs(comment_zh)]
+            problems += compare_counters(f"code block {number} line {line}: numbers in the "
+                                         f"comment", numbers(comment_en), numbers(comment_zh))
+    return problems
+
+
+def span_text(match, first: int = 1) -> str:
+    """The text of a SPAN whose groups start at group `first`."""
+    return match.group(first) if match.group(first) is not None else match.group(first + 1)
+
+
+def graded_clauses(line: str) -> list:
+    """(start, end) of each part of line that cites graded tests: from 计分测试：
+    or 评分程序： up to the next ；, | or the end (code spans do not end it)."""
+    masked = CODE_SPAN.sub(lambda m: "\0" * len(m.group(0)), line)
+    return [m.span() for m in GRADED_CLAUSE.finditer(masked)]
+
+
+def citation_problems(text: str, catalogue: dict) -> list:
+    """What is wrong with the test-name citations of a Chinese twin's prose;
+    catalogue: msgid -> msgstr of the grader's messages."""
+    problems = []
+    for line in text.splitlines():
+        for start, end in graded_clauses(line):
+            clause = line[start:end]
+            cited = [m.span() for m in CITATION.finditer(clause)]
+            for span in CODE_SPAN.finditer(clause):
+                if not any(a <= span.start() < b for a, b in cited):
+                    problems.append(f"test {span.group(0)} cited without its Chinese title "
+                                    f"(make graded-tables writes it)")
+            for citation in CITATION.finditer(clause):
+                chinese, english = span_text(citation, 1), span_text(citation, 3)
+                english = english.replace("\\|", "|")
+                if catalogue.get(english) != chinese.replace("\\|", "|"):
+                    problems.append(f"test {citation.group(0)}: the Chinese grader prints "
+                                    f"{catalogue.get(english)!r} (make graded-tables)")
+            problems += [f"English left in a test-name citation: {run!r}"
+                         for run in english_runs(CODE_SPAN.sub("\0", clause))]
+    return problems
+
+
+def as_english(text: str) -> str:
+    """A Chinese twin's prose with each test-name citation reduced to its English title."""
+    return CITATION.sub(lambda m: code_span(span_text(m, 3)), text)
+
+
+def code_span(text: str) -> str:
+    return f"`` {text} ``" if "`" in text else f"`{text}`"
+
+
 def commands(text: str) -> Counter:
     spans = (m.group(2).strip() for m in INLINE_CODE.finditer(text))
     return Counter(span for span in spans if COMMAND.match(span))
@@ -161,8 +344,9 @@ def compare_counters(what, english: Counter, chinese: Counter):
     return problems
 
 
-def compare_documents(english_text: str, chinese_text: str):
-    """(section title, problem) pairs: empty when the twins are in step."""
+def compare_documents(english_text: str, chinese_text: str, catalogue: dict = None):
+    """(section title, problem) pairs: empty when the twins are in step;
+    catalogue: msgid -> msgstr of the grader's messages (for test-name citations)."""
     en, zh = split_sections(english_text), split_sections(chinese_text)
     en_levels = [s.level for s in en[1:]]
     zh_levels = [s.level for s in zh[1:]]
@@ -180,17 +364,15 @@ def compare_documents(english_text: str, chinese_text: str):
     for a, b in zip(en, zh):
         found = []
         blocks_en, blocks_zh = code_blocks(a.lines), code_blocks(b.lines)
-        if blocks_en != blocks_zh:
-            if len(blocks_en) != len(blocks_zh):
-                found.append(f"{len(blocks_en)} code blocks in English, "
-                             f"{len(blocks_zh)} in Chinese")
-            else:
-                for number, (x, y) in enumerate(zip(blocks_en, blocks_zh), 1):
-                    if x != y:
-                        line = next((i for i, (p, q) in enumerate(
-                            zip(x.splitlines() + [""], y.splitlines() + [""])) if p != q), 0)
-                        found.append(f"code block {number} differs at its line {line + 1}")
+        if len(blocks_en) != len(blocks_zh):
+            found.append(f"{len(blocks_en)} code blocks in English, "
+                         f"{len(blocks_zh)} in Chinese")
+        else:
+            for number, (x, y) in enumerate(zip(blocks_en, blocks_zh), 1):
+                found += compare_block(number, x, y)
         text_en, text_zh = prose(a.lines), prose(b.lines)
+        found += citation_problems(text_zh, catalogue or {})
+        text_zh = as_english(text_zh)
         found += compare_counters("commands", commands(text_en), commands(text_zh))
         found += compare_counters("numbers", numbers(text_en), numbers(text_zh))
         found += compare_counters("links", links(text_en), links(text_zh))
@@ -232,6 +414,7 @@ def read_lock(root: Path) -> dict:
 def check_documents(root: Path):
     problems, pairs = [], 0
     lock = read_lock(root)
+    catalogue = chinese_catalogue(root) if (root / PO_FILE).is_file() else {}
     for english, chinese in twins(root):
         name = chinese.relative_to(root)
         if not english.is_file():
@@ -239,7 +422,7 @@ def check_documents(root: Path):
             continue
         pairs += 1
         english_text = english.read_text()
-        for section, problem in compare_documents(english_text, chinese.read_text()):
+        for section, problem in compare_documents(english_text, chinese.read_text(), catalogue):
             problems.append(f"{name}: section {section!r}: {problem}")
         key = english.relative_to(root).as_posix()
         if key not in lock:
@@ -301,6 +484,12 @@ def read_po(path: Path) -> dict:
             field = keyword
             current[field] = unquote(value)
     return entries
+
+
+def chinese_catalogue(root: Path) -> dict:
+    """msgid -> msgstr of the grader's messages translated (not fuzzy)."""
+    return {msgid: msgstrs[0] for msgid, (msgstrs, fuzzy, _plural)
+            in read_po(root / PO_FILE).items() if msgstrs and msgstrs[0] and not fuzzy}
 
 
 def graded_texts(tree):

@@ -53,8 +53,9 @@ BURN_SECONDS = 1.5
 SIGNAL_WORDS = {
     signal.SIGSEGV: _N("segmentation fault: a read or write through a bad pointer (null, freed, "
                        "or past the end of an array)"),
-    signal.SIGBUS: _N("bus error: an access to memory that is not there (a bad pointer)"),
-    signal.SIGFPE: _N("arithmetic error: an integer division by zero"),
+    signal.SIGBUS: _N("bus error: an address that is mapped but has nothing behind it, e.g. a "
+                      "file mapping read past the file's end (mmap(2))"),
+    signal.SIGFPE: _N("arithmetic error: an integer division by zero, or INT_MIN / -1"),
     signal.SIGABRT: _N("abort: the program stopped itself (a failed assert, an uncaught C++ "
                        "exception, or the C library finding its heap corrupted, e.g. a double "
                        "free)"),

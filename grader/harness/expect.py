@@ -31,7 +31,8 @@ def show(data: bytes, limit: int = PREVIEW_BYTES) -> str:
     if len(data) <= limit:
         return repr(bytes(data))
     half = limit // 2
-    return f"{bytes(data[:half])!r}...(+{len(data) - limit} bytes)...{bytes(data[-half:])!r}"
+    return _("{head}...(+{count} bytes)...{tail}").format(
+        head=repr(bytes(data[:half])), count=len(data) - limit, tail=repr(bytes(data[-half:])))
 
 
 def first_difference(a: bytes, b: bytes) -> int:

@@ -142,7 +142,8 @@ class Program:
         try:
             return self.popen.wait(timeout=self.seconds(timeout))
         except subprocess.TimeoutExpired:
-            deadline_passed(f"{self.name} did not exit within {self.seconds(timeout):g} s")
+            deadline_passed(_("{name} did not exit within {seconds} s").format(
+                name=self.name, seconds=f"{self.seconds(timeout):g}"))
             return None
 
     def stop(self, timeout: float = 5) -> None:
@@ -341,14 +342,13 @@ def describe_returncode(code) -> str:
         return _("exited with status {status}").format(status=code)
     name = signal.Signals(-code).name
     if name == "SIGXCPU":
-        why = _(": it used more than {seconds} s of CPU time (a busy loop?)").format(
-            seconds=sandbox.LIMITS[resource.RLIMIT_CPU])
-    elif name == "SIGXFSZ":
-        why = _(": it wrote more than {mib} MiB to a file or to its output, the sandbox's "
-                "limit").format(mib=sandbox.LIMITS[resource.RLIMIT_FSIZE] >> 20)
-    else:
-        why = ""
-    return _("was killed by {signal}").format(signal=name) + why
+        return _("was killed by {signal}: it used more than {seconds} s of CPU time (a busy "
+                 "loop?)").format(signal=name, seconds=sandbox.LIMITS[resource.RLIMIT_CPU])
+    if name == "SIGXFSZ":
+        return _("was killed by {signal}: it wrote more than {mib} MiB to a file or to its "
+                 "output, the sandbox's limit").format(
+                     signal=name, mib=sandbox.LIMITS[resource.RLIMIT_FSIZE] >> 20)
+    return _("was killed by {signal}").format(signal=name)
 
 
 # ------------------------------------------------ what every program is started with
@@ -466,7 +466,8 @@ def capped_output(path: Path, keep: int = KEPT_OUTPUT) -> str:
     except OSError:
         return ""
     return (head.decode(errors="replace")
-            + f"\n[... {size - 2 * keep} bytes of output left out ...]\n"
+            + "\n" + _("[... {count} bytes of output left out ...]").format(
+                count=size - 2 * keep) + "\n"
             + read_tail(path, keep).decode(errors="replace"))
 
 

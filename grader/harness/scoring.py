@@ -149,6 +149,12 @@ def observed_cause(key: str, text: str) -> None:
     _cause[:] = [(key, text)]
 
 
+# The first line but one of a failed test's log, by the test's status.
+LOG_STATUS = {"passed": _N("status:   passed ({points}/{max_points} points)"),
+              "failed": _N("status:   failed ({points}/{max_points} points)"),
+              "not run": _N("status:   not run ({points}/{max_points} points)")}
+
+
 def _on_alarm(signum, frame):
     raise TestTimedOut()
 
@@ -458,19 +464,22 @@ class GradePlugin:
     def _write_log(self, result: Result, tails, exits=None) -> Path:
         path = self.logs_dir / result.lab / f"{slug(result.title)}.log"
         path.parent.mkdir(parents=True, exist_ok=True)
-        parts = [f"test:     {result.lab}: {result.title}",
-                 f"status:   {result.status} ({result.points}/{result.max_points} points)",
-                 f"seed:     {self.seed}", ""]
+        template = LOG_STATUS[result.status]
+        status = _(template).format(points=result.points, max_points=result.max_points)
+        parts = [_("test:     {lab}: {title}").format(lab=result.lab,
+                                                      title=translated(result.title)),
+                 status, _("seed:     {seed}").format(seed=self.seed), ""]
         if result.cause:
-            parts += ["cause:", result.cause, ""]
-        parts += ["observed:", result.observed, "", f"hint: {result.hint}"]
+            parts += [_("cause:"), result.cause, ""]
+        parts += [_("observed:"), result.observed, "", _("hint: {hint}").format(hint=result.hint)]
         if result.grader_error:
-            parts += ["", "--- the grader's own error (report it to the kit's maintainers) ---",
+            parts += ["", _("--- the grader's own error (report it to the kit's maintainers) ---"),
                       result.grader_error]
         for program, _tail in tails:
             ended = (exits or {}).get(program.pid) or program.describe_exit()
-            parts += ["", f"--- output of {program.name} (pid {program.pid}: "
-                          f"{' '.join(map(str, program.argv))}; it {ended}) ---",
+            parts += ["", _("--- output of {name} (pid {pid}: {command}; it {ended}) ---").format(
+                          name=program.name, pid=program.pid,
+                          command=" ".join(map(str, program.argv)), ended=ended),
                       procs.capped_output(program.log_path)]
         path.write_text("\n".join(parts) + "\n", errors="replace")
         return path
@@ -558,7 +567,7 @@ def _safely(function, *args):
 def _exit_at_failure(program) -> str:
     """How a program stood when its test failed (before clean-up killed it)."""
     if program.running():
-        return "was still running when the test failed (then the grader stopped it)"
+        return _("was still running when the test failed (then the grader stopped it)")
     return program.describe_exit()
 
 

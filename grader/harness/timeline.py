@@ -19,6 +19,7 @@ import os
 import re
 import threading
 import time
+import unicodedata
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
@@ -87,6 +88,12 @@ try:  # as a module of the harness; run as a file (drawing only), /proc/net/tcp
     from . import sockdiag
 except ImportError:
     sockdiag = None
+
+try:  # the grader's language; run as a file, English
+    from grader.i18n import _
+except ImportError:
+    def _(message: str) -> str:
+        return message
 
 
 def client_sockets(port: int) -> dict:
@@ -258,10 +265,15 @@ def _panel(trace: Trace, top: float, span: float) -> tuple:
     fds_max = _nice_max(max((s.fds for s in samples), default=1))
     last = samples[-1] if samples else None
     worst = max(samples, key=lambda s: s.zombies, default=None)
-    summary = (f"{trace.name} (pid {trace.pid}, port {trace.port}): {len(samples)} samples, "
-               f"at most {peak} children, at most {worst.zombies if worst else 0} zombies")
-    if trace.ended is not None:
-        summary += f"; the server ended at {trace.ended:.1f} s"
+    fields = dict(name=trace.name, pid=trace.pid, port=trace.port, samples=len(samples),
+                  children=peak, zombies=worst.zombies if worst else 0)
+    if trace.ended is None:
+        summary = _("{name} (pid {pid}, port {port}): {samples} samples, at most {children} "
+                    "children, at most {zombies} zombies").format(**fields)
+    else:
+        summary = _("{name} (pid {pid}, port {port}): {samples} samples, at most {children} "
+                    "children, at most {zombies} zombies; the server ended at {ended} s"
+                    ).format(ended=f"{trace.ended:.1f}", **fields)
     out.append(f'<text x="{LEFT}" y="{top + 12}" class="h">{escape(summary)}</text>')
 
     # Processes: alive (line) and zombies (filled), same scale.
@@ -285,7 +297,7 @@ def _panel(trace: Trace, top: float, span: float) -> tuple:
                f'stroke-width="2" class="alive"/>')
     out.append(f'<text x="{LEFT - 44}" y="{y0 + PANEL / 2:.0f}" class="ax" '
                f'transform="rotate(-90 {LEFT - 44} {y0 + PANEL / 2:.0f})" text-anchor="middle">'
-               f'children</text>')
+               f'{escape(_("children"))}</text>')
 
     # Descriptors.
     y1 = y0 + PANEL + 16
@@ -303,7 +315,7 @@ def _panel(trace: Trace, top: float, span: float) -> tuple:
                f'stroke-width="1.5" class="fds"/>')
     out.append(f'<text x="{LEFT - 44}" y="{y1 + fd_h / 2:.0f}" class="ax" '
                f'transform="rotate(-90 {LEFT - 44} {y1 + fd_h / 2:.0f})" text-anchor="middle">'
-               f'fds</text>')
+               f'{escape(_("fds"))}</text>')
 
     # Client events, binned per 3 pixels: connects up, closes down.
     y2 = y1 + fd_h + 6 + EVENTS / 2
@@ -317,15 +329,26 @@ def _panel(trace: Trace, top: float, span: float) -> tuple:
         for b, count in sorted(bins.items()):
             h = 3 + (EVENTS / 2 - 3) * (count - 1) / max(top_count - 1, 1)
             y = y2 - h if sign < 0 else y2
+            if cls == "connect":
+                label = _("{count} client connects") if count > 1 else _("{count} client connect")
+            else:
+                label = _("{count} client closes") if count > 1 else _("{count} client close")
             out.append(f'<rect x="{b * 3}" y="{y:.1f}" width="2" height="{h:.1f}" '
-                       f'fill="{colour}" class="{cls}"><title>{count} client '
-                       f'{cls}{"s" if count > 1 else ""}</title></rect>')
-    out.append(f'<text x="{LEFT - 6}" y="{y2 + 4}" class="ax" text-anchor="end">clients</text>')
+                       f'fill="{colour}" class="{cls}"><title>'
+                       f'{escape(label.format(count=count))}</title></rect>')
+    out.append(f'<text x="{LEFT - 6}" y="{y2 + 4}" class="ax" text-anchor="end">'
+               f'{escape(_("clients"))}</text>')
     if last is not None and (last.zombies or trace.ended is None):
+        state = _("last sample ({seconds} s): {alive} alive, {zombies} zombies, {fds} fds").format(
+            seconds=f"{last.t:.1f}", alive=last.alive, zombies=last.zombies, fds=last.fds)
         out.append(f'<text x="{WIDTH - RIGHT - 4}" y="{y0 + 12}" class="ax" text-anchor="end">'
-                   f'last sample ({last.t:.1f} s): {last.alive} alive, {last.zombies} zombies, '
-                   f'{last.fds} fds</text>')
+                   f'{escape(state)}</text>')
     return out, y2 + EVENTS / 2 + 6 - top
+
+
+def _columns(text: str) -> int:
+    """How many character widths text takes: a Chinese character takes two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
 def svg(traces: list, title: str) -> str:
@@ -339,22 +362,24 @@ def svg(traces: list, title: str) -> str:
         y += height + 10
     plot_w = WIDTH - LEFT - RIGHT
     for i in range(6):
-        t = span * i / 5
+        tick = _("{seconds} s").format(seconds=f"{span * i / 5:.1f}")
         body.append(f'<text x="{LEFT + plot_w * i / 5:.1f}" y="{y + 4}" class="ax" '
-                    f'text-anchor="middle">{t:.1f} s</text>')
+                    f'text-anchor="middle">{escape(tick)}</text>')
     legend_y = y + 22
-    legend = [("alive", "children alive"), ("zombies", "zombies"), ("fds", "open descriptors"),
-              ("connect", "clients connecting (up)"), ("close", "clients closing (down)")]
+    legend = [("alive", _("children alive")), ("zombies", _("zombies")),
+              ("fds", _("open descriptors")), ("connect", _("clients connecting (up)")),
+              ("close", _("clients closing (down)"))]
     lx = LEFT
     for key, label in legend:
         body.append(f'<rect x="{lx}" y="{legend_y - 9}" width="12" height="10" '
                     f'fill="{COLOURS[key]}"/><text x="{lx + 16}" y="{legend_y}" class="ax">'
-                    f'{label}</text>')
-        lx += 30 + 6.2 * len(label)
+                    f'{escape(label)}</text>')
+        lx += 30 + 6.2 * _columns(label)
     height = legend_y + 10
-    desc = "; ".join(
-        f"{tr.name}: peak {max((s.zombies for s in tr.samples), default=0)} zombies, "
-        f"{len(tr.connects)} connects, {len(tr.closes)} closes" for tr in traces)
+    desc = _("; ").join(
+        _("{name}: peak {zombies} zombies, {connects} connects, {closes} closes").format(
+            name=tr.name, zombies=max((s.zombies for s in tr.samples), default=0),
+            connects=len(tr.connects), closes=len(tr.closes)) for tr in traces)
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height:.0f}" '
             f'viewBox="0 0 {WIDTH} {height:.0f}" font-family="sans-serif">\n'
             f'<title>{escape(title)}</title>\n<desc>{escape(desc)}</desc>\n'

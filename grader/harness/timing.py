@@ -14,6 +14,7 @@ during the test (busy_share()), so that load alone never costs points.
 import os
 import time
 
+from grader.i18n import _
 from grader.settings import positive_number
 
 TIMEOUT_SCALE = positive_number("FORKLAB_TIMEOUT_SCALE", 1.0)
@@ -59,7 +60,7 @@ def wait_for(predicate, timeout: float, interval: float = 0.01):
     ends at its deadline is recorded (deadline_passed)."""
     value = wait_until(predicate, scaled(timeout), interval)
     if not value:
-        deadline_passed(f"a wait of {scaled(timeout):g} s")
+        deadline_passed(_("a wait of {seconds} s").format(seconds=f"{scaled(timeout):g}"))
     return value
 
 

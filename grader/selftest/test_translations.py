@@ -134,9 +134,165 @@ def test_a_twin_never_recorded_fails(tmp_path):
 
 def test_a_fence_hides_headings(tmp_path):
     english = ENGLISH + "\n```\n# not a heading\n```\n"
-    chinese = CHINESE + "\n```\n# not a heading\n```\n"
+    chinese = CHINESE + "\n```\n# 不是标题\n```\n"
     write_twins(tmp_path, english, chinese)
-    assert run_checker(tmp_path).returncode == 0
+    assert run_checker(tmp_path).returncode == 0, run_checker(tmp_path).stdout
+
+
+# ------------------------------------- comments, diagrams and citations in Chinese
+
+TRY_EN = textwrap.dedent("""\
+    ## Try it
+
+    ```sh
+    ./server 6666 &                      # terminal 1: the server in the background
+    printf 'a # b' | nc -N localhost 6666   # 2 lines come back
+    # then stop it
+    kill -TERM $!
+    ```
+
+    ```cpp
+    pause();  // sleep until a signal
+    ```
+    """)
+
+TRY_ZH = textwrap.dedent("""\
+    ## 试一试
+
+    ```sh
+    ./server 6666 &                      # 终端 1：服务器在后台运行
+    printf 'a # b' | nc -N localhost 6666   # 返回 2 行
+    # 然后停止它
+    kill -TERM $!
+    ```
+
+    ```cpp
+    pause();  // sleep until a signal
+    ```
+    """)
+
+
+def test_translated_comments_of_a_command_block_pass(tmp_path):
+    write_twins(tmp_path, ENGLISH + TRY_EN, CHINESE + TRY_ZH)
+    result = run_checker(tmp_path)
+    assert result.returncode == 0, result.stdout
+
+
+@pytest.mark.parametrize("before, after, expected", [
+    # The code of a line is byte for byte; a quoted # starts no comment.
+    ("./server 6666 &  ", "./server 7777 &  ", "code block 1 differs at its line 2"),
+    ("printf 'a # b'", "printf 'a # c'", "code block 1 differs at its line 3"),
+    # A comment left in English, or half-translated.
+    ("# 然后停止它", "# then stop it", "line 4: comment not translated: '# then stop it'"),
+    ("# 返回 2 行", "# 返回 2 lines come back", "English left in the comment: "
+                                              "'lines come back'"),
+    ("# 终端 1：", "# 终端 2：", "line 2: numbers in the comment missing in Chinese: '1'"),
+    ("kill -TERM $!", "kill -TERM $!   # 停止", "line 5: a comment in Chinese only"),
+    # Any other language is code, its comments too.
+    ("// sleep until a signal", "// 睡到信号到来", "code block 2 differs at its line 2"),
+])
+def test_a_command_block_keeps_its_code_and_translates_its_comments(tmp_path, before, after,
+                                                                     expected):
+    assert before in TRY_ZH
+    out = failure_of(tmp_path, ENGLISH + TRY_EN, CHINESE + TRY_ZH.replace(before, after))
+    assert "section 'Try it'" in out and expected in out, out
+
+
+DIAGRAM_EN = textwrap.dedent("""\
+    ## Race
+
+    ```
+     parent                  child
+     children == max? yes ─┐
+                           │ ◄─── SIGCHLD ─── kernel: it stays pending
+     pause()               ▼ sleeps for ever
+    ```
+    """)
+
+DIAGRAM_ZH = textwrap.dedent("""\
+    ## 竞态
+
+    ```
+     父进程                  子进程
+     children == max? 是 ──┐
+                           │ ◄─── SIGCHLD ─── 内核：它保持未决
+     pause()               ▼ 永远睡下去
+    ```
+    """)
+
+
+def test_a_diagram_with_translated_labels_passes(tmp_path):
+    write_twins(tmp_path, ENGLISH + DIAGRAM_EN, CHINESE + DIAGRAM_ZH)
+    result = run_checker(tmp_path)
+    assert result.returncode == 0, result.stdout
+
+
+@pytest.mark.parametrize("before, after, expected", [
+    (" pause()               ▼ 永远睡下去\n",
+     " pause()               ▼ 永远\n                         睡下去\n",
+     "code block 1 (diagram) has 6 lines in English, 7 in Chinese"),
+    ("─── 内核", "─── 内核 ▶", "line 4: not the same drawing"),
+    ("│ ◄─── SIGCHLD", "◄─── SIGCHLD", "line 4: not the same drawing"),
+    ("内核：它保持未决", "kernel: it stays pending", "line 4: English left in a label: "
+                                                  "'kernel: it stays pending'"),
+    ("SIGCHLD ───", "信号 ───", "code words missing in Chinese: 'SIGCHLD'"),
+])
+def test_a_diagram_keeps_its_lines_drawing_and_code_and_translates_its_labels(
+        tmp_path, before, after, expected):
+    assert before in DIAGRAM_ZH
+    out = failure_of(tmp_path, ENGLISH + DIAGRAM_EN, CHINESE + DIAGRAM_ZH.replace(before, after))
+    assert "section 'Race'" in out and expected in out, out
+
+
+@pytest.mark.parametrize("text", [
+    "reap_children and server.cpp",
+    "SIGCHLD EINTR ECONNRESET FIN",
+    "make grade LAB=lab01_wrap",
+    "nc -N localhost 6666",
+    "Ctrl-C 或 netcat-openbsd 的 nc -l -p 6666",
+    "waitpid() 和 write() 在列",
+    "打印 `Accepting connections on port 6666` 或 \"connect to host: Connection refused\"",
+    "父进程为 S，TIME 为 00:00:00",
+])
+def test_code_names_and_quotes_are_not_english_prose(text):
+    from tools import check_translations
+    assert check_translations.english_runs(text) == []
+
+
+@pytest.mark.parametrize("text, run", [
+    ("the child is gone", "the child is gone"),
+    ("终端 2：type hello, then leave", "type hello, then leave"),
+    ("(still arriving at the client)", "still arriving at the client"),
+])
+def test_three_english_words_in_a_row_are_prose(text, run):
+    from tools import check_translations
+    assert check_translations.english_runs(text) == [run]
+
+
+CITING_EN = "\n## Pitfalls\n\n- unit test: `reap: keeps errno`\n- graded test: `no zombies`\n"
+CITING_ZH = "\n## 易错点\n\n- 单元测试：`reap: keeps errno`\n- 计分测试：`没有僵尸进程`（`no zombies`）\n"
+ZOMBIES = 'msgid "no zombies"\nmsgstr "没有僵尸进程"\n'
+
+
+def test_a_citation_with_the_grader_s_chinese_title_passes(tmp_path):
+    write_messages(tmp_path, "", PO_HEADER + ZOMBIES)
+    write_twins(tmp_path, ENGLISH + CITING_EN, CHINESE + CITING_ZH)
+    result = run_checker(tmp_path)
+    assert result.returncode == 0, result.stdout
+
+
+@pytest.mark.parametrize("before, after, expected", [
+    ("`没有僵尸进程`（`no zombies`）", "`no zombies`",
+     "test `no zombies` cited without its Chinese title"),
+    ("`没有僵尸进程`", "`无僵尸`", "the Chinese grader prints '没有僵尸进程'"),
+    ("`没有僵尸进程`（`no zombies`）", "`没有僵尸进程`（`no zombies`） and then some more",
+     "English left in a test-name citation: 'and then some more'"),
+])
+def test_a_citation_names_the_title_the_chinese_grader_prints(tmp_path, before, after,
+                                                              expected):
+    write_messages(tmp_path, "", PO_HEADER + ZOMBIES)
+    out = failure_of(tmp_path, ENGLISH + CITING_EN, CHINESE + CITING_ZH.replace(before, after))
+    assert "section 'Pitfalls'" in out and expected in out, out
 
 
 def write_messages(root, source, po):

@@ -81,4 +81,5 @@ def server_timeline(grading, request):
         timeline.finish(recording, None, "")
         return
     title = title_of(request.function)
-    timeline.finish(recording, grading.logs_dir / lab / f"{slug(title)}.svg", f"{lab}: {title}")
+    timeline.finish(recording, grading.logs_dir / lab / f"{slug(title)}.svg",
+                    _("{lab}: {title}").format(lab=lab, title=_(title)))

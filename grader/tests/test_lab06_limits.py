@@ -97,8 +97,9 @@ HINTS = {
         "reap_children takes every child however it ended: waitpid returns the killed ones as "
         "well as those that exited; remove each pid it returns from the running set."),
     title_of(reaping_tests.test_fork_failure): _N(
-        "fork_child: when fork() returns -1, log the error, Close(connfd) (that client sees end "
-        "of file) and return -1; the main loop then calls back_off and goes on -- no add_child "
+        "fork_child: when fork() returns -1, log the error, Close(connfd) (that client is "
+        "dropped: it reads end of file, or ECONNRESET if what it sent was never read) and "
+        "return -1; the main loop then calls back_off and goes on -- no add_child "
         "for a fork that failed, and never exit."),
     title_of(reaping_tests.test_soak): _N(
         "Everything at once: Writen for every reply, Close(connfd) in the parent, reap_children "
@@ -140,7 +141,8 @@ HINT_STOP = _N("On SIGTERM or SIGINT (the handler only sets g_stop_signal): leav
                "-g seconds (ppoll with a timeout and the wait mask, reaping after each wake-up), "
                "then kill(pid, SIGTERM) each child still running, reap every one, print the "
                "summary line and return 0 from main. Each child must restore SIGTERM's default "
-               "action and unblock it (restore_signals_in_child), or it ignores the SIGTERM.")
+               "action and unblock it (restore_signals_in_child), or the SIGTERM stays pending, "
+               "blocked, and never ends it.")
 HINT_SIGINT = _N("SIGINT stops the server like SIGTERM: with no client it closes the listening "
                  "socket, prints 'served 0 clients, at most 0 children at once, 0 stopped after "
                  "the grace period' and exits with status 0 at once.")
@@ -270,7 +272,7 @@ def test_cap_on_children(lab_dir, run_dir, rng):
                 last_progress, last_done = time.monotonic(), done
             last_answered = len(crowd.answered())
             if time.monotonic() - last_progress > scaled(STALL_SECONDS):
-                deadline_passed("no client of the crowd got its reply")
+                deadline_passed(_("no client of the crowd got its reply"))
                 fail(_("{done} of {count} clients had their reply, and no other got one for "
                        "{seconds} s ({state}, {children} children)").format(
                            done=done, count=count, seconds=f"{scaled(STALL_SECONDS):.0f}",
@@ -420,12 +422,15 @@ def test_no_lost_wakeup(lab_dir, run_dir, rng, preload):
                 key.fileobj.close()
                 finished += 1
                 last_progress = time.monotonic()
-                expect(reply == b"X", f"connection {finished} of {total}: the reply was "
-                                      f"{show(reply)}, not b'X' ({echo.state(server)})")
-            expect(server.running(), f"{echo.state(server)} after {finished} of {total} "
-                                     f"connections{echo.last_output(server)}")
+                expect(reply == b"X", _("connection {finished} of {total}: the reply was "
+                                        "{reply}, not b'X' ({state})").format(
+                                            finished=finished, total=total, reply=show(reply),
+                                            state=echo.state(server)))
+            expect(server.running(), _("{state} after {finished} of {total} connections").format(
+                state=echo.state(server), finished=finished, total=total)
+                + echo.last_output(server))
             if sleeper.stuck():
-                deadline_passed("the server slept with clients waiting")
+                deadline_passed(_("the server slept with clients waiting"))
                 zombies = len(server.zombie_children())
                 fail(_("after {finished} of {total} connections, `server -n 1` slept for {seconds} "
                        "s without running once, with no running child and {zombies} zombie(s), "
@@ -434,7 +439,7 @@ def test_no_lost_wakeup(lab_dir, run_dir, rng, preload):
                            finished=finished, total=total, seconds=f"{STUCK_AFTER:.0f}",
                            zombies=zombies, waiting=len(selector.get_map())))
             if time.monotonic() - last_progress > scaled(STALL_SECONDS):
-                deadline_passed("no connection ended")
+                deadline_passed(_("no connection ended"))
                 fail(_("after {finished} of {total} connections, no connection ended for {seconds} "
                        "s ({state}, {children} child(ren))").format(
                            finished=finished, total=total, seconds=f"{scaled(STALL_SECONDS):.0f}",
@@ -755,7 +760,7 @@ def test_grace_period_bounds(lab_dir, run_dir, rng):
                   "period of {grace} s: its child was never stopped").format(
                       seconds=f"{ended_after:.1f}", grace=grace))
     if ended_after > grace + GRACE_SLACK:
-        deadline_passed("the grace period's end")
+        deadline_passed(_("the grace period's end"))
     expect(ended_after <= grace + GRACE_SLACK,
            _("with a grace period of {grace} s, the idle client's connection ended {seconds} s "
              "after SIGTERM: the grace period must end {grace} s after SIGTERM, whatever the "

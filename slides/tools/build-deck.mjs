@@ -3,7 +3,11 @@
 // that Marp renders, for one audience:
 //
 //   node tools/build-deck.mjs --variant instructor|student --kit ROOT \
-//        --diagrams DIR --figures DIR --out FILE.md [--deps FILE.d] DECK.md
+//        --diagrams DIR --figures DIR --out FILE.md [--deps FILE.d] [--lang en|zh] DECK.md
+//
+// A Chinese deck (DECK named *.zh.md, or --lang zh) shows the Chinese edition
+// of each diagram, DIR/NAME.zh.svg (tools/diagram-text.mjs writes it from the
+// same source; see the Makefile); the others show DIR/NAME.svg.
 //
 // Directives, each alone on a line outside code fences (see README.md):
 //   @code FILE ANCHOR [with-comment] [elide=RANGE] [student=stub|excerpt|hidden]
@@ -197,9 +201,13 @@ export function leaks(text, regions, deckName) {
 }
 
 export class DeckBuilder {
-    constructor({ variant, kitRoot, diagramsDir, figuresSource }) {
+    // lang: "en" or "zh"; left out, each deck's own, from its name (*.zh.md).
+    constructor({ variant, kitRoot, diagramsDir, figuresSource, lang }) {
         if (!["instructor", "student"].includes(variant))
             throw new DeckError(`unknown variant ${variant}: instructor or student`);
+        if (lang !== undefined && !["en", "zh"].includes(lang))
+            throw new DeckError(`unknown language ${lang}: en or zh`);
+        this.lang = lang;
         this.variant = variant;
         this.kitRoot = kitRoot;
         this.diagramsDir = diagramsDir;
@@ -210,6 +218,7 @@ export class DeckBuilder {
 
     // The Markdown for Marp, or a DeckError listing every problem of the deck.
     build(source, deckName) {
+        this.deckLang = this.lang ?? languageOfDeck(deckName);
         const errors = [];
         const out = [];
         const lines = splitLines(source);
@@ -385,9 +394,13 @@ export class DeckBuilder {
     diagram(args) {
         const [nameToken, ...rest] = args;
         if (!nameToken?.word) throw new DeckError("@diagram NAME: NAME is required");
-        const file = path.join(this.diagramsDir, `${nameToken.word}.svg`);
-        if (!fs.existsSync(file))
-            throw new DeckError(`@diagram ${nameToken.word}: no diagrams/${nameToken.word}.svg or .dot`);
+        const edition = this.deckLang === "zh" ? `${nameToken.word}.zh.svg` : `${nameToken.word}.svg`;
+        const file = path.join(this.diagramsDir, edition);
+        if (!fs.existsSync(file)) {
+            throw new DeckError(`@diagram ${nameToken.word}: no ${path.join(this.diagramsDir, edition)} ` +
+                                `(from diagrams/${nameToken.word}.svg or .dot${
+                                    this.deckLang === "zh" ? ", with diagrams/zh.json" : ""})`);
+        }
         this.deps.add(file);
         return this.image(nameToken.word, fs.readFileSync(file, "utf8"), rest, "diagram");
     }
@@ -400,6 +413,11 @@ export class DeckBuilder {
         if (warning) this.warnings.push(warning);
         return this.image(nameToken.word, svg, rest, "figure");
     }
+}
+
+// A deck's language, from its file name: NN-name.zh.md is Chinese.
+export function languageOfDeck(deckName) {
+    return /\.zh\.md$/.test(deckName ?? "") ? "zh" : "en";
 }
 
 function parseArgs(argv) {
@@ -416,7 +434,7 @@ function main(argv) {
     const { options, positional } = parseArgs(argv);
     if (positional.length !== 1 || !options.variant || !options.out) {
         console.error("usage: build-deck.mjs --variant instructor|student --kit ROOT --diagrams DIR " +
-                      "--figures JSON --out FILE.md [--deps FILE.d] DECK.md");
+                      "--figures JSON --out FILE.md [--deps FILE.d] [--lang en|zh] DECK.md");
         return 2;
     }
     const deck = positional[0];
@@ -425,6 +443,7 @@ function main(argv) {
         kitRoot: path.resolve(options.kit ?? ".."),
         diagramsDir: path.resolve(options.diagrams ?? "build/diagrams"),
         figuresSource: path.resolve(options.figures ?? "../bench/results/reference.json"),
+        lang: options.lang,
     });
     let text;
     try {

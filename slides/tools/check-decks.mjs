@@ -18,6 +18,15 @@
 //     font, a character must not look like the missing-glyph box that an
 //     unassigned code point (MISSING_SENTINEL) draws;
 //   * the page made no request outside the file itself, and logged no error.
+// With --decks DIR --diagrams DIR (the sources), the Chinese diagrams too:
+//   * every diagram a decks/*.zh.md shows has Chinese for each of its English
+//     labels in diagrams/zh.json (the rule is tools/diagram-text.mjs's), and
+//     the table has no entry that matches no label; a diagram the table lists
+//     as "untranslated" is only noted (--labels-only: this check alone, no
+//     browser, `make diagram-labels`);
+//   * each Chinese label of a hand-drawn diagram fits where its English one
+//     did: inside the smallest <rect> that held the English label, or, for a
+//     label on its own, no wider than the English plus one character.
 // It saves build/png/AUDIENCE/DECK/NNN.png for every slide, checks that the
 // PDF next to each HTML has the same number of pages, and exits 1 with the
 // list of problems, or 0.  The browser runs with a fresh profile in a
@@ -29,7 +38,8 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import zlib from "node:zlib";
 import puppeteer from "puppeteer-core";
-import { countSlides } from "./build-deck.mjs";
+import { countSlides, fenceAfter } from "./build-deck.mjs";
+import { englishLeft, loadTable, missingLabels, translate, unusedEntries } from "./diagram-text.mjs";
 
 export const MIN_TEXT_PX = 18;
 export const MIN_DIAGRAM_PX = 15;
@@ -59,10 +69,110 @@ function parseArgs(argv) {
     for (let i = 0; i < argv.length; i++) {
         if (argv[i] === "--chromium") options.chromium = argv[++i];
         else if (argv[i] === "--build") options.build = argv[++i];
+        else if (argv[i] === "--decks") options.decks = argv[++i];
+        else if (argv[i] === "--diagrams") options.diagrams = argv[++i];
+        else if (argv[i] === "--labels-only") options.labelsOnly = true;
         else options.audiences.push(argv[i]);
     }
     if (options.audiences.length === 0) options.audiences = ["instructor", "student"];
     return options;
+}
+
+// The diagrams the Chinese decks show: {name: [deck, ...]}.
+export function zhDiagrams(decksDir) {
+    const used = {};
+    for (const deck of fs.readdirSync(decksDir).filter((f) => f.endsWith(".zh.md")).sort()) {
+        let fence = null;
+        for (const line of fs.readFileSync(path.join(decksDir, deck), "utf8").split("\n")) {
+            const wasOpen = fence !== null;
+            fence = fenceAfter(fence, line);
+            const m = !wasOpen && fence === null ? /^@diagram\s+(\S+)/.exec(line) : null;
+            if (m) (used[m[1]] ??= []).includes(deck) || used[m[1]].push(deck);
+        }
+    }
+    return used;
+}
+
+// The Chinese labels of the diagrams the Chinese decks show: {problems, notes}.
+export function diagramLabelProblems(decksDir, diagramsDir) {
+    const problems = [];
+    const notes = [];
+    const tableFile = path.join(diagramsDir, "zh.json");
+    const table = loadTable(tableFile);
+    const sources = {};
+    for (const file of fs.readdirSync(diagramsDir)) {
+        const m = /^(.+)\.(svg|dot)$/.exec(file);
+        if (m && !m[1].endsWith(".zh"))
+            sources[m[1]] = { file, source: fs.readFileSync(path.join(diagramsDir, file), "utf8") };
+    }
+    for (const [name, decks] of Object.entries(zhDiagrams(decksDir))) {
+        const what = `diagram ${name} (${decks.join(", ")})`;
+        const given = path.join(diagramsDir, `${name}.zh.svg`);
+        if (fs.existsSync(given)) {
+            for (const key of englishLeft(fs.readFileSync(given, "utf8"), given, table.code))
+                problems.push(`${what}: English label ${JSON.stringify(key)} in ${given}`);
+        } else if (name in table.untranslated) {
+            notes.push(`${what}: stays English here: ${table.untranslated[name]}`);
+        } else if (!(name in sources)) {
+            problems.push(`${what}: no ${path.join(diagramsDir, name)}.svg or .dot`);
+        } else {
+            const { source, file } = sources[name];
+            for (const key of missingLabels(table, name, source, file))
+                problems.push(`${what}: English label ${JSON.stringify(key)} has no Chinese in ${tableFile}`);
+            try {
+                translate(table, name, source, file);
+            } catch (error) {
+                problems.push(`${what}: ${error.message}`);
+            }
+        }
+    }
+    for (const entry of unusedEntries(table, sources))
+        problems.push(`${tableFile}: an entry that matches no label: ${entry}`);
+    return { problems, notes };
+}
+
+// Runs in a page holding an English and a Chinese edition of one diagram:
+// the Chinese labels that do not fit where the English ones were.
+function inspectFit() {
+    const [en, zh] = [...document.querySelectorAll("svg")].filter((s) => s.parentElement === document.body);
+    const problems = [];
+    const texts = (svg) => [...svg.querySelectorAll("text")];
+    const [enTexts, zhTexts] = [texts(en), texts(zh)];
+    if (enTexts.length !== zhTexts.length) return [`${enTexts.length} texts in English, ${zhTexts.length} in Chinese`];
+    const rects = [...en.querySelectorAll("rect")].map((r) => r.getBBox())
+        .sort((a, b) => a.width * a.height - b.width * b.height);
+    const inside = (b, r, slack) => b.x >= r.x - slack && b.y >= r.y - slack &&
+        b.x + b.width <= r.x + r.width + slack && b.y + b.height <= r.y + r.height + slack;
+    const label = (t) => JSON.stringify(t.textContent.trim().slice(0, 40));
+    enTexts.forEach((e, i) => {
+        const z = zhTexts[i];
+        if (e.textContent === z.textContent) return;
+        const [eb, zb] = [e.getBBox(), z.getBBox()];
+        const box = rects.find((r) => inside(eb, r, 1));
+        if (box) {
+            if (!inside(zb, box, 1))
+                problems.push(`${label(z)} sticks out of the box that holds ${label(e)}`);
+        } else {
+            const size = parseFloat(getComputedStyle(z).fontSize);
+            if (zb.width > eb.width + size)
+                problems.push(`${label(z)} is ${Math.round(zb.width - eb.width)} units wider than ${label(e)} ` +
+                              `(a label on its own may grow by one character at most)`);
+        }
+    });
+    return problems;
+}
+
+async function checkFit(browser, enSvg, zhSvg) {
+    const page = await browser.newPage();
+    try {
+        await page.setViewport({ width: 1600, height: 1200, deviceScaleFactor: 1 });
+        await page.setContent(`<!DOCTYPE html><html><body style="margin:0">${enSvg}${zhSvg}</body></html>`,
+                              { waitUntil: "load" });
+        await page.evaluate(() => document.fonts.ready);
+        return await page.evaluate(inspectFit);
+    } finally {
+        await page.close();
+    }
 }
 
 // Runs in the page: what is wrong with the active slide (Marp's <section>).
@@ -336,6 +446,25 @@ function processesWith(marker) {
 
 async function main(argv) {
     const options = parseArgs(argv);
+    let labels = { problems: [], notes: [] };
+    if (options.decks || options.labelsOnly) {
+        if (!options.decks || !options.diagrams) {
+            console.error("check-decks: --decks DIR and --diagrams DIR go together");
+            return 2;
+        }
+        labels = diagramLabelProblems(options.decks, options.diagrams);
+        for (const note of labels.notes) console.log(`note ${note}`);
+        if (options.labelsOnly) {
+            const used = Object.keys(zhDiagrams(options.decks)).length;
+            if (labels.problems.length) {
+                console.error(`check-decks: ${labels.problems.length} problems with the Chinese diagrams:`);
+                for (const p of labels.problems) console.error(`  ${p}`);
+                return 1;
+            }
+            console.log(`check-decks: the ${used} diagrams of the Chinese decks have Chinese for every English label`);
+            return 0;
+        }
+    }
     if (!fs.existsSync(options.chromium)) {
         console.error(`check-decks: no Chromium at ${options.chromium} (Debian: apt-get install chromium)`);
         return 1;
@@ -377,7 +506,7 @@ async function main(argv) {
         fs.rmSync(profileRoot, { recursive: true, force: true });
         process.exit(1);
     }, limit);
-    const failures = [];
+    const failures = [...labels.problems];
     const svgs = new Set(); // every diagram and figure the decks show, as data URIs
     let slides = 0;
     try {
@@ -421,6 +550,23 @@ async function main(argv) {
         }
         console.log(`${diagramProblems ? "FAIL" : "ok  "} ${svgs.size} diagrams and figures: ` +
                     `${diagramProblems ? `${diagramProblems} problems` : "no text outside its picture"}`);
+        if (options.decks) {
+            // The Chinese edition of each hand-drawn diagram, against its English one.
+            const built = path.join(options.build, "diagrams");
+            let fitProblems = 0;
+            let compared = 0;
+            for (const name of Object.keys(zhDiagrams(options.decks))) {
+                const [en, zh] = [`${name}.svg`, `${name}.zh.svg`].map((f) => path.join(built, f));
+                if (!fs.existsSync(path.join(options.diagrams, `${name}.svg`)) || !fs.existsSync(zh)) continue;
+                compared++;
+                for (const p of await checkFit(browsers[0], fs.readFileSync(en, "utf8"), fs.readFileSync(zh, "utf8"))) {
+                    failures.push(`diagram ${name}.zh: ${p}`);
+                    fitProblems++;
+                }
+            }
+            console.log(`${fitProblems ? "FAIL" : "ok  "} ${compared} Chinese diagrams: ` +
+                        `${fitProblems ? `${fitProblems} problems` : "every label fits where its English one was"}`);
+        }
     } finally {
         await Promise.all(browsers.map((b) => b.close().catch(() => b.process()?.kill("SIGKILL"))));
         clearTimeout(deadline);

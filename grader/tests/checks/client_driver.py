@@ -161,8 +161,8 @@ class RunningClient:
                     seen, last_move = len(self._out), now
                 left = min(last_move + limit, ceiling) - now
                 if left <= 0:
-                    deadline_passed("the client's output stopped coming"
-                                    if now < ceiling else "the client's output: the ceiling")
+                    deadline_passed(_("the client's output stopped coming")
+                                    if now < ceiling else _("the client's output: the ceiling"))
                     break
                 self._cond.wait(left)
             return bytes(self._out)

@@ -91,7 +91,7 @@ def check_reply(server, client, data: bytes, what: str = _N("the reply"), **exch
     try:
         expect_reply(data, received, what=what, ended=client.waited.describe())
     except pytest.fail.Exception as exc:
-        fail(f"{exc.msg}\n  ({state(server)})")
+        fail(_("{observed}\n  ({state})").format(observed=exc.msg, state=state(server)))
 
 
 # -------------------------------------------------------------- processes

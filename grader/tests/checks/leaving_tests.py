@@ -25,11 +25,11 @@ HINT_DISCONNECT = _N("serve_client: when Read or Writen returns -1 (ECONNRESET, 
                      "error and return; the caller closes connfd and goes on. An error of one "
                      "connection must never end the server (no perr_exit there).")
 HINT_SIGPIPE = _N("Ignore SIGPIPE at start-up (ignore_sigpipe: sigaction with SIG_IGN). Writing to "
-                  "a client that has gone then fails with EPIPE instead of killing the process, "
-                  "and serve_client ends that connection.")
+                  "a client that has gone then fails (EPIPE, or ECONNRESET) instead of killing "
+                  "the process, and serve_client ends that connection.")
 HINT_CHILD_ENDS = _N("A child serves one client, then ends: when Read returns 0 or Writen fails "
-                     "(EPIPE), serve_client returns, and the child calls Close(connfd) and "
-                     "_exit(0) -- it never goes back into the accept loop.")
+                     "(EPIPE, ECONNRESET), serve_client returns, and the child calls "
+                     "Close(connfd) and _exit(0) -- it never goes back into the accept loop.")
 
 
 def flood(client, limit: int = 4 << 20) -> None:

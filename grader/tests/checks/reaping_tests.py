@@ -59,7 +59,8 @@ HINT_ACCEPT = _N("Each child that exits interrupts the parent, blocked in accept
 HINT_KILLED = _N("Reap every child however it ended: waitpid(-1, nullptr, WNOHANG) returns "
                  "children killed by a signal as well as those that exited.")
 HINT_FORK_FAILS = _N("fork_child: when fork() returns -1, log the error, Close(connfd) (that "
-                     "client sees end of file) and return to the accept loop. Don't exit: the "
+                     "client is dropped: it reads end of file, or ECONNRESET if what it sent "
+                     "was never read) and return to the accept loop. Don't exit: the "
                      "course note's perr_exit(\"fork\") ends the service for every client "
                      "because one fork failed.")
 HINT_SOAK = _N("Everything at once: Writen for every reply, Close(connfd) in the parent, a SIGCHLD "
@@ -190,8 +191,8 @@ def test_killed_child_reaped(lab_dir, run_dir, rng):
 def test_fork_failure(lab_dir, run_dir, rng, preload):
     """survives fork() failing: drops that client, keeps serving
 
-    the 2nd `fork()` fails with `EAGAIN` (a preloaded library): that client sees end of file, the
-    3rd is served
+    the 2nd `fork()` fails with `EAGAIN` (a preloaded library): that client, which has sent
+    nothing, sees end of file; the 3rd is served
     """
     env = dict(os.environ, LD_PRELOAD=str(preload("fail_fork")), FORKLAB_FAIL_FORK="2")
     server = echo.start(lab_dir, run_dir, env=env)
@@ -340,7 +341,7 @@ class Soak:
                 if self.finished != last_finished:
                     last_finished, last_progress = self.finished, now
                 if now - last_progress >= scaled(STALL_SECONDS):
-                    deadline_passed("no soak connection ended")
+                    deadline_passed(_("no soak connection ended"))
                     fail(_("after {finished} of {total} connections, none ended for {seconds} s "
                            "({state}, {children})").format(
                                finished=self.finished, total=self.total,
@@ -348,7 +349,7 @@ class Soak:
                                state=echo.state(self.server),
                                children=remaining_children(self.server)))
                 if now >= deadline:
-                    deadline_passed("the soak's ceiling")
+                    deadline_passed(_("the soak's ceiling"))
                     rate = self.finished / max(now - started, 1e-9)
                     fail(_("connections were still ending, {rate} a second, when the {seconds} s "
                            "ceiling passed: {finished} of {total} had ended ({state}, "

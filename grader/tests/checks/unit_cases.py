@@ -32,6 +32,32 @@ def doctest_failure_lines(output: str, limit: int = 12) -> str:
     return "\n".join(keep[:limit])
 
 
+# What the kit's run_in_child (lab01_wrap/testing.cpp) prints when it stops
+# code under test that hung, in the student's language.
+TESTING_KILLED = re.compile(r"^\[testing\] the code under test was killed after (\d+) s "
+                            r"(without any output|at the test's ceiling): it hung \(blocked for "
+                            r"ever -- a lost wakeup\? a read that never returns\? a loop that "
+                            r"never ends\?\); what it printed before may be missing$", re.MULTILINE)
+TESTING_KILLED_WORDS = {
+    "without any output": _N("[testing] the code under test was killed after {seconds} s without "
+                             "any output: it hung (blocked for ever -- a lost wakeup? a read "
+                             "that never returns? a loop that never ends?); what it printed "
+                             "before may be missing"),
+    "at the test's ceiling": _N("[testing] the code under test was killed after {seconds} s at "
+                                "the test's ceiling: it hung (blocked for ever -- a lost wakeup? "
+                                "a read that never returns? a loop that never ends?); what it "
+                                "printed before may be missing"),
+}
+
+
+def testing_said(text: str) -> str:
+    """text, with run_in_child's report of a hung case in the student's language."""
+    def translate(match):
+        words = TESTING_KILLED_WORDS[match.group(2)]
+        return _(words).format(seconds=match.group(1))
+    return TESTING_KILLED.sub(translate, text)
+
+
 def run_case(binary, run_dir, name: str, hung: str) -> None:
     """Run one doctest case and fail with what it reported; `hung`: what
     the failure says when the case does not finish."""
@@ -51,7 +77,7 @@ def run_case(binary, run_dir, name: str, hung: str) -> None:
     if done.returncode != 0:
         report = doctest_failure_lines(output) or _("{program} {ended}").format(
             program=binary.name, ended=done.describe())
-        fail(killed.group(0) + "\n" + report if killed else report)
+        fail(testing_said(killed.group(0) + "\n" + report if killed else report))
     expect(re.search(r"test cases:\s*1 \|\s*1 passed", output),
            _("the kit's test binary did not run the case '{name}' (a grader bug)").format(
                name=name))
