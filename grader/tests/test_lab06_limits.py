@@ -18,6 +18,7 @@ until a child has exited, and the test fails a parent seen asleep, without
 running once, with no child left and clients waiting.
 """
 
+import contextlib
 import os
 import re
 import selectors
@@ -465,6 +466,20 @@ def expect_children_kept_through_the_grace(server, children, stopped_at: float, 
     fail(text)
 
 
+@contextlib.contextmanager
+def children_kept_through_the_grace(server, children, stopped_at: float, grace: int):
+    """Looks for children ended at once twice: as the block begins, and when
+    a client of the block fails before the grace period is over -- the
+    server's kill may come just after the first look, on a busy machine."""
+    expect_children_kept_through_the_grace(server, children, stopped_at, grace)
+    try:
+        yield
+    except pytest.fail.Exception:
+        if time.monotonic() - stopped_at < grace:
+            expect_children_kept_through_the_grace(server, children, stopped_at, grace)
+        raise
+
+
 class Conversation:
     """A client in the middle of its exchange: it has sent a first piece and
     got its reply, the rest comes later."""
@@ -499,17 +514,17 @@ def test_graceful_stop(lab_dir, run_dir, rng):
                          seconds=f"{scaled(1):.0f}", port=port))
     expect(net.connection_refused(port),
            _("a new client could still connect to port {port} after SIGTERM").format(port=port))
-    expect_children_kept_through_the_grace(server, children, stopped_at, grace)
-    for number, talk in enumerate(finishers, start=1):
-        what = _("client {number} of 3 finishing within the grace period: the rest of its "
-                 "reply").format(number=number)
-        echo.check_reply(server, talk.client, talk.rest, what=what)
-        talk.client.sock.shutdown(socket.SHUT_WR)
-        _data, eof = talk.client.read_until_eof()
-        expect(eof, _("client {number} had half-closed after its reply; its connection was "
-                      "still open: {ended}").format(number=number,
-                                                     ended=talk.client.waited.describe()))
-        talk.client.close()
+    with children_kept_through_the_grace(server, children, stopped_at, grace):
+        for number, talk in enumerate(finishers, start=1):
+            what = _("client {number} of 3 finishing within the grace period: the rest of its "
+                     "reply").format(number=number)
+            echo.check_reply(server, talk.client, talk.rest, what=what)
+            talk.client.sock.shutdown(socket.SHUT_WR)
+            _data, eof = talk.client.read_until_eof()
+            expect(eof, _("client {number} had half-closed after its reply; its connection "
+                          "was still open: {ended}").format(
+                              number=number, ended=talk.client.waited.describe()))
+            talk.client.close()
     _data, eof = lingerer.client.read_until_eof(stall=grace + 10)
     ended_after = time.monotonic() - stopped_at
     expect(eof, _("the idle client was still connected {seconds} s after SIGTERM, with a grace "
@@ -731,11 +746,11 @@ def test_grace_period_bounds(lab_dir, run_dir, rng):
     server.send_signal(signal.SIGTERM)
     stopped_at = time.monotonic()
     wait_for(lambda: not net.is_listening(server.pid, server.port), 1)
-    expect_children_kept_through_the_grace(server, children, stopped_at, 30)
-    for talk in talks:
-        echo.check_reply(server, talk.client, talk.rest,
-                         what=_N("a client finishing after SIGTERM: the rest of its reply"))
-        talk.client.close()
+    with children_kept_through_the_grace(server, children, stopped_at, 30):
+        for talk in talks:
+            echo.check_reply(server, talk.client, talk.rest,
+                             what=_N("a client finishing after SIGTERM: the rest of its reply"))
+            talk.client.close()
     code = server.wait_exit(GRACE_SLACK + 2)
     expect(code is not None,
            _("with `-g 30`, both clients were done {seconds} s after SIGTERM, but the server was "
@@ -872,9 +887,9 @@ def test_ctrl_c_reaches_every_process(lab_dir, run_dir, rng):
     server.send_signal(signal.SIGINT, group=True)
     stopped_at = time.monotonic()
     wait_for(lambda: not net.is_listening(server.pid, server.port), 1)
-    expect_children_kept_through_the_grace(server, children, stopped_at, 30)
-    echo.check_reply(server, talk.client, talk.rest,
-                     what=_N("after Ctrl-C, the rest of the reply of a client being served"))
+    with children_kept_through_the_grace(server, children, stopped_at, 30):
+        echo.check_reply(server, talk.client, talk.rest,
+                         what=_N("after Ctrl-C, the rest of the reply of a client being served"))
     talk.client.close()
     expect(server.wait_exit(5) == 0, _("after Ctrl-C the server {ended}, not status 0").format(
         ended=server.describe_exit()) + echo.last_output(server))
