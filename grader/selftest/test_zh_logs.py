@@ -14,7 +14,6 @@ import shutil
 import signal
 import subprocess
 import textwrap
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
