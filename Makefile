@@ -10,7 +10,10 @@ HAVE_SLIDES := $(wildcard slides/Makefile)
 
 PYTHON ?= $(shell tools/find-python 2>/dev/null)
 LAB    ?=
-SUDO   ?=
+# apt-get runs as root: directly, or through sudo for a user who has it.
+ifeq ($(origin SUDO),undefined)
+SUDO := $(if $(filter 0,$(shell id -u)),,$(shell command -v sudo 2>/dev/null))
+endif
 # The grader and the demo speak the locale's language (zh_* is Chinese);
 # `make grade LANG=zh_CN.UTF-8` asks for it even where LC_ALL says otherwise.
 LANG_FLAG = $(if $(filter command line,$(origin LANG)),--lang $(if $(filter zh%,$(LANG)),zh,en))
@@ -247,7 +250,7 @@ deps:
 	    { [ -z "$(HAVE_SLIDES)" ] || command -v npm >/dev/null || \
 	      $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends npm; }; \
 	else \
-	    echo "Run as root, or:"; \
+	    echo "apt-get needs root, and sudo is not installed: run as root, or:"; \
 	    echo "  sudo apt-get install -y --no-install-recommends $(DEBIAN_PACKAGES)"; \
 	    $(if $(HAVE_SLIDES),echo "$(NPM_HINT)";) \
 	fi
