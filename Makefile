@@ -65,6 +65,8 @@ help:
 	@echo "make check           everything CI runs: unit tests (plain and ASan+UBSan),"
 	@echo "                     clang++ build, format check, grade the reference solutions,"
 	@echo "                     the grader's own tests, a short stability run, the slides"
+	@echo "make quick           the inner loop (about 5 minutes): unit tests, format,"
+	@echo "                     the reference graded, the selftests that grade nothing"
 	@echo "make check-translations  each *.zh.md in step with its English twin"
 	@echo "make slides          the lecture decks (slides/build/); make slides-test checks"
 	@echo "                     them in Chromium"
@@ -106,11 +108,21 @@ check: unit-test sanitize-test clang-build format-check grade-reference grader-s
 # END HIDDEN
 test: $(TEST_GOALS)
 
+# BEGIN HIDDEN
+# The maintainer's inner loop, a few minutes: the unit tests, the reference
+# solutions graded, formatting, and the selftests that grade nothing (hygiene,
+# generated tables, pitfalls, translations).  `make test` is still the gate.
+QUICK_SELFTESTS := $(addprefix grader/selftest/,test_hygiene.py test_graded_tables.py \
+                     test_lab_tables.py test_pitfalls.py test_translations.py test_spec.py)
+quick: unit-test format-check grade-reference check-python catalogues
+	$(PYTHON) -m pytest -q -p no:cacheprovider $(QUICK_SELFTESTS)
+# END HIDDEN
+
 unit-table: check-python
 	$(PYTHON) -m tools.unit_table $(PRESENT_LABS)
 
 # BEGIN HIDDEN
-.PHONY: check unit-test sanitize-test clang-build grade-reference grader-selftest \
+.PHONY: check quick unit-test sanitize-test clang-build grade-reference grader-selftest \
         stability stability-short load-fairness selftest-long slides slides-test handout \
         gradescope prairielearn check-translations graded-tables
 
