@@ -53,7 +53,7 @@ help:
 	@echo "make test            every lab's unit tests, then a table per lab"
 	@echo "make grade [LAB=..]  grade your labs (one lab with LAB=); in Chinese:"
 	@echo "                     make grade LANG=zh_CN.UTF-8"
-	@echo "make bench           what a process per connection costs (2-3 min)"
+	@echo "make bench           what a process per connection costs (about 2 min)"
 	@echo "make soak            lab04's long soak (100 000 connections, 300 at once)"
 	@echo "make compdb          compile_commands.json for clangd and VS Code"
 	@echo "make format          clang-format every C/C++ file in place"
