@@ -124,7 +124,13 @@ unit-table: check-python
 # BEGIN HIDDEN
 .PHONY: check quick unit-test sanitize-test clang-build grade-reference grader-selftest \
         stability stability-short load-fairness selftest-long slides slides-test handout \
-        gradescope prairielearn check-translations graded-tables
+        gradescope prairielearn check-translations graded-tables pot
+
+# The template of the grader's messages, and the Chinese catalogue merged with it.
+pot: check-python
+	$(PYTHON) tools/check_translations.py --pot grader/locale/forklab.pot
+	msgmerge --quiet --update --no-wrap --no-fuzzy-matching --backup=none \
+	    grader/locale/zh/LC_MESSAGES/forklab.po grader/locale/forklab.pot
 
 # Each *.zh.md in step with its English twin (after translating a change:
 # $(PYTHON) tools/check_translations.py --update); every grader message translated.

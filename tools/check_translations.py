@@ -554,6 +554,30 @@ def placeholders(text: str) -> Counter:
     return Counter(PLACEHOLDER.findall(text))
 
 
+def po_quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") \
+        .replace("\t", "\\t") + '"'
+
+
+def write_template(root: Path, out: Path) -> int:
+    """The template msgmerge brings the .po in step with: exactly the messages
+    this check asks a translation of -- the docstring titles and hints of the
+    graded tests and labs.txt's titles too, which xgettext does not see."""
+    where = {}
+    for text, place in source_messages(root):
+        if text is not None:
+            where.setdefault(text, []).append(place)
+    entries = ['msgid ""\nmsgstr ""\n"Project-Id-Version: forklab\\n"\n'
+               '"MIME-Version: 1.0\\n"\n"Content-Type: text/plain; charset=UTF-8\\n"\n'
+               '"Content-Transfer-Encoding: 8bit\\n"\n']
+    for text, places in where.items():
+        flag = "#, python-brace-format\n" if placeholders(text) else ""
+        entries.append(f"#: {' '.join(places)}\n{flag}msgid {po_quote(text)}\nmsgstr \"\"\n")
+    out.write_text("\n".join(entries))
+    print(f"check_translations: {len(where)} messages in {out}")
+    return 0
+
+
 def check_messages(root: Path):
     problems, count = [], 0
     po = root / PO_FILE
@@ -591,12 +615,17 @@ def main(argv=None) -> int:
     parser.add_argument("--update", action="store_true",
                         help=f"record the English as it is now in {LOCK_FILE} (run it once the "
                              f"Chinese twins say what the English says)")
+    parser.add_argument("--pot", type=Path, metavar="FILE",
+                        help="write the messages to translate as a gettext template (for "
+                             "msgmerge) and exit")
     args = parser.parse_args(argv)
     if not args.root.is_dir():
         print(f"check_translations: {args.root} is not a folder", file=sys.stderr)
         return 2
     if args.update:
         return update_lock(args.root)
+    if args.pot:
+        return write_template(args.root, args.pot)
     pairs, problems = check_documents(args.root)
     messages, message_problems = check_messages(args.root)
     problems += message_problems

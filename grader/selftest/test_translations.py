@@ -458,3 +458,24 @@ def test_langs_zh_makes_the_chinese_twins_the_readmes(tmp_path):
     assert "[PITFALLS.md](../PITFALLS.md)" in (handout / "lab01_wrap" / "README.md").read_text()
     pitfalls = (handout / "PITFALLS.md").read_text()
     assert pitfalls.startswith("# 多进程并发服务器的易错点")
+
+
+@pytest.mark.skipif(shutil.which("msgmerge") is None, reason="no msgmerge (Debian: gettext)")
+def test_make_pot_then_msgmerge_keeps_every_translation(tmp_path):
+    """The locale README's steps: the template holds every message the check
+    asks for, so msgmerge keeps each translation a source still uses."""
+    sys.path.insert(0, str(KIT_ROOT / "tools"))
+    try:
+        import check_translations as ct
+    finally:
+        sys.path.remove(str(KIT_ROOT / "tools"))
+    pot, po = tmp_path / "forklab.pot", tmp_path / "forklab.po"
+    assert ct.write_template(KIT_ROOT, pot) == 0
+    shutil.copy(KIT_ROOT / ct.PO_FILE, po)
+    subprocess.run(["msgmerge", "--quiet", "--update", "--no-wrap", "--no-fuzzy-matching",
+                    "--backup=none", str(po), str(pot)], check=True)
+    before, after = ct.read_po(KIT_ROOT / ct.PO_FILE), ct.read_po(po)
+    used = {text for text, _where in ct.source_messages(KIT_ROOT) if text}
+    lost = [m for m in used if m in before and after.get(m, (None,))[0] != before[m][0]]
+    assert not lost, f"msgmerge lost {len(lost)} translations, e.g. {lost[:3]}"
+    assert subprocess.run(["msgfmt", "--check-format", "-o", os.devnull, str(po)]).returncode == 0
