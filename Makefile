@@ -78,7 +78,8 @@ help:
 	@echo "                     LANGS=en or LANGS=zh: one language, default both)"
 	@echo "make gradescope      dist/gradescope-autograder.zip"
 	@echo "make prairielearn    dist/prairielearn/: grading image and questions"
-	@echo "                     (IMAGE=org/name: the image's name on Docker Hub)"
+	@echo "                     (IMAGE=org/name: the image's name on Docker Hub;"
+	@echo "                     either with LAB=lab04_sigchld: an assignment of one lab)"
 	@echo "make deps-similarity Dolos for grader/grade --batch --similarity (npm, in"
 	@echo "                     grader/similarity/node_modules)"
 # END HIDDEN
@@ -249,12 +250,15 @@ handout: check-python catalogues
 	$(PYTHON) -m tools.make_handout --out dist $(if $(filter 0,$(REFERENCE_BINARIES)),--no-reference-binaries) \
 	    $(if $(LANGS),--langs "$(LANGS)")
 
+# LAB=lab04_sigchld (or "lab01_wrap lab02_single"): an assignment of those labs
+# only (dist/gradescope-autograder-LAB.zip; prairielearn: only their questions).
 gradescope: check-python catalogues
-	$(PYTHON) -m tools.make_gradescope --out dist
+	$(PYTHON) -m tools.make_gradescope --out dist $(foreach lab,$(LAB),--lab $(lab))
 
 # IMAGE: the grading image's name on Docker Hub, written into each info.json.
 prairielearn: check-python catalogues
-	$(PYTHON) -m tools.make_prairielearn --out dist $(if $(IMAGE),--image $(IMAGE))
+	$(PYTHON) -m tools.make_prairielearn --out dist $(if $(IMAGE),--image $(IMAGE)) \
+	    $(foreach lab,$(LAB),--lab $(lab))
 # END HIDDEN
 
 check-python:

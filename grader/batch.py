@@ -6,7 +6,9 @@ so a crash, a hang or a failed build costs only that student's grade; up to
 -j at once, each with its own sandbox uid (its own process limit and files)
 and its own scratch folder and ports.  Results:
 
-    OUT/grades.csv                 student, score per lab, total, status, failed tests
+    OUT/grades.csv                 for an LMS: a `max` row, then per student the points
+                                   per lab (blank: not graded), total, status, labs not started
+    OUT/failed_tests.csv           one row per student and failed test: lab, test, its cause
     OUT/STUDENT/results.json       Gradescope format
     OUT/STUDENT/grade.txt          what the grader printed
     OUT/STUDENT/logs/              logs of the failed tests, timelines of the server tests
@@ -14,8 +16,10 @@ and its own scratch folder and ports.  Results:
 """
 
 import csv
+import functools
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -29,9 +33,11 @@ from pathlib import Path
 
 import psutil
 
-from grader import class_report
+from grader import class_report, shards
 from grader.harness import kit, procs, sandbox
 from grader.harness.kit import UsageError
+from grader.harness.scoring import translated
+from grader.i18n import _
 
 # How long a worker that is told to stop (SIGTERM) may take to end its
 # programs and remove its scratch folder before it is killed.
@@ -52,6 +58,15 @@ class Outcome:
     # How busy the machine was while this submission was graded: the share
     # of the time some task waited for a CPU (results.json's extra_data.load).
     cpu_pressure: float = None
+    # Every graded test, in the order graded, as a dict (plain JSON: shards.py
+    # keeps outcomes in batch.json): lab, title, status (passed | failed |
+    # not run), points, max_points; a failed test also has cause (the
+    # grader's diagnosis, "" if none), same_cause_as (the earlier failed test
+    # of its lab with the same cause, "" if none), hint, and stub (it names
+    # one of its own lab's stubs: "lab02: main is not implemented yet").
+    tests: list = field(default_factory=list)
+    lab_max: dict = field(default_factory=dict)  # lab -> its maximum points
+    not_started: list = field(default_factory=list)  # labs not started (not_started())
 
 
 def submissions_in(folder: Path) -> list:
@@ -135,26 +150,171 @@ class Workers:
                         pass
 
 
-def read_results(path: Path, outcome: Outcome) -> None:
-    """Fill outcome in from a worker's results.json.  Raises OSError,
+# ------------------------------------------------ what each failed test says
+#
+# results.json (Gradescope's format) holds a failed test's cause and hint only
+# in its output text, in the grader's language (the workers speak the
+# batch's), and not which earlier test had the same cause: grade.txt's FAIL
+# lines say that ("(the same cause as '...')").
+
+def _prefixes(message: str) -> tuple:
+    """A message of the grader, in English and in the language spoken."""
+    return tuple(dict.fromkeys((message, _(message))))
+
+
+def is_not_run(output: str) -> bool:
+    """A test that did not run (results.json calls it failed)."""
+    needs = _("not run: it needs '{required}', which did not pass").split("{")[0]
+    return output.startswith(_prefixes("not run") + (needs,))
+
+
+def cause_in(output: str) -> str:
+    """The cause a failed test's output names first ("cause: ..."), or ""."""
+    for prefix in _prefixes("cause: "):
+        if output.startswith(prefix):
+            return output[len(prefix):].split("\n", 1)[0].strip()
+    return ""
+
+
+def hint_in(output: str) -> str:
+    """A failed test's hint: the last part of its output ("hint: ..."), or ""."""
+    for prefix in _prefixes("hint: "):
+        if output.startswith(prefix):
+            return output[len(prefix):].strip()
+        at = output.rfind("\n" + prefix)
+        if at >= 0:
+            return output[at + 1 + len(prefix):].strip()
+    return ""
+
+
+# "lab02: main is not implemented yet", "lab04: serve_client (from lab03) is
+# not implemented yet": the line a stub of the handout prints (labNN/todo.h).
+STUB_SAYS = re.compile(r"\b(lab\d+): [^\n]*? is not implemented yet")
+
+
+def names_own_stub(text: str, lab: str) -> bool:
+    """The text quotes a stub of this lab (lab02_single: "lab02: ...")."""
+    prefix = lab.split("_")[0]
+    return any(found.group(1) == prefix for found in STUB_SAYS.finditer(text))
+
+
+# A result line of grade.txt: "  FAIL   0/1    0.05s  title[  (the same cause as '...')]"
+RESULT_LINE = re.compile(r"^  (\S+)\s+\d+/\d+\s+[\d.]+s  (.*)$")
+
+
+def same_cause_marks(transcript: str) -> list:
+    """For each FAIL line of a grade.txt, in order: the title (as printed)
+    of the earlier test it names as having the same cause, or ""."""
+    before, _title, after = _("(the same cause as '{title}')").partition("{title}")
+    fail, marks = _("FAIL"), []
+    for line in transcript.splitlines():
+        found = RESULT_LINE.match(line)
+        if found is None or found.group(1) != fail:
+            continue
+        text, first = found.group(2).rstrip(), ""
+        at = text.rfind("  " + before)
+        if at >= 0 and text.endswith(after):
+            first = text[at + 2 + len(before):len(text) - len(after)]
+        marks.append(first)
+    return marks
+
+
+def mark_cascades(tests: list, transcript: str) -> None:
+    """Set same_cause_as of the failed tests from grade.txt's FAIL lines
+    (which follow results.json's failed tests, in order); nothing when the
+    two do not match one to one."""
+    failed = [t for t in tests if t["status"] == "failed"]
+    marks = same_cause_marks(transcript)
+    if len(marks) != len(failed):
+        return
+    for i, (test, mark) in enumerate(zip(failed, marks)):
+        if not mark:
+            continue
+        earlier = [t["title"] for t in failed[:i] if t["lab"] == test["lab"]]
+        test["same_cause_as"] = next((title for title in earlier
+                                      if mark in (title, translated(title))), mark)
+
+
+def read_results(path: Path, outcome: Outcome, transcript: str = "") -> None:
+    """Fill outcome in from a worker's results.json (and its grade.txt, for
+    the failures with the same cause as an earlier one).  Raises OSError,
     ValueError, LookupError, TypeError or AttributeError when the file is
     unreadable, e.g. half written by a worker killed at its timeout."""
     data = json.loads(path.read_text())
     score, max_score = data["score"], data["extra_data"]["max_score"]
     labs = {lab: v["score"] for lab, v in data["extra_data"]["labs"].items()}
-    failed, not_run = [], 0
+    lab_max = {lab: v["max_score"] for lab, v in data["extra_data"]["labs"].items()}
+    failed, not_run, tests = [], 0, []
     for test in data["tests"]:
+        lab, title = test["name"].split(": ", 1)
+        record = {"lab": lab, "title": title, "status": "passed", "points": test["score"],
+                  "max_points": test["max_score"]}
+        tests.append(record)
         if test["status"] == "passed":
             continue
-        if test["output"].startswith("not run"):
+        output = test["output"]
+        if is_not_run(output):
             not_run += 1
+            record["status"] = "not run"
         else:
             failed.append(test["name"])
+            record.update(status="failed", cause=cause_in(output), same_cause_as="",
+                          hint=hint_in(output), stub=names_own_stub(output, lab))
+    mark_cascades(tests, transcript)
     outcome.score, outcome.max_score, outcome.labs = score, max_score, labs
     outcome.failed, outcome.not_run = failed, not_run
+    outcome.tests, outcome.lab_max = tests, lab_max
     load = data["extra_data"].get("load")
     if load is not None:
         outcome.cpu_pressure = float(load["cpu_pressure"])
+
+
+# ------------------------------------------------------------- not started
+
+@functools.lru_cache(maxsize=None)
+def handout_text(rel: str):
+    """The handout's edition of a student file (its solutions replaced by
+    their stubs), or None where this copy of the kit cannot make it."""
+    try:
+        from tools.markers import MarkerError, strip_regions
+    except ImportError:
+        return None
+    try:
+        return strip_regions((kit.KIT_ROOT / rel).read_text(), rel)
+    except (OSError, MarkerError):
+        return None
+
+
+def untouched(submission: Path, rel: str) -> bool:
+    """The submission's file is missing, or the handout's, whitespace aside."""
+    path = submission / rel
+    if not path.is_file():
+        return True
+    stub = handout_text(rel)
+    try:
+        return stub is not None and path.read_text(errors="replace").split() == stub.split()
+    except OSError:
+        return False
+
+
+def not_started(lab: str, tests: list, submission: Path = None) -> bool:
+    """The rule (grader/README.md, "Class report"): a graded lab is not
+    started when its student file is missing or the handout's unchanged
+    (whitespace aside), or when no test of it passed but the build, one of
+    its failed tests at least names one of the lab's own stubs ("lab02: main
+    is not implemented yet") and none names another cause."""
+    mine = [t for t in tests if t["lab"] == lab]
+    if not mine:
+        return False
+    if submission is not None and kit.LABS.get(lab) is not None and all(
+            untouched(submission, rel) for rel in kit.LABS[lab].student_files):
+        return True
+    building = [t for t in mine if not t["title"].startswith(class_report.BUILDS)]
+    if any(t["status"] == "passed" for t in building):
+        return False
+    failed = [t for t in building if t["status"] == "failed"]
+    return (any(t.get("stub") for t in failed)
+            and all(not t.get("cause") or names_own_stub(t["cause"], lab) for t in failed))
 
 
 def grade_one(submission: Path, out: Path, args, labs, seed: int, sandbox_uids,
@@ -203,24 +363,114 @@ def grade_one(submission: Path, out: Path, args, labs, seed: int, sandbox_uids,
         outcome.detail = f"the grader exited with status {code}; see {folder / 'grade.txt'}"
     if results.is_file():
         try:
-            read_results(results, outcome)
+            read_results(results, outcome,
+                         (folder / "grade.txt").read_text(encoding="utf-8", errors="replace"))
         except (OSError, ValueError, LookupError, TypeError, AttributeError) as exc:
             if outcome.status == "ok":
                 outcome.status = "error"
                 outcome.detail = f"see {folder / 'grade.txt'}"
             outcome.detail += f"; {results} is unreadable ({type(exc).__name__}: {exc})"
+        outcome.not_started = [lab for lab in outcome.labs
+                               if not_started(lab, outcome.tests, submission)]
     return outcome
 
 
-def write_csv(path: Path, outcomes, labs) -> None:
+# ------------------------------------------------------------ the CSV files
+
+FAILED_TESTS = "failed_tests.csv"
+MAX_ROW = "max"  # the student column of grades.csv's first data row
+
+
+def write_csv(path: Path, outcomes, labs, roster: dict = None) -> None:
+    """grades.csv at path, and failed_tests.csv beside it.
+
+    grades.csv: a column per lab of the kit, in its order (a lab not graded
+    -- not in this run, or the student's grading hung or failed -- is blank,
+    never 0); first data row, student "max", each lab's maximum; roster
+    ({folder: lms_id}) adds an lms_id column after student."""
+    kit_labs = list(kit.LABS) + [lab for lab in labs if lab not in kit.LABS]
+    lab_max = {}
+    for o in outcomes:
+        for lab, top in o.lab_max.items():
+            lab_max.setdefault(lab, top)
+    run_max = [lab_max[lab] for lab in labs if lab in lab_max]
+    ids = ["lms_id"] if roster is not None else []
     with open(path, "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["student", *labs, "total", "max", "status", "failed_tests",
-                         "not_run", "cpu_pressure"])
+        writer.writerow(["student", *ids, *kit_labs, "total", "max", "status", "not_started",
+                         "failed", "not_run", "cpu_pressure"])
+        total = sum(run_max) if run_max else ""
+        writer.writerow([MAX_ROW, *["" for _id in ids],
+                         *[lab_max.get(lab, "") if lab in labs else "" for lab in kit_labs],
+                         total, total, "", "", "", "", ""])
         for o in outcomes:
-            writer.writerow([o.student, *[o.labs.get(lab, 0) for lab in labs], o.score,
-                             o.max_score, o.status, "; ".join(o.failed), o.not_run,
+            graded = bool(o.labs)
+            writer.writerow([o.student, *([roster.get(o.student, "")] if ids else []),
+                             *[o.labs.get(lab, "") if lab in labs else "" for lab in kit_labs],
+                             o.score if graded else "", o.max_score if graded else "",
+                             o.status, " ".join(o.not_started),
+                             len(o.failed) if graded else "", o.not_run if graded else "",
                              "" if o.cpu_pressure is None else f"{o.cpu_pressure:.2f}"])
+    with open(path.parent / FAILED_TESTS, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["student", "lab", "test", "cause", "same_cause_as"])
+        for o in outcomes:
+            for t in o.tests:
+                if t["status"] == "failed":
+                    writer.writerow([o.student, t["lab"], t["title"], t.get("cause", ""),
+                                     t.get("same_cause_as", "")])
+
+
+def read_grades(path: Path) -> list:
+    """The students' rows of a grades.csv (dicts), without its max row."""
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    if rows and rows[0]["student"] == MAX_ROW and rows[0]["status"] == "":
+        rows = rows[1:]
+    return rows
+
+
+def read_roster(path: Path) -> dict:
+    """{folder: lms_id} from a CSV of folder,lms_id lines (a header line
+    "folder,lms_id" may come first)."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            rows = list(csv.reader(f))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise UsageError(_("cannot read the roster {path}: {error}").format(
+            path=path, error=getattr(exc, "strerror", None) or exc)) from None
+    roster = {}
+    for number, row in enumerate(rows, start=1):
+        row = [cell.strip() for cell in row]
+        if not any(row):
+            continue
+        if number == 1 and [cell.lower() for cell in row] == ["folder", "lms_id"]:
+            continue
+        if len(row) != 2 or not all(row):
+            raise UsageError(_("{path}:{line}: expected 'folder,lms_id', got {row}").format(
+                path=path, line=number, row=",".join(row)))
+        if row[0] in roster:
+            raise UsageError(_("{path}:{line}: the folder {folder} is in the roster twice").format(
+                path=path, line=number, folder=row[0]))
+        roster[row[0]] = row[1]
+    return roster
+
+
+def check_options(args) -> None:
+    """Refuse, before grading, a --roster that cannot work."""
+    if getattr(args, "roster", None) is None:
+        return
+    if args.batch is None:
+        raise UsageError(_("--roster gives the LMS ids of the students of a --batch"))
+    args.roster_ids = read_roster(args.roster)
+
+
+def tell_roster_gaps(roster: dict, outcomes) -> None:
+    students = [o.student for o in outcomes]
+    missing = [name for name in students if name not in roster]
+    if missing:
+        print(_("roster: no lms_id for {count} student(s): {names}").format(
+            count=len(missing), names=", ".join(missing)))
 
 
 class SandboxUids:
@@ -246,7 +496,7 @@ def run_batch(args, labs) -> int:
     if not args.submission_timeout > 0:
         raise UsageError(f"--submission-timeout must be more than 0 seconds, "
                          f"not {args.submission_timeout:g}")
-    submissions = submissions_in(args.batch.resolve())
+    submissions = shards.select(submissions_in(args.batch.resolve()), args)
     out = (args.out or Path("grades")).resolve()
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} is not a folder")
@@ -313,8 +563,12 @@ def grade_all(args, labs, submissions, out: Path, seed: int, jobs: int, kit_obje
               f"(their results are in {out}); grades.csv not written", file=sys.stderr)
         raise
     pool.shutdown()
-    write_csv(out / "grades.csv", outcomes, labs)
+    roster = getattr(args, "roster_ids", None)
+    write_csv(out / "grades.csv", outcomes, labs, roster)
+    if roster is not None:
+        tell_roster_gaps(roster, outcomes)
     class_report.write_for_batch(args, out, outcomes, labs, seed, submissions)  # report.html
+    shards.record(args, out, outcomes, labs, seed)  # batch.json, for --merge
     problems = [o for o in outcomes if o.status != "ok"]
     print(f"grades: {out / 'grades.csv'}" + (f"; {len(problems)} could not be graded fully"
                                             if problems else ""))

@@ -4,10 +4,14 @@
                  [--github-summary FILE] [--github-output FILE] [--annotations]
                  [--prairielearn FILE] [--logs DIR] [--seed N] [--quiet] [--keep]
     grader/grade --batch DIR [-j N] [--out DIR] [--lab LAB ...] [--seed N] [--similarity]
+                 [--roster FILE]
+                 [--shard K/N]
+    grader/grade --merge OUT ... --out DIR [--batch DIR] [--similarity]
 
 With no --submission it grades this checkout of the kit.  Exit status: see
 EXIT_STATUS below.  --batch grades every folder in DIR as one student's
-submission (see batch.py).
+submission (see batch.py); --shard grades one slice of it, --merge joins
+the slices (see shards.py).
 
 It speaks English or Chinese: --lang, else the locale (LANG=zh_CN.UTF-8 is
 Chinese); see i18n.py.
@@ -33,7 +37,7 @@ if __name__ == "__main__" and not __package__:  # run as a file: grader/ is no p
 
 import pytest
 
-from grader import batch, class_report, i18n, settings
+from grader import batch, class_report, i18n, settings, shards
 from grader.harness import kit, procs, profile, report, sandbox
 from grader.i18n import _
 from grader.harness.kit import UsageError
@@ -111,6 +115,10 @@ def parse_args(argv):
                                help=_("wall-clock limit for grading one submission "
                                       "(default 1800)"))
     class_report.add_options(batch_options)
+    batch_options.add_argument("--roster", type=Path, metavar="FILE",
+                               help=_("a CSV of folder,lms_id lines: grades.csv gets an lms_id "
+                                      "column for the LMS"))
+    shards.add_options(batch_options)
     return parser.parse_args(argv)
 
 
@@ -359,7 +367,11 @@ def main(argv=None) -> int:
     try:
         if args.list:
             return list_tests(selected_labs(args.lab))
+        shards.check_options(args)
+        if args.merge is not None:
+            return shards.merge(args)
         class_report.check_options(args)
+        batch.check_options(args)
         if args.batch is not None:
             single = (args.json, args.junit, args.github_summary, args.github_output,
                       args.prairielearn, args.profile)

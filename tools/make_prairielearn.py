@@ -12,6 +12,9 @@ Writes OUT/prairielearn/ (default dist/prairielearn/):
         question.html         the upload of the lab's files, the grader's results
         tests/forklab.json    the labs to grade and where each upload goes
 
+--lab LAB (repeatable or comma-separated; `make prairielearn LAB=...`) writes
+the questions of those labs only; the image is the same for every lab.
+
 The image must be built and pushed where PrairieLearn can pull it (Docker
 Hub), under the name given with --image; grader/README.md has the steps.
 """
@@ -33,9 +36,12 @@ if __name__ == "__main__" and not __package__:  # run as a file: tools/ is no pa
     sys.exit(2)
 
 from grader.harness import kit  # noqa: E402
+from tools.make_gradescope import LabError, chosen_labs  # noqa: E402
 from tools.make_handout import KIT_ROOT, MarkerError, make_handout  # noqa: E402
 
 ENTRYPOINT = "/forklab/run_grader"
+# The grading cache of the kit's compiled parts, filled when the image is built.
+IMAGE_CACHE = "/forklab/cache"
 DEFAULT_IMAGE = "change-me/forklab-grader"
 # PrairieLearn's longest grading job.
 TIMEOUT_SECONDS = 600
@@ -49,6 +55,11 @@ RUN apt-get update \\
     && rm -rf /var/lib/apt/lists/*
 COPY source/ /forklab/source/
 COPY run_grader {entrypoint}
+# The kit's own compiled parts (lab01's unit tests, the support libraries),
+# compiled once here instead of in every grading.
+ENV FORKLAB_CACHE={cache}
+RUN cd /forklab/source \\
+    && python3 -c 'from grader.harness import kit; assert kit.cached_kit_objects()'
 """
 
 
@@ -133,7 +144,8 @@ def question_html(lab_name: str, uploads: dict) -> str:
 """
 
 
-def make_prairielearn(root: Path, out_dir: Path, image: str = DEFAULT_IMAGE) -> Path:
+def make_prairielearn(root: Path, out_dir: Path, image: str = DEFAULT_IMAGE, labs=()) -> Path:
+    """OUT/prairielearn/: the image folder, and a question per lab (labs: only these)."""
     target = out_dir / "prairielearn"
     if target.exists():
         shutil.rmtree(target)
@@ -145,8 +157,9 @@ def make_prairielearn(root: Path, out_dir: Path, image: str = DEFAULT_IMAGE) -> 
     shutil.copy2(root / "grader" / "prairielearn" / "run_grader", image_dir / "run_grader")
     packages = " ".join(grade_packages(root))
     (image_dir / "Dockerfile").write_text(DOCKERFILE.format(packages=packages,
-                                                            entrypoint=ENTRYPOINT))
-    for lab_name in kit.present_labs(root):
+                                                            entrypoint=ENTRYPOINT,
+                                                            cache=IMAGE_CACHE))
+    for lab_name in labs or kit.present_labs(root):
         question = target / "questions" / "forklab" / lab_name
         (question / "tests").mkdir(parents=True)
         uploads = uploads_of(lab_name)
@@ -165,13 +178,21 @@ def main(argv=None) -> int:
     parser.add_argument("--image", default=DEFAULT_IMAGE,
                         help="the image's name on Docker Hub, for info.json "
                              f"(default: {DEFAULT_IMAGE})")
+    parser.add_argument("--lab", action="append", default=[], metavar="LAB",
+                        help="the question of this lab only (repeat, or LAB,LAB, for "
+                             "several); default: every lab")
     args = parser.parse_args(argv)
     if not re.fullmatch(r"[a-z0-9][a-z0-9._/-]*(:[\w.-]+)?", args.image):
         print(f"make_prairielearn: {args.image!r} is not a Docker image name "
               "(lowercase, e.g. myorg/forklab-grader)", file=sys.stderr)
         return 2
     try:
-        target = make_prairielearn(KIT_ROOT, args.out.resolve(), args.image)
+        labs = chosen_labs(args.lab)
+    except LabError as exc:
+        print(f"make_prairielearn: {exc}", file=sys.stderr)
+        return 2
+    try:
+        target = make_prairielearn(KIT_ROOT, args.out.resolve(), args.image, labs)
     except MarkerError as exc:
         print(f"make_prairielearn: {exc}", file=sys.stderr)
         return 1

@@ -124,7 +124,7 @@ def main(argv=None) -> int:
         cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         try:
             with open(Path(tmp) / "grades" / "grades.csv") as f:
-                rows = list(csv.DictReader(f))
+                rows = [row for row in csv.DictReader(f) if row["status"]]  # no max row
         except OSError:
             rows = []
     statuses = {}

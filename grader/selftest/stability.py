@@ -155,7 +155,7 @@ def verdicts(rows, members_by_folder, outs) -> tuple:
         scores[name].append(f"{row['total']}/{row['max']}")
         failed = not_passed(outs[folder], folder)
         if row["status"] != "ok" or failed is None:
-            problems.append(f"{folder}: grading {row['status']} ({row['failed_tests']})")
+            problems.append(f"{folder}: grading {row['status']} ({row['failed']} failed)")
             continue
         mutant = entry is not None and getattr(entry, "fails", None)
         if not mutant and failed:
@@ -216,7 +216,7 @@ def main(argv=None) -> int:
                 codes.append(grade_batch(Path(tmp), labs, batch_members, args.jobs, out,
                                          args.grader.resolve()))
                 with open(out / "grades.csv") as f:
-                    for row in csv.DictReader(f):
+                    for row in (r for r in csv.DictReader(f) if r["status"]):  # no max row
                         rows[row["student"]] = row
                         outs[row["student"]] = out
                 for folder, name, entry in batch_members:

@@ -41,20 +41,34 @@ def test_a_batch_grades_each_submission_on_its_own(tmp_path):
                      "--submission-timeout", "90", timeout=900)
     assert proc.returncode == 1, proc.stdout + proc.stderr  # erin could not be graded
     assert "[5/5]" in proc.stdout
-    with open(out / "grades.csv") as f:
-        rows = {row["student"]: row for row in csv.DictReader(f)}
+    rows, failed = grades_of(out)
     assert sorted(rows) == ["alice", "bob", "carol", "dave", "erin"]
     assert rows["alice"]["total"] == rows["alice"]["max"] != "0"
-    assert rows["alice"]["status"] == "ok" and rows["alice"]["failed_tests"] == ""
+    assert rows["alice"]["status"] == "ok" and rows["alice"]["failed"] == "0"
+    assert "alice" not in failed
     assert rows["bob"]["total"] == "1"  # the handout builds, and nothing else passes
-    assert rows["carol"]["failed_tests"].split("; ") == writen.fails
-    assert rows["dave"]["total"] == "0"
-    assert rows["dave"]["failed_tests"] == "lab01_wrap: builds (warnings are errors)"
+    assert rows["bob"]["not_started"] == "lab01_wrap"
+    assert failed["carol"] == writen.fails
+    assert rows["dave"]["total"] == "0" and rows["dave"]["not_started"] == ""
+    assert failed["dave"] == ["lab01_wrap: builds (warnings are errors)"]
     assert int(rows["dave"]["not_run"]) > 0
     assert rows["erin"]["status"] == "timeout"
+    # Not graded: blank, never 0.
+    assert [rows["erin"][k] for k in ("lab01_wrap", "total", "max")] == ["", "", ""]
     for student in rows:
         assert (out / student / "grade.txt").is_file()
     assert (out / "alice" / "results.json").is_file()
+
+
+def grades_of(out):
+    """grades.csv's students' rows by name (its max row left out), and the
+    failed tests of failed_tests.csv by student ("lab: test")."""
+    rows = {row["student"]: row for row in batch.read_grades(out / "grades.csv")}
+    failed = {}
+    with open(out / "failed_tests.csv", newline="") as f:
+        for row in csv.DictReader(f):
+            failed.setdefault(row["student"], []).append(f"{row['lab']}: {row['test']}")
+    return rows, failed
 
 
 def test_batch_of_an_empty_folder_is_a_usage_error(tmp_path):
@@ -135,8 +149,8 @@ def test_a_worker_past_its_timeout_cleans_up_before_it_ends(tmp_path):
     proc, temp = batch_of_hanging_tests(tmp_path, "pass", ["alice", "bob"],
                                         "--submission-timeout", "5")
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    with open(tmp_path / "grades" / "grades.csv") as f:
-        assert [row["status"] for row in csv.DictReader(f)] == ["timeout", "timeout"]
+    rows, _failed = grades_of(tmp_path / "grades")
+    assert [row["status"] for row in rows.values()] == ["timeout", "timeout"]
     for student in ("alice", "bob"):
         transcript = (tmp_path / "grades" / student / "grade.txt").read_text()
         assert "grade: stopped by SIGTERM" in transcript

@@ -126,9 +126,17 @@ def graded_class(tmp_path_factory):
                      env={"FORKLAB_GRADER_TESTS": str(tests)},
                      timeout=3000)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    with open(out / "grades.csv") as f:
-        rows = {row["student"]: row for row in csv.DictReader(f)}
+    rows = {row["student"]: row for row in batch.read_grades(out / "grades.csv")}
     return kinds, out, rows, proc
+
+
+def failed_tests(out: Path) -> dict:
+    """failed_tests.csv: {student: ["lab: test", ...]}."""
+    failed = {}
+    with open(out / "failed_tests.csv", newline="") as f:
+        for row in csv.DictReader(f):
+            failed.setdefault(row["student"], []).append(f"{row['lab']}: {row['test']}")
+    return failed
 
 
 class Page(html.parser.HTMLParser):
@@ -155,29 +163,39 @@ class Page(html.parser.HTMLParser):
         return [a for t, a in self.data if t == tag and (cls is None or a.get("class") == cls)]
 
 
-def check_against_csv(page: Page, rows: dict) -> None:
-    """Every figure of the page is grades.csv's."""
+def check_against_csv(page: Page, out: Path) -> None:
+    """Every figure of the page is grades.csv's and failed_tests.csv's; the
+    labs not started are left out of the failure rates."""
+    rows = {row["student"]: row for row in batch.read_grades(out / "grades.csv")}
+    failed = failed_tests(out)
     students = {a["data-student"]: a for a in page.having("tr", "student")}
     assert sorted(students) == sorted(rows)
     for name, row in rows.items():
         assert students[name]["data-total"] == row["total"], name
         assert students[name]["data-max"] == row["max"], name
         assert students[name]["data-status"] == row["status"], name
-    failed_in_csv = {}
-    graded = [row for row in rows.values() if row["max"] != "0"]
+        assert students[name]["data-not-started"] == row["not_started"], name
+    failed_in_csv, started = {}, {}
+    graded = [row for row in rows.values() if row["max"] not in ("", "0")]
     for row in graded:
-        for test in filter(None, row["failed_tests"].split("; ")):
-            failed_in_csv[test] = failed_in_csv.get(test, 0) + 1
+        for test in failed.get(row["student"], []):
+            if test.split(": ", 1)[0] not in row["not_started"].split():
+                failed_in_csv[test] = failed_in_csv.get(test, 0) + 1
     tests = {a["data-test"]: a for a in page.having("tr", "test")}
     assert tests, "the page lists no graded test"
     for name, attrs in tests.items():
+        lab = name.split(": ", 1)[0]
+        started = [row for row in graded if lab not in row["not_started"].split()]
         assert int(attrs["data-failed"]) == failed_in_csv.get(name, 0), name
-        assert int(attrs["data-graded"]) == len(graded), name
+        assert int(attrs["data-graded"]) == len(started), name
+        assert int(attrs["data-not-started"]) == len(graded) - len(started), name
     assert set(failed_in_csv) <= set(tests)
-    order = [int(a["data-failed"]) for a in page.having("tr", "test")]
-    assert order == sorted(order, reverse=True), "the tests are not sorted by failures"
+    order = [int(a["data-failed"]) / max(int(a["data-graded"]), 1)
+             for a in page.having("tr", "test")]
+    assert order == sorted(order, reverse=True), "the tests are not sorted by failure rate"
     histogram = [int(a["data-count"]) for a in page.having("rect", "bar")]
-    assert sum(histogram) == len(graded)
+    assert sum(histogram) == sum(len(graded) - int(a["data-not-started"])
+                                 for a in page.having("div", "lab"))
 
 
 def check_links(page: Page, out: Path) -> None:
@@ -200,8 +218,9 @@ def test_the_report_of_a_class(graded_class):
     assert len(rows) >= 20
     assert "report: " in proc.stdout
     page = Page((out / "report.html").read_text())
-    check_against_csv(page, rows)
+    check_against_csv(page, out)
     check_links(page, out)
+    failed = failed_tests(out)
 
     # The reference and the independent solution are at full marks; the
     # mutants fail what they should fail of the selection.
@@ -211,7 +230,9 @@ def test_the_report_of_a_class(graded_class):
                "lab04_sigchld-no_sigchld_handler": "no zombies: each child is reaped when its "
                                                     "client leaves"}
     for student, title in reaping.items():
-        assert f"{LAB}: {title}" in rows[student]["failed_tests"].split("; ")
+        assert f"{LAB}: {title}" in failed[student]
+    # The handout's stubs: lab04 not started, left out of the failure rates.
+    assert rows["handout"]["not_started"] == LAB
 
     # Apart: the build failure (the handout builds).  A hang and a crash:
     # test_hangs_and_crashes_are_apart.
@@ -247,7 +268,12 @@ def test_timelines_show_the_zombies_of_the_reaping_mutants(graded_class):
 def test_the_similarity_list_names_the_copies_only(graded_class):
     _kinds, out, _rows, _proc = graded_class
     page = Page((out / "report.html").read_text())
-    pairs = {(a["data-left"], a["data-right"]) for a in page.having("tr", "pair")}
+    shown = [(a["data-left"], a["data-right"]) for a in page.having("tr", "pair")]
+    # The page shows the top pairs of students; similarity.csv holds them all
+    # (the 8 identical lab04 files -- alice's and the lab01 mutants' -- come first).
+    with open(out / similarity.CSV_NAME) as f:
+        pairs = {(row["left"], row["right"]) for row in csv.DictReader(f)}
+    assert 0 < len(shown) <= similarity.DEFAULT_TOP and set(shown) <= pairs
     assert ("alice", "alice_copy") in pairs
     assert ("carol", "carol_copy") in pairs
     for left, right in pairs:
@@ -262,7 +288,7 @@ def test_the_similarity_list_names_the_copies_only(graded_class):
 def test_the_report_in_chromium(graded_class, tmp_path):
     """Chromium opens the page from disk, offline, and renders it: the DOM
     it builds holds the figures of grades.csv, and every link resolves."""
-    _kinds, out, rows, _proc = graded_class
+    _kinds, out, _rows, _proc = graded_class
     profile = tmp_path / "profile"
     proc = subprocess.run(
         [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
@@ -273,7 +299,7 @@ def test_the_report_in_chromium(graded_class, tmp_path):
     dom = proc.stdout
     assert "<h1>forklab: class report</h1>" in dom
     page = Page(dom)
-    check_against_csv(page, rows)
+    check_against_csv(page, out)
     check_links(page, out)
     assert len(re.findall(r"<svg", dom)) >= 2  # the histogram and the failure bars
 
@@ -295,6 +321,11 @@ def test_hangs_and_crashes_are_apart(tmp_path):
     assert students == {"dave": "error", "erin": "timeout"}
     assert "dave/grade.txt" in page.links
     check_links(page, tmp_path)
+    # Not graded: blank in grades.csv and on the page, never 0.
+    rows = {row["student"]: row for row in batch.read_grades(tmp_path / "grades.csv")}
+    for a in page.having("tr", "student"):
+        assert a["data-total"] == rows[a["data-student"]]["total"] == ""
+        assert rows[a["data-student"]][LAB] == ""
 
 
 @pytest.mark.parametrize("args, message", [

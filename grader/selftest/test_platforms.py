@@ -20,8 +20,8 @@ import catalogue
 from grader.harness import kit, report
 from grader.harness.results import Grading
 from grader.harness.scoring import Result
-from tools.make_gradescope import make_zip
-from tools.make_prairielearn import ENTRYPOINT, grade_packages, make_prairielearn
+from tools.make_gradescope import GRADED_LABS, make_zip
+from tools.make_prairielearn import ENTRYPOINT, IMAGE_CACHE, grade_packages, make_prairielearn
 
 
 def extract(archive: zipfile.ZipFile, target) -> None:
@@ -68,6 +68,39 @@ def test_gradescope_upload_without_labs_gets_a_clear_message(tmp_path):
     results = json.loads((root / "results" / "results.json").read_text())
     assert results["score"] == 0
     assert "No lab folder (lab01_wrap, lab02_single, ...)" in results["output"]
+
+
+def test_gradescope_one_lab_zip_grades_only_that_lab(tmp_path, submission):
+    """`make gradescope LAB=lab02_single`: an assignment of one lab."""
+    target = make_zip(KIT_ROOT, tmp_path / "dist", ["lab02_single"])
+    assert target.name == "gradescope-autograder-lab02_single.zip"
+    root = tmp_path / "autograder"
+    with zipfile.ZipFile(target) as archive:
+        assert archive.read(GRADED_LABS).decode() == "lab02_single\n"
+        extract(archive, root / "source")
+    (root / "submission").mkdir()
+    submission.rename(root / "submission" / "forklab")
+    env = {k: v for k, v in os.environ.items() if k != "FORKLAB_GRADE_ARGS"}
+    proc = subprocess.run([str(root / "source" / "run_autograder")],
+                          env=dict(env, AUTOGRADER_ROOT=str(root)),
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    results = json.loads((root / "results" / "results.json").read_text())
+    assert list(results["extra_data"]["labs"]) == ["lab02_single"]
+    assert {t["name"].split(":")[0] for t in results["tests"]} == {"lab02_single"}
+    assert results["score"] == results["extra_data"]["max_score"] > 0
+
+
+@pytest.mark.parametrize("target", ["gradescope", "prairielearn"])
+def test_make_targets_pass_the_lab_on(target):
+    dry = subprocess.run(["make", "-n", target, "LAB=lab04_sigchld"], cwd=KIT_ROOT,
+                         capture_output=True, text=True, timeout=60)
+    assert dry.returncode == 0, dry.stderr
+    command = dry.stdout.replace("\\\n", " ")
+    assert re.search(rf"-m tools\.make_{target} --out dist .*--lab lab04_sigchld", command)
+    every = subprocess.run(["make", "-n", target], cwd=KIT_ROOT, capture_output=True, text=True,
+                           timeout=60)
+    assert "--lab" not in every.stdout
 
 
 def listed_points(lab: str):
@@ -162,23 +195,32 @@ WORKFLOW = WORKFLOWS / "grade.yml"
 # Actions their own repositories mark deprecated, or whose versions GitHub retired.
 DEPRECATED = re.compile(r"classroom-resources/|education/autograding|"
                         r"actions/(checkout|upload-artifact|download-artifact)@v[123]\b")
+# The oldest major versions allowed: the latest whose releases could be
+# confirmed (v7.0.1 of each, mid-2026); before v6 they run on Node.js 20,
+# which GitHub has retired from its runners.
+CURRENT = {"actions/checkout": 7, "actions/upload-artifact": 7}
 
 
 def the_workflow():
     return yaml.safe_load(WORKFLOW.read_text())
 
 
+def triggers_of(data):
+    return data.get("on", data.get(True))  # YAML 1.1 reads a bare `on:` as true
+
+
 def test_workflow_parses_and_names_no_deprecated_action():
     assert [p.name for p in WORKFLOWS.iterdir()] == ["grade.yml"]
     data = the_workflow()
-    triggers = data.get("on", data.get(True))  # YAML 1.1 reads a bare `on:` as true
-    assert "push" in triggers
+    assert "push" in triggers_of(data)
     steps = [step for job in data["jobs"].values() for step in job["steps"]]
     actions = [step["uses"] for step in steps if "uses" in step]
     assert actions
     for action in actions:
         assert not DEPRECATED.search(action), action
-        assert action.split("@")[0] in ("actions/checkout", "actions/upload-artifact"), action
+        name, version = action.split("@")
+        assert name in CURRENT, action
+        assert re.fullmatch(r"v\d+", version) and int(version[1:]) >= CURRENT[name], action
     runs = "\n".join(step.get("run", "") for step in steps)
     assert "make deps-grade" in runs
     assert runs.count("grader/grade") == 1, "the grader runs once"
@@ -186,6 +228,55 @@ def test_workflow_parses_and_names_no_deprecated_action():
     upload = next(s for s in steps if s.get("uses", "").startswith("actions/upload-artifact@"))
     assert upload["if"] == "always()"
     assert {"results.json", "results.xml", "grade-logs/"} <= set(upload["with"]["path"].split())
+
+
+def test_workflow_runs_for_lab_changes_once_per_branch():
+    data = the_workflow()
+    paths = triggers_of(data)["push"]["paths"]
+    assert paths == [f"{lab}/**" for lab in kit.LABS] + [".github/workflows/grade.yml"]
+    assert "workflow_dispatch" in triggers_of(data)
+    assert data["concurrency"] == {"group": "${{ github.workflow }}-${{ github.ref }}",
+                                   "cancel-in-progress": True}
+    env = data["jobs"]["grade"]["env"]
+    assert env["FORKLAB_LABS"] == "${{ vars.FORKLAB_LABS || 'all' }}"
+
+
+def job_env(job: dict, variables: dict) -> dict:
+    """The job's env as GitHub sets it, its ${{ vars.X || 'default' }} evaluated."""
+    def evaluate(match):
+        name, default = match.group(1), match.group(2)
+        return variables.get(name) or default
+    return {k: re.sub(r"\$\{\{\s*vars\.(\w+)\s*\|\|\s*'([^']*)'\s*\}\}", evaluate, str(v))
+            for k, v in job.get("env", {}).items()}
+
+
+def run_step(step: dict, cwd, env) -> subprocess.CompletedProcess:
+    """A `shell: bash` step's script, run as a runner runs it."""
+    script = cwd.parent / f"step-{abs(hash(step['run']))}.sh"
+    script.write_text(step["run"])
+    return subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
+                          cwd=cwd, env=env, stdin=subprocess.DEVNULL, capture_output=True,
+                          text=True, timeout=900)
+
+
+def test_workflow_labs_variable_becomes_lab_options(tmp_path):
+    """FORKLAB_LABS, unset ("all"), one lab, or a list: the grader's --lab options."""
+    job = the_workflow()["jobs"]["grade"]
+    step = next(s for s in job["steps"] if s.get("id") == "grade")
+    checkout = tmp_path / "checkout"
+    (checkout / "grader").mkdir(parents=True)
+    recorder = checkout / "grader" / "grade"
+    recorder.write_text('#!/bin/sh\nprintf "%s\\n" "$@" > "$ARGV_FILE"\n')
+    recorder.chmod(0o755)
+    for variables, labs in (({}, []), ({"FORKLAB_LABS": "lab03_fork"}, ["lab03_fork"]),
+                            ({"FORKLAB_LABS": "lab01_wrap, lab02_single"},
+                             ["lab01_wrap", "lab02_single"])):
+        env = dict(os.environ, **job_env(job, variables), GITHUB_STEP_SUMMARY="/dev/null",
+                   GITHUB_OUTPUT="/dev/null", ARGV_FILE=str(tmp_path / "argv"))
+        proc = run_step(step, checkout, env)
+        assert proc.returncode == 0, proc.stderr
+        argv = (tmp_path / "argv").read_text().split("\n")
+        assert [argv[i + 1] for i, word in enumerate(argv) if word == "--lab"] == labs
 
 
 def test_workflow_grading_step_shows_partial_credit(tmp_path):
@@ -209,16 +300,16 @@ def test_workflow_grading_step_shows_partial_credit(tmp_path):
     summary, outputs = tmp_path / "step_summary.md", tmp_path / "output"
     summary.write_text("an earlier step's summary\n")
     outputs.write_text("")
-    script = tmp_path / "step.sh"
-    script.write_text(step["run"])
-    env = dict(os.environ, **{k: str(v) for k, v in job.get("env", {}).items()})
+    # The course's variable names the lab; FORKLAB_GRADE_ARGS adds an option.
+    env = dict(os.environ, **job_env(job, {"FORKLAB_LABS": "lab04_sigchld"}))
     env.update(GITHUB_STEP_SUMMARY=str(summary), GITHUB_OUTPUT=str(outputs),
-               FORKLAB_GRADE_ARGS=f"--lab lab04_sigchld --submission {submission}")
-    # How GitHub runs a `shell: bash` step.
-    proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
-                          cwd=checkout, env=env, stdin=subprocess.DEVNULL, capture_output=True,
-                          text=True, timeout=900)
+               FORKLAB_GRADE_ARGS=f"--submission {submission}")
+    proc = run_step(step, checkout, env)
     assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
+    sandbox_step = next(s for s in job["steps"] if "sandbox" in s.get("name", ""))
+    assert sandbox_step["if"] == "always()"
+    said = run_step(sandbox_step, checkout, env)
+    assert said.returncode == 0, said.stderr
 
     text = summary.read_text()
     assert text.startswith("an earlier step's summary\n"), "the summary is appended to"
@@ -228,6 +319,10 @@ def test_workflow_grading_step_shows_partial_credit(tmp_path):
     assert f"| FAIL | 0/{points[failing]} |" in text
     assert outputs.read_text().splitlines() == [
         f"score={expected}", f"max-score={lab_total}", f"lab04_sigchld={expected}/{lab_total}"]
+    # After the table: which sandbox contained the programs, as the grader said.
+    graded_under = load_results(checkout / "results.json")["extra_data"]["sandbox"]
+    assert text.index("| **total** |") < text.index(f"**{graded_under['summary']}**")
+    assert ("AppArmor" in text) == (graded_under["mode"] == "uid")
 
     results = load_results(checkout / "results.json")
     assert failed_tests(results) == {failing}
@@ -260,6 +355,9 @@ def test_prairielearn_image_and_questions(prairielearn):
     install = re.search(r"apt-get install[^\n]*\\\n\s+(.+?) \\", dockerfile).group(1).split()
     assert install == grade_packages(KIT_ROOT) and "g++" in install
     assert f"COPY run_grader {ENTRYPOINT}\n" in dockerfile
+    # The kit's compiled parts, built into the image: no grading compiles them.
+    assert f"ENV FORKLAB_CACHE={IMAGE_CACHE}\n" in dockerfile
+    assert "kit.cached_kit_objects()" in dockerfile.split(f"ENV FORKLAB_CACHE={IMAGE_CACHE}")[1]
     assert os.access(image / "run_grader", os.X_OK)
     wrap = (image / "source" / "lab01_wrap" / "wrap.cpp").read_text()
     assert "not_implemented(" in wrap and "accept_should_retry" not in wrap
@@ -286,7 +384,7 @@ def test_prairielearn_image_and_questions(prairielearn):
     assert len(uuids) == len(questions)
 
 
-def grade_on_prairielearn(prairielearn, tmp_path, lab, uploads: dict):
+def grade_on_prairielearn(prairielearn, tmp_path, lab, uploads: dict, env=None):
     """Run the entrypoint as PrairieLearn does, in a /grade tree under tmp_path."""
     root = tmp_path / "grade"
     (root / "student").mkdir(parents=True)
@@ -296,7 +394,7 @@ def grade_on_prairielearn(prairielearn, tmp_path, lab, uploads: dict):
     for name, text in uploads.items():
         (root / "student" / name).write_text(text)
     proc = subprocess.run([str(prairielearn / "image" / "run_grader")],
-                          env=dict(os.environ, FORKLAB_GRADE_ROOT=str(root)),
+                          env=dict(os.environ, FORKLAB_GRADE_ROOT=str(root), **(env or {})),
                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return json.loads((root / "results" / "results.json").read_text())
@@ -335,17 +433,42 @@ def test_prairielearn_mutant_scores_its_fraction(prairielearn, tmp_path):
     assert f"FAIL {mutant.fails[0]}" in results["output"]
 
 
-def test_prairielearn_build_failure_scores_zero_with_the_errors(prairielearn, tmp_path,
-                                                                 submission):
+def test_prairielearn_build_failure_is_not_gradable_with_the_errors(prairielearn, tmp_path,
+                                                                    submission):
+    """Nothing could be tested: no score, no attempt lost, the compiler's errors shown."""
     uploads = uploads_of(prairielearn, submission, "lab02_single")
     uploads["server.cpp"] = "int main() { return no_such_variable; }\n"
     results = grade_on_prairielearn(prairielearn, tmp_path, "lab02_single", uploads)
-    assert results["gradable"] is True and results["score"] == 0
+    assert results["gradable"] is False and results["score"] == 0
+    assert "did not compile" in results["message"] and "costs no attempt" in results["message"]
+    errors = results["format_errors"]
+    assert len(errors) == 1 and errors[0].startswith("lab02_single: builds")
+    assert re.search(r"server\.cpp:1:\d+: error: .*no_such_variable", errors[0]), errors
     builds = results["tests"][0]
     assert builds["name"].startswith("lab02_single: builds") and builds["points"] == 0
-    for where in (builds["output"], results["output"]):
-        assert re.search(r"server\.cpp:1:\d+: error: .*no_such_variable", where), where
     assert all(t["message"].startswith("not run") for t in results["tests"][1:])
+
+
+def test_prairielearn_grading_past_its_deadline_is_not_gradable(prairielearn, tmp_path,
+                                                                submission):
+    """Stopped before PrairieLearn's timeout kills the container, with a reason."""
+    results = grade_on_prairielearn(prairielearn, tmp_path, "lab02_single",
+                                    uploads_of(prairielearn, submission, "lab02_single"),
+                                    env={"FORKLAB_GRADE_DEADLINE": "2"})
+    assert results["gradable"] is False
+    assert "the grading took longer than 2 s and was stopped" in results["message"]
+
+
+def test_prairielearn_one_lab_package(tmp_path):
+    """`make prairielearn LAB=lab04_sigchld`: that lab's question only, the same image."""
+    target = make_prairielearn(KIT_ROOT, tmp_path / "dist", "myorg/forklab-grader",
+                               ["lab04_sigchld"])
+    questions = target / "questions" / "forklab"
+    assert [q.name for q in questions.iterdir()] == ["lab04_sigchld"]
+    config = json.loads((questions / "lab04_sigchld" / "tests" / "forklab.json").read_text())
+    assert config["labs"] == ["lab04_sigchld"]
+    assert (target / "image" / "Dockerfile").is_file()
+    assert (target / "image" / "source" / "lab06_limits").is_dir()  # the image grades any lab
 
 
 def test_prairielearn_without_uploads_is_not_gradable(prairielearn, tmp_path):

@@ -1,9 +1,14 @@
 // Dolos (https://dolos.ugent.be) over a set of C++ files, for similarity.py.
 //
-//   node compare.mjs < {"files": [PATH, ...], "template": PATH or null}
+//   node compare.mjs < {"files": [PATH, ...], "template": PATH or null,
+//                       "regions_from": S (optional, default 0)}
 //   > {"pairs": [{"left": I, "right": J, "similarity": S, "longest": N,
 //                 "regions": [{"left": [FROM, TO], "right": [FROM, TO]}, ...]}, ...]}
 //
+// Every pair of files is listed; only those whose similarity is at least
+// "regions_from" get their regions (the rest get none: building the shared
+// regions of all n(n-1)/2 pairs of a large class is most of the time and of
+// the output).  A pair that shares nothing but the template has similarity 0.
 // Files are numbered by their place in "files"; lines count from 1.  The
 // template's code (the handout's stubs and given code) is ignored: a
 // fingerprint it holds counts for no pair.
@@ -29,15 +34,19 @@ const dolos = new Dolos({ language: "cpp" });
 const report = await dolos.analyze(files, "forklab", template);
 const index = new Map(report.files.map((file, i) => [file, i]));
 const lines = region => [region.startRow + 1, region.endRow + 1];
+const regionsFrom = request.regions_from ?? 0;
 
-const pairs = report.allPairs().map(pair => ({
-    left: index.get(pair.leftFile),
-    right: index.get(pair.rightFile),
-    similarity: pair.similarity,
-    longest: pair.longest,
-    regions: pair.buildFragments().map(fragment => ({
-        left: lines(fragment.leftSelection),
-        right: lines(fragment.rightSelection),
-    })),
-}));
+const pairs = report.allPairs().map(pair => {
+    const similarity = Number.isFinite(pair.similarity) ? pair.similarity : 0;
+    return {
+        left: index.get(pair.leftFile),
+        right: index.get(pair.rightFile),
+        similarity,
+        longest: pair.longest,
+        regions: similarity < regionsFrom ? [] : pair.buildFragments().map(fragment => ({
+            left: lines(fragment.leftSelection),
+            right: lines(fragment.rightSelection),
+        })),
+    };
+});
 process.stdout.write(JSON.stringify({ pairs }) + "\n");
