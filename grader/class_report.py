@@ -316,8 +316,9 @@ def percent(share: float) -> str:
 # ------------------------------------------------------------------- report
 
 def write(out: Path, outcomes: list, labs: list, similarity=None, seed=None) -> Path:
-    """Write out/report.html; similarity: the pairs of similarity.compare(),
-    or None when --similarity was not given."""
+    """Write out/report.html; similarity: the similarity.Result of
+    similarity.compare() (its top pairs of students shown, every pair in
+    out/similarity.csv), or None when --similarity was not given."""
     students = [Student(o, out) for o in outcomes]
     pitfalls = read_pitfalls()
     html = [f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
@@ -337,7 +338,8 @@ def write(out: Path, outcomes: list, labs: list, similarity=None, seed=None) -> 
     html += _tests(students, pitfalls, cited)
     html += _distribution(students, labs)
     if similarity is not None:
-        html += _similarity(similarity)
+        from grader.similarity.similarity import report as similarity_section
+        html.append(similarity_section(similarity, out))  # also writes similarity.csv
     html += _pitfalls(pitfalls, cited)
     html.append(f"<script>{SCRIPT}</script></body></html>\n")
     path = out / "report.html"
@@ -594,33 +596,6 @@ def _students(students, labs, pitfalls, cited) -> list:
     return html
 
 
-def _similarity(result) -> list:
-    html = ["<h2 id=\"similarity\">Similar submissions</h2>",
-            f"<p>{escape(result.explanation)}</p>"]
-    if result.problem:
-        html.append(f"<p class=\"status-error\">{escape(result.problem)}</p>")
-    if not result.pairs:
-        html.append(f"<p>No pair of students above {100 * result.threshold:.0f} %.</p>")
-        return html
-    html.append("<table id=\"similarity-table\"><tr><th>lab file</th><th>students</th>"
-                "<th>similarity</th><th>longest shared run</th><th>shared regions</th></tr>")
-    for pair in result.pairs:
-        regions = "".join(
-            f"<details><summary>{escape(pair.left)} lines {r.left_lines[0]}-{r.left_lines[1]} "
-            f"↔ {escape(pair.right)} lines {r.right_lines[0]}-{r.right_lines[1]}</summary>"
-            f"<pre>{escape(r.left_text)}</pre><pre>{escape(r.right_text)}</pre></details>"
-            for r in pair.regions)
-        html.append(f'<tr class="pair" data-file="{escape(pair.file)}" '
-                    f'data-left="{escape(pair.left)}" data-right="{escape(pair.right)}" '
-                    f'data-similarity="{pair.similarity:.3f}">'
-                    f"<td><code>{escape(pair.file)}</code></td>"
-                    f"<td>{escape(pair.left)}<br>{escape(pair.right)}</td>"
-                    f'<td class="num">{100 * pair.similarity:.0f} %</td>'
-                    f'<td class="num">{pair.longest} tokens</td><td>{regions}</td></tr>')
-    html.append("</table>")
-    return html
-
-
 def _pitfalls(pitfalls, cited) -> list:
     if not cited:
         return []
@@ -640,11 +615,19 @@ def _pitfalls(pitfalls, cited) -> list:
 
 def add_options(group) -> None:
     """The batch options of the report (forklab_grade.parse_args)."""
+    from grader.similarity.similarity import DEFAULT_THRESHOLD, DEFAULT_TOP
     group.add_argument("--similarity", action="store_true",
-                       help="also compare the students' files with Dolos and list the similar "
-                            "pairs in report.html (needs `make deps-similarity`)")
+                       help=_("also compare the students' files with Dolos and list the pairs "
+                              "of students whose files are alike in report.html and "
+                              "similarity.csv (needs `make deps-similarity`)"))
     group.add_argument("--similarity-threshold", type=float, default=None, metavar="P",
-                       help="list pairs at or above this similarity, 0 to 1 (default 0.6)")
+                       help=_("list the pairs of students with a file at or above this "
+                              "similarity, 0 to 1 (default {default})").format(
+                                  default=f"{DEFAULT_THRESHOLD:.2f}"))
+    group.add_argument("--similarity-top", type=int, default=None, metavar="N",
+                       help=_("show the N most similar pairs of students in report.html; "
+                              "similarity.csv lists them all (default {default})").format(
+                                  default=DEFAULT_TOP))
 
 
 def check_options(args) -> None:
@@ -652,10 +635,14 @@ def check_options(args) -> None:
     from grader.harness.kit import UsageError
     from grader.similarity import similarity
     threshold = getattr(args, "similarity_threshold", None)
-    if (getattr(args, "similarity", False) or threshold is not None) and args.batch is None:
+    top = getattr(args, "similarity_top", None)
+    if (getattr(args, "similarity", False) or threshold is not None or top is not None) \
+            and args.batch is None:
         raise UsageError("--similarity compares the submissions of a --batch")
     if threshold is not None and not 0 <= threshold <= 1:
         raise UsageError(f"--similarity-threshold must be from 0 to 1, not {threshold:g}")
+    if top is not None and top < 0:
+        raise UsageError(f"--similarity-top must be 0 or more, not {top}")
     if getattr(args, "similarity", False):
         try:
             similarity.check_available()
@@ -665,20 +652,26 @@ def check_options(args) -> None:
 
 def write_for_batch(args, out: Path, outcomes: list, labs: list, seed: int,
                     submissions: list) -> Path:
-    """report.html of a batch just graded (batch.run_batch), with the
-    similar pairs if --similarity was given."""
+    """report.html of a batch just graded (batch.run_batch, shards.merge),
+    with the similar pairs of students if --similarity was given (the
+    --similarity-top of them in the page, all in similarity.csv)."""
     from grader.harness import kit
     from grader.similarity import similarity
     found = None
     if getattr(args, "similarity", False):
-        threshold = args.similarity_threshold
+        threshold = getattr(args, "similarity_threshold", None)
         threshold = similarity.DEFAULT_THRESHOLD if threshold is None else threshold
+        top = getattr(args, "similarity_top", None)
+        top = similarity.DEFAULT_TOP if top is None else top
         files = [rel for lab in labs for rel in kit.LABS[lab].student_files]
         try:
             found = similarity.compare(submissions, files, threshold)
         except (similarity.SimilarityUnavailable, OSError, ValueError,
                 subprocess.TimeoutExpired) as exc:
             found = similarity.Result(threshold, [], problem=f"similarity not computed: {exc}")
+        found.top = top
     path = write(out, outcomes, labs, similarity=found, seed=seed)
-    print(f"report: {path}" + (f" ({len(found.pairs)} similar pairs)" if found else ""))
+    print(f"report: {path}" + (
+        f" ({len(found.students)} of {found.compared} pairs of students with a file at or "
+        f"above {found.threshold:.2f}: {out / similarity.CSV_NAME})" if found else ""))
     return path

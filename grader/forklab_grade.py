@@ -3,10 +3,11 @@
     grader/grade [--lab LAB ...] [--submission DIR] [--json FILE] [--junit FILE] [--lang zh|en]
                  [--github-summary FILE] [--github-output FILE] [--annotations]
                  [--prairielearn FILE] [--logs DIR] [--seed N] [--quiet] [--keep]
-    grader/grade --batch DIR [-j N] [--out DIR] [--lab LAB ...] [--seed N] [--similarity]
-                 [--roster FILE]
+    grader/grade --batch DIR [-j N] [--out DIR] [--lab LAB ...] [--seed N] [--roster FILE]
+                 [--similarity [--similarity-threshold P] [--similarity-top N]]
                  [--shard K/N]
-    grader/grade --merge OUT ... --out DIR [--batch DIR] [--similarity]
+    grader/grade --merge OUT ... --out DIR [--batch DIR] [--roster FILE]
+                 [--similarity [--similarity-threshold P] [--similarity-top N]]
 
 With no --submission it grades this checkout of the kit.  Exit status: see
 EXIT_STATUS below.  --batch grades every folder in DIR as one student's

@@ -13,10 +13,11 @@ shards that saw different classes.
 
 Every batch -- a shard or a whole class -- ends by writing OUT/batch.json
 (MANIFEST): the shard, the seed, the labs, the class, and each student's
-outcome (batch.Outcome, as the batch held it).  --merge reads the shards'
-batch.json, copies their students' folders into OUT and writes grades.csv
-and report.html with batch.py's own functions (batch.write_csv,
-class_report.write_for_batch) from those outcomes: the same files an
+outcome (batch.Outcome, as the batch held it), with the roster's lms_ids
+and the --similarity options.  --merge reads the shards' batch.json, copies
+their students' folders into OUT and writes grades.csv, failed_tests.csv,
+report.html (and similarity.csv) with batch.py's own functions
+(batch.write_csv, class_report.write_for_batch) from those outcomes: the same files an
 unsharded batch with the same seed writes, but for the timings (the
 cpu_pressure column; the seconds are not in them).  The similarity of the
 students' files (--similarity) compares every pair of the class, so the
@@ -137,6 +138,7 @@ def record(args, out: Path, outcomes: list, labs: list, seed: int) -> Path:
         "out": str(out),
         "similarity": bool(getattr(args, "similarity_wanted", getattr(args, "similarity", False))),
         "similarity_threshold": getattr(args, "similarity_threshold", None),
+        "similarity_top": getattr(args, "similarity_top", None),
         "roster": getattr(args, "roster_ids", None),
         "outcomes": [dataclasses.asdict(o) for o in outcomes],
     }
@@ -222,13 +224,17 @@ def merge(args) -> int:
     if threshold is None:
         threshold = next((m["similarity_threshold"] for m in manifests
                           if m.get("similarity_threshold") is not None), None)
+    top = getattr(args, "similarity_top", None)
+    if top is None:
+        top = next((m["similarity_top"] for m in manifests
+                    if m.get("similarity_top") is not None), None)
     class_dir = args.batch.resolve() if args.batch is not None else (
         Path(first["batch"]) if first.get("batch") else None)
     if wanted and (class_dir is None or not class_dir.is_dir()):
         raise UsageError(_("--similarity compares the students' files: the class folder {folder} "
                            "is not here; give it with --batch DIR").format(folder=class_dir))
     report_args = argparse.Namespace(batch=class_dir, similarity=wanted,
-                                     similarity_threshold=threshold)
+                                     similarity_threshold=threshold, similarity_top=top)
     class_report.check_options(report_args)
     if out.exists() and not out.is_dir():
         raise UsageError(_("--out {out} is not a folder").format(out=out))
@@ -258,7 +264,8 @@ def merge(args) -> int:
     submissions = [class_dir / name for name in names] if class_dir is not None else []
     class_report.write_for_batch(report_args, out, outcomes, labs, seed, submissions)
     merged = argparse.Namespace(batch=class_dir, shard_class=names, similarity=wanted,
-                                similarity_threshold=threshold, roster_ids=roster)
+                                similarity_threshold=threshold, similarity_top=top,
+                                roster_ids=roster)
     record(merged, out, outcomes, labs, seed)
     problems = [o for o in outcomes if o.status != "ok"]
     print(_("grades: {path}").format(path=out / "grades.csv")

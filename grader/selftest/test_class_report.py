@@ -1,5 +1,5 @@
 """The class report of `grade --batch` (class_report.py), the timelines of
-the server tests (harness/timeline.py) and --similarity, on one batch of 21
+the server tests (harness/timeline.py) and --similarity, on one batch of 20
 submissions graded once for the whole module:
 
 - the reference, and a copy of it with its variables renamed and its
@@ -332,6 +332,8 @@ def test_hangs_and_crashes_are_apart(tmp_path):
     (["--similarity"], "--similarity compares the submissions of a --batch"),
     (["--batch", ".", "--similarity-threshold", "1.5"],
      "--similarity-threshold must be from 0 to 1, not 1.5"),
+    (["--similarity-top", "5"], "--similarity compares the submissions of a --batch"),
+    (["--batch", ".", "--similarity-top", "-1"], "--similarity-top must be 0 or more, not -1"),
 ])
 def test_similarity_options_are_checked_before_grading(args, message):
     proc = run_grade(*args, timeout=60)

@@ -16,7 +16,7 @@ import yaml
 import catalogue
 from conftest import GRADER_DIR, run_grade
 
-from grader import shards
+from grader import batch, shards
 from grader.forklab_grade import parse_args
 from grader.harness.kit import UsageError
 
@@ -100,19 +100,29 @@ def observations_blanked(html: str) -> str:
                   flags=re.DOTALL)
 
 
+def failed_tests(out) -> list:
+    """failed_tests.csv's rows as (student, lab, test): its cause may quote
+    the ports and pids of the grading."""
+    with open(out / batch.FAILED_TESTS, newline="") as f:
+        return [(row["student"], row["lab"], row["test"]) for row in csv.DictReader(f)]
+
+
 def test_two_shards_merged_are_one_batch(tmp_path):
     """Three submissions of lab02 -- the reference and two mutants -- graded
-    as one batch, and as two shards merged: the same grades.csv (but the
-    timings), the same report.html and similar pairs (but what the failed
-    tests observed: the ports and times of each grading).  Then the one
-    batch's own results, cut in two shards and merged: the same files, byte
-    for byte."""
+    as one batch with --roster, and as two shards merged: the same grades.csv
+    (but the timings) with its lms_id column, the same failed tests, the
+    same report.html and similar pairs (but what the failed tests observed:
+    the ports and times of each grading).  Then the one batch's own results,
+    cut in two shards and merged: the same files, byte for byte."""
     cls = tmp_path / "class"
     catalogue.reference_submission(cls / "alice")
     by_name = {m.name: m for m in catalogue.catalogue()}
     catalogue.apply(by_name["lab02_single/no_reuseaddr"], cls / "bob")
     catalogue.apply(by_name["lab02_single/one_reply_per_connection"], cls / "carol")
-    common = ["--batch", cls, "--lab", LAB, "--seed", SEED, "--similarity"]
+    roster = tmp_path / "roster.csv"
+    roster.write_text("folder,lms_id\nalice,u1001\nbob,u1002\n")  # carol: none
+    common = ["--batch", cls, "--lab", LAB, "--seed", SEED, "--similarity",
+              "--similarity-top", "1", "--roster", roster]
     whole = tmp_path / "whole"
 
     proc = run_grade(*common, "-j", "2", "--out", whole, timeout=900)
@@ -124,31 +134,39 @@ def test_two_shards_merged_are_one_batch(tmp_path):
         assert f"shard {k}/2: {2 if k == 1 else 1} of the class's 3 submissions" in proc.stdout
         # The similarity of the files compares the whole class: the merge's work.
         assert 'id="similarity"' not in (tmp_path / f"s{k}" / "report.html").read_text()
-    with open(tmp_path / "s1" / "grades.csv") as f:
-        graded = [row["student"] for row in csv.DictReader(f)]
-    assert [name for name in graded if name in ("alice", "bob", "carol")] == ["alice", "carol"]
+    assert [row["student"] for row in batch.read_grades(tmp_path / "s1" / "grades.csv")] \
+        == ["alice", "carol"]
 
     merged = tmp_path / "merged"
     proc = run_grade("--merge", tmp_path / "s2", tmp_path / "s1", "--out", merged)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    rows = without_timings(merged / "grades.csv")
-    assert rows == without_timings(whole / "grades.csv")
-    header = rows[0]
-    students = {row[0]: dict(zip(header, row)) for row in rows[1:]
-                if row[0] in ("alice", "bob", "carol")}
+    assert "roster: no lms_id for 1 student(s): carol" in proc.stdout
+    assert without_timings(merged / "grades.csv") == without_timings(whole / "grades.csv")
+    students = {row["student"]: row for row in batch.read_grades(merged / "grades.csv")}
     assert list(students) == ["alice", "bob", "carol"]
+    assert [students[name]["lms_id"] for name in students] == ["u1001", "u1002", ""]
     assert students["alice"]["total"] == students["alice"]["max"]
     assert int(students["bob"]["total"]) < int(students["bob"]["max"])
     assert int(students["carol"]["total"]) < int(students["carol"]["max"])
+    failed = failed_tests(merged)
+    assert failed == failed_tests(whole)
+    for name, row in students.items():
+        assert int(row["failed"]) == sum(student == name for student, _lab, _test in failed)
+    assert students["alice"]["failed"] == "0" and students["bob"]["failed"] != "0"
     report = (merged / "report.html").read_text()
     assert observations_blanked(report) == observations_blanked((whole / "report.html").read_text())
-    assert 'class="pair" data-file="lab02_single/server.cpp"' in report
+    # --similarity-top 1: one pair of students in the page; similarity.csv has every pair.
+    assert report.count('<tr class="pair"') == 1
+    assert 'data-file="lab02_single/server.cpp"' in report
+    assert (merged / "similarity.csv").read_bytes() == (whole / "similarity.csv").read_bytes()
     for student in ("alice", "bob", "carol"):
         shard = "s2" if student == "bob" else "s1"
         assert (merged / student / "results.json").read_bytes() \
             == (tmp_path / shard / student / "results.json").read_bytes()
     record = json.loads((merged / shards.MANIFEST).read_text())
     assert record["shard"] == [1, 1] and record["seed"] == SEED
+    assert record["roster"] == {"alice": "u1001", "bob": "u1002"}
+    assert record["similarity_top"] == 1
 
     # The one batch's results, cut in two shards as --shard would have, then merged.
     record = json.loads((whole / shards.MANIFEST).read_text())

@@ -29,10 +29,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 KIT_ROOT = HERE.parent.parent
 COMPARE = HERE / "compare.mjs"
-# Calibrated on the kit's own files: `python3 -m grader.similarity.calibrate`
-# (calibrate.py; the figures are in grader/README.md).
+# Calibrated on the kit's own files: `python3 -m grader.selftest.similarity_calibrate`
+# (the figures are in grader/README.md, "Similar submissions").
 DEFAULT_THRESHOLD = 0.8
-DEFAULT_TOP = 20  # pairs of students shown in report.html; all are in the CSV
+DEFAULT_TOP = 20  # pairs of students shown in report.html (--similarity-top); all in the CSV
 CSV_NAME = "similarity.csv"
 MAX_FILE_BYTES = 1 << 20  # what the grader takes from a submission (harness/kit.py)
 REGIONS_SHOWN = 3  # the largest shared regions of a file pair, in the page
