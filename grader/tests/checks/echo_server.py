@@ -6,6 +6,7 @@ No helper sleeps to synchronise: each polls for the state it needs
 passed.
 """
 
+import errno
 import os
 import signal
 from contextlib import contextmanager
@@ -74,6 +75,10 @@ def connect(server, stall: float = None) -> net.Client:
     try:
         return net.Client(server.port, stall=stall)
     except OSError as exc:
+        if exc.errno == errno.ECONNREFUSED:
+            # An exiting server closes its socket before it can be waited
+            # for: on a busy machine, give its exit a moment to show.
+            wait_for(lambda: not server.running(), 1)
         fail(_("could not connect to the server on port {port} ({why}); {state}").format(
             port=server.port, why=exc.strerror or exc, state=state(server)) + last_output(server))
 
