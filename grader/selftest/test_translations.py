@@ -475,3 +475,18 @@ def test_make_pot_then_msgmerge_keeps_every_translation(tmp_path):
     lost = [m for m in used if m in before and after.get(m, (None,))[0] != before[m][0]]
     assert not lost, f"msgmerge lost {len(lost)} translations, e.g. {lost[:3]}"
     assert subprocess.run(["msgfmt", "--check-format", "-o", os.devnull, str(po)]).returncode == 0
+
+
+def test_the_committed_template_holds_the_messages_of_the_sources(tmp_path):
+    """grader/locale/forklab.pot is what `make pot` writes: a message added to
+    or dropped from the grader shows here until the template is remade (the
+    places, file:line, are left out: they move with every edit)."""
+    from tools import check_translations as ct
+    fresh = tmp_path / "forklab.pot"
+    assert ct.write_template(KIT_ROOT, fresh) == 0
+    committed = set(ct.read_po(KIT_ROOT / "grader" / "locale" / "forklab.pot"))
+    wanted = set(ct.read_po(fresh))
+    assert committed == wanted, (
+        f"run make pot: {len(wanted - committed)} messages missing from forklab.pot "
+        f"(e.g. {sorted(wanted - committed)[:2]}), {len(committed - wanted)} no longer used "
+        f"(e.g. {sorted(committed - wanted)[:2]})")
