@@ -74,3 +74,18 @@ def test_a_stale_table_is_named_then_rewritten(tmp_path, capsys):
     assert generated.check_or_update(expected, True, root, "lab_tables", "the table") == 0
     assert "[lab07_pool](lab07_pool/README.md)" in (root / "README.md").read_text()
     assert generated.check_or_update(expected, False, root, "lab_tables", "the table") == 0
+
+
+def test_slides_readme_lists_every_deck_by_its_description(tmp_path):
+    root = copy_of_the_kit_s_text(tmp_path)
+    (root / "slides" / "decks").mkdir(parents=True)
+    shutil.copy(KIT_ROOT / "slides" / "README.md", root / "slides" / "README.md")
+    for deck in lab_tables.english_decks(KIT_ROOT):
+        shutil.copy(deck, root / "slides" / "decks" / deck.name)
+    (root / "slides" / "decks" / "07-pool.md").write_text(
+        '---\nmarp: true\ndescription: "lab07: a pool of `fork`ed children"\n---\n\n# lab07\n')
+    expected = lab_tables.expected_readmes(root)[root / "slides" / "README.md"]
+    assert "| `07-pool` | lab07: a pool of `fork`ed children |\n<!-- /decks -->" in expected
+    (root / "slides" / "decks" / "07-pool.md").write_text("---\nmarp: true\n---\n\n# lab07\n")
+    with pytest.raises(SystemExit, match="07-pool.md needs one line 'description"):
+        lab_tables.expected_readmes(root)

@@ -475,3 +475,16 @@ def test_make_pot_then_msgmerge_keeps_every_translation(tmp_path):
     lost = [m for m in used if m in before and after.get(m, (None,))[0] != before[m][0]]
     assert not lost, f"msgmerge lost {len(lost)} translations, e.g. {lost[:3]}"
     assert subprocess.run(["msgfmt", "--check-format", "-o", os.devnull, str(po)]).returncode == 0
+
+
+def test_update_with_files_records_only_those(tmp_path):
+    write_twins(tmp_path, ENGLISH, CHINESE)
+    (tmp_path / "lab98").mkdir()
+    (tmp_path / "lab98" / "README.md").write_text(ENGLISH)
+    (tmp_path / "lab98" / "README.zh.md").write_text(CHINESE)
+    (tmp_path / "lab99" / "README.md").write_text(ENGLISH.replace("twice", "two times"))
+    subprocess.run([sys.executable, str(CHECKER), "--root", str(tmp_path), "--update",
+                    "lab98/README.md"], check=True, capture_output=True, timeout=60)
+    out = run_checker(tmp_path).stdout
+    assert "lab98" not in out
+    assert "lab99/README.zh.md: section 'lab99 — an example': the English changed" in out
