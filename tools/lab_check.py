@@ -235,6 +235,13 @@ def check_mutants(root: Path, lab: str, tests: list, report: Report) -> None:
                 if name not in known:
                     report.missing(f"{rel(mutant.path, root)}: fails: {name!r} is no graded test",
                                    f"{rel(mutant.path, root)} (grader/grade --list names them)")
+    try:
+        current = catalogue.tables() in catalogue.README.read_text()
+    except (subprocess.CalledProcessError, catalogue.MutantError):
+        current = True  # a broken catalogue is named above, or by grade --list
+    if not current:
+        report.missing("grader/README.md: the catalogue tables are stale",
+                       "python3 -m grader.selftest.catalogue --update-readme")
     ours = [(name, title) for name, title in tests if name == lab]
     by_title = catalogue.failing_mutants(mutants, ours)
     for _name, title in ours:
