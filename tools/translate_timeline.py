@@ -17,13 +17,13 @@ exit status is then 1.
 """
 
 import argparse
-import ast
 import html
 import re
 import sys
 from pathlib import Path
 
 from grader import i18n
+from tools import check_translations
 
 KIT_ROOT = Path(__file__).resolve().parent.parent
 SOURCES = [KIT_ROOT / "grader/harness/timeline.py", KIT_ROOT / "grader/tests/conftest.py"]
@@ -34,16 +34,11 @@ CHINESE = re.compile(r"[\u4e00-\u9fff]")  # already translated (--title)
 
 
 def messages(sources=SOURCES) -> list:
-    """Every literal message these sources pass to _()."""
-    found = []
-    for source in sources:
-        for node in ast.walk(ast.parse(source.read_text())):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-                    and node.func.id == "_" and node.args
-                    and isinstance(node.args[0], ast.Constant)
-                    and isinstance(node.args[0].value, str)):
-                found.append(node.args[0].value)
-    return found
+    """Every literal message these sources pass to _() (check_translations'
+    own list of the grader's messages, kept to these files)."""
+    wanted = tuple(str(s.relative_to(KIT_ROOT)) + ":" for s in sources)
+    return [text for text, where in check_translations.source_messages(KIT_ROOT)
+            if text is not None and where.startswith(wanted)]
 
 
 def patterns(msgids) -> list:

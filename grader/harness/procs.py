@@ -595,7 +595,7 @@ def end_all(timeout: float = 10) -> list:
     pids that were still there (an empty list when all went well)."""
     for program in started_in_this_test:
         program.stop(timeout=0.5)
-    for _ in range(3):  # a process may fork while we kill its parent
+    for _attempt in range(3):  # a process may fork while we kill its parent
         victims = descendants()
         if not victims:
             break

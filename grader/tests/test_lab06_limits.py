@@ -476,6 +476,9 @@ def children_kept_through_the_grace(server, children, stopped_at: float, grace: 
         yield
     except pytest.fail.Exception:
         if time.monotonic() - stopped_at < grace:
+            # A child that is exiting has closed its client before it is
+            # gone: give the exits a moment to show, then look.
+            wait_for(lambda: not any(procs.is_live(c) for c in children), 1)
             expect_children_kept_through_the_grace(server, children, stopped_at, grace)
         raise
 

@@ -94,8 +94,11 @@ test("untranslated diagrams are copied; stale entries are found", () => {
 
 test("the kit's table translates every diagram", () => {
     const kitTable = loadTable(path.join(SLIDES, "diagrams", "zh.json"));
-    for (const file of fs.readdirSync(path.join(SLIDES, "diagrams")).filter((f) => /\.(svg|dot)$/.test(f))) {
+    const dir = path.join(SLIDES, "diagrams");
+    for (const file of fs.readdirSync(dir).filter((f) => /\.(svg|dot)$/.test(f))) {
         const name = file.replace(/\.(svg|dot)$/, "");
+        // A ready-made Chinese edition (NAME.zh.svg) is checked by check-decks --labels-only.
+        if (name.endsWith(".zh") || fs.existsSync(path.join(dir, `${name}.zh.svg`))) continue;
         const source = fs.readFileSync(path.join(SLIDES, "diagrams", file), "utf8");
         const { missing } = translate(kitTable, name, source, file);
         assert.deepEqual(missing, [], `${file}: labels with no Chinese`);
