@@ -8,7 +8,7 @@ import sys
 
 from conftest import KIT_ROOT, run_grade
 
-LAB, TITLE = "lab07_sample", "a sample lab (2 steps)"
+LAB, TITLE = "lab99_sample", "a sample lab (2 steps)"
 
 # What new-lab may change besides the lab's own files: labs.txt, the grader's
 # catalogue of Chinese messages, and generated files.
@@ -16,8 +16,8 @@ CHANGED = {"labs.txt", "grader/locale/zh/LC_MESSAGES/forklab.po", "README.md",
            "handout/README.md", "handout/README.zh.md", "slides/README.md",
            "grader/README.md", "tools/translations.lock.json"}
 OWN = {f"{LAB}/", f"grader/tests/test_{LAB}.py", f"grader/mutants/{LAB}/",
-       f"grader/spec/{LAB}.txt", f"grader/spec/{LAB}.md", "slides/decks/07-sample.md",
-       "slides/decks/07-sample.zh.md"}
+       f"grader/spec/{LAB}.txt", f"grader/spec/{LAB}.md", "slides/decks/99-sample.md",
+       "slides/decks/99-sample.zh.md"}
 
 
 def clone_of_the_kit(target):
