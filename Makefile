@@ -80,6 +80,10 @@ help:
 	@echo "make prairielearn    dist/prairielearn/: grading image and questions"
 	@echo "                     (IMAGE=org/name: the image's name on Docker Hub;"
 	@echo "                     either with LAB=lab04_sigchld: an assignment of one lab)"
+	@echo "make lab-check LAB=labNN_name  everything one lab needs, each missing piece"
+	@echo "                     with the command or file that fixes it"
+	@echo "make new-lab LAB=labNN_name TITLE=\"...\"  a new lab that builds, grades full"
+	@echo "                     marks and passes lab-check: placeholders to replace"
 	@echo "make deps-similarity Dolos for grader/grade --batch --similarity (npm, in"
 	@echo "                     grader/similarity/node_modules)"
 # END HIDDEN
@@ -125,7 +129,17 @@ unit-table: check-python
 # BEGIN HIDDEN
 .PHONY: check quick unit-test sanitize-test clang-build grade-reference grader-selftest \
         stability stability-short load-fairness selftest-long slides slides-test handout \
-        gradescope prairielearn check-translations graded-tables pot
+        gradescope prairielearn check-translations graded-tables pot lab-check new-lab
+
+# Everything one lab needs (ARCHITECTURE.md, "Adding a lab"), all missing
+# pieces at once, each with its fix; a new lab that has all of them.
+lab-check: check-python
+	@test -n "$(LAB)" || { echo "usage: make lab-check LAB=labNN_name"; exit 2; }
+	$(PYTHON) -m tools.lab_check $(LAB)
+
+new-lab: check-python
+	@test -n "$(LAB)" -a -n "$(TITLE)" || { echo "usage: make new-lab LAB=labNN_name TITLE=\"what it teaches\""; exit 2; }
+	$(PYTHON) -m tools.new_lab $(LAB) "$(TITLE)"
 
 # The template of the grader's messages, and the Chinese catalogue merged with it.
 pot: check-python

@@ -1,6 +1,6 @@
 """Check that the kit's two languages are in step.
 
-    tools/check_translations.py [--root DIR] [--update]
+    tools/check_translations.py [--root DIR] [--update [ENGLISH.md ...]]
 
 For every X.md with a Chinese twin X.zh.md (READMEs, PITFALLS, decks):
   - no English section has changed since its Chinese was last brought in
@@ -436,17 +436,30 @@ def check_documents(root: Path):
     return pairs, problems
 
 
-def update_lock(root: Path) -> int:
-    """Record every English twin's sections as they are now."""
-    lock = {english.relative_to(root).as_posix(): digests(english.read_text())
-            for english, _chinese in twins(root) if english.is_file()}
+def update_lock(root: Path, only=None) -> int:
+    """Record every English twin's sections as they are now; only: just those
+    English documents (paths relative to root), the others' records kept."""
+    recorded = {english.relative_to(root).as_posix(): english
+                for english, _chinese in twins(root) if english.is_file()}
+    if only:
+        wanted = {Path(name).as_posix() for name in only}
+        unknown = sorted(wanted - set(recorded))
+        if unknown:
+            print(f"check_translations: no Chinese twin beside {', '.join(unknown)}",
+                  file=sys.stderr)
+            return 2
+        lock = {name: rows for name, rows in read_lock(root).items() if name in recorded}
+        lock.update({name: digests(recorded[name].read_text()) for name in wanted})
+    else:
+        lock = {name: digests(english.read_text()) for name, english in recorded.items()}
     (root / LOCK_FILE).parent.mkdir(parents=True, exist_ok=True)
     lines = []
     for number, (name, sections) in enumerate(sorted(lock.items())):
         rows = ",\n".join(f"  {json.dumps(row, ensure_ascii=False)}" for row in sections)
         lines.append(f"{json.dumps(name)}: [\n{rows}\n ]" + ("," if number < len(lock) - 1 else ""))
     (root / LOCK_FILE).write_text("{\n" + "\n".join(lines) + "\n}\n")
-    print(f"check_translations: recorded {len(lock)} English documents in {LOCK_FILE}")
+    print(f"check_translations: recorded {len(only) if only else len(lock)} English documents "
+          f"in {LOCK_FILE}")
     return 0
 
 
@@ -612,9 +625,10 @@ def main(argv=None) -> int:
                                      "English twin, and that every grader message has a "
                                      "Chinese translation.")
     parser.add_argument("--root", type=Path, default=KIT_ROOT, help="the kit (default: this one)")
-    parser.add_argument("--update", action="store_true",
+    parser.add_argument("--update", nargs="*", metavar="ENGLISH.md",
                         help=f"record the English as it is now in {LOCK_FILE} (run it once the "
-                             f"Chinese twins say what the English says)")
+                             f"Chinese twins say what the English says); with files (relative "
+                             f"to the kit), only those English documents")
     parser.add_argument("--pot", type=Path, metavar="FILE",
                         help="write the messages to translate as a gettext template (for "
                              "msgmerge) and exit")
@@ -622,8 +636,8 @@ def main(argv=None) -> int:
     if not args.root.is_dir():
         print(f"check_translations: {args.root} is not a folder", file=sys.stderr)
         return 2
-    if args.update:
-        return update_lock(args.root)
+    if args.update is not None:
+        return update_lock(args.root, args.update)
     if args.pot:
         return write_template(args.root, args.pot)
     pairs, problems = check_documents(args.root)

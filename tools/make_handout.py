@@ -82,6 +82,9 @@ INSTRUCTOR_ONLY = (
     "tools/lab_tables.py",
     "tools/spec_tables.py",
     "tools/generated.py",
+    # Checking a lab's pieces and writing a new lab's are the course staff's.
+    "tools/lab_check.py",
+    "tools/new_lab.py",
     "grader/locale/.gitignore",
     "tools/translations.lock.json",
     # A complete fork + SIGCHLD server in C: lab03's and lab04's answer.  The

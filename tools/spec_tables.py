@@ -24,6 +24,7 @@ quoted, and every test, case and alternative named exists.
 """
 
 import argparse
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,6 +95,65 @@ def spec_files() -> list:
     return sorted(SPEC_DIR.glob("lab*.txt"))
 
 
+# ------------------------------------- what a spec is checked against (test_spec.py,
+# tools/lab_check.py)
+
+HEADERS = ("wrap.h", "server.h", "client.h")
+PITFALLS_HEADING = "## Pitfalls this lab catches"
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def header_texts(root: Path, lab: str) -> list:
+    """The lab's header files, their comment markers left out."""
+    return [re.sub(r"^\s*//\s?", "", (root / lab / name).read_text(), flags=re.MULTILINE)
+            for name in HEADERS if (root / lab / name).is_file()]
+
+
+def lab_text(lab: str, root: Path = KIT_ROOT) -> str:
+    """The lab's README and header as one string of words: the header's
+    comment markers left out, every run of white space one space."""
+    return flat("\n".join([(root / lab / "README.md").read_text(), *header_texts(root, lab)]))
+
+
+def must_sentences(lab: str, root: Path = KIT_ROOT) -> list:
+    """The sentences of the README and the header that say "must", outside
+    the generated tables of graded tests (what a test does is no promise)."""
+    readme = (root / lab / "README.md").read_text()
+    readme = re.sub(r"<!-- graded:.*?<!-- /graded -->", "", readme, flags=re.DOTALL)
+    sentences = re.split(r"(?<=[.!?:;])\s+|\n\s*\n", "\n".join([readme, *header_texts(root, lab)]))
+    return [flat(s) for s in sentences if re.search(r"\bmust\b", s, re.IGNORECASE)]
+
+
+def pitfall_rows(lab: str, root: Path = KIT_ROOT) -> list:
+    """The mistakes of the README's pitfalls table."""
+    parts = (root / lab / "README.md").read_text().split(PITFALLS_HEADING, 1)
+    rows = []
+    for row in re.findall(r"^\|(.+)\|\s*$", parts[1] if len(parts) == 2 else "", re.MULTILINE):
+        mistake = flat(re.split(r"(?<!\\)\|", row)[0])
+        if mistake not in ("mistake", "---"):
+            rows.append(mistake)
+    return rows
+
+
+def text_problems(lab: str, requirements: list, root: Path = KIT_ROOT) -> list:
+    """What the spec misses of the lab's text: quotes that do not stand in
+    the README or the header, "must" sentences and pitfalls rows not quoted."""
+    text = lab_text(lab, root)
+    problems = [f"{lab}: '{r.title}' quotes what its README and header do not say: {q!r}"
+                for r in requirements for q in r.says if flat(q) not in text]
+    quotes = [flat(q) for r in requirements for q in r.says]
+    for sentence in must_sentences(lab, root):
+        if not any(q in sentence or sentence in q for q in quotes):
+            problems.append(f"{lab}: no requirement quotes: {sentence!r}")
+    for mistake in pitfall_rows(lab, root):
+        if mistake not in quotes:
+            problems.append(f"{lab}: no requirement quotes the pitfalls row: {mistake!r}")
+    return problems
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="grader/spec/LAB.md from grader/spec/LAB.txt")
     parser.add_argument("--update", action="store_true", help="rewrite the tables")
@@ -124,4 +184,5 @@ if __name__ == "__main__":
     sys.exit(main())
 
 
-__all__ = ["parse", "table", "spec_files", "Requirement", "SpecError"]
+__all__ = ["parse", "table", "spec_files", "Requirement", "SpecError", "lab_text",
+           "must_sentences", "pitfall_rows", "text_problems"]

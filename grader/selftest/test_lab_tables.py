@@ -28,17 +28,17 @@ def test_every_table_of_labs_is_what_the_tool_generates():
 
 def test_a_new_lab_gets_its_row_from_labs_txt_and_its_readme(tmp_path):
     root = copy_of_the_kit_s_text(tmp_path)
-    (root / "lab07_pool").mkdir()
-    (root / "lab07_pool" / "README.md").write_text(
-        "# lab07_pool\n<!-- you learn: a pool of children forked in advance -->\n")
-    (root / "lab07_pool" / "README.zh.md").write_text(
-        "# lab07_pool\n<!-- you learn: 预先派生的子进程池 -->\n")
+    (root / "lab99_pool").mkdir()
+    (root / "lab99_pool" / "README.md").write_text(
+        "# lab99_pool\n<!-- you learn: a pool of children forked in advance -->\n")
+    (root / "lab99_pool" / "README.zh.md").write_text(
+        "# lab99_pool\n<!-- you learn: 预先派生的子进程池 -->\n")
     with open(root / "labs.txt", "a") as f:
-        f.write("lab07_pool server.cpp server lab01_wrap a pool of children\n")
+        f.write("lab99_pool server.cpp server lab01_wrap a pool of children\n")
     expected = lab_tables.expected_readmes(root)
-    assert ("| [lab07_pool](lab07_pool/README.md) | `server.cpp` | a pool of children forked "
+    assert ("| [lab99_pool](lab99_pool/README.md) | `server.cpp` | a pool of children forked "
             "in advance |") in expected[root / "README.md"]
-    assert ("| [lab07_pool](lab07_pool/README.zh.md) | `server.cpp` | 预先派生的子进程池 |"
+    assert ("| [lab99_pool](lab99_pool/README.zh.md) | `server.cpp` | 预先派生的子进程池 |"
             in expected[root / "handout" / "README.zh.md"])
 
 
@@ -62,15 +62,30 @@ def test_a_readme_without_the_region_is_a_clear_error(tmp_path):
 def test_a_stale_table_is_named_then_rewritten(tmp_path, capsys):
     root = copy_of_the_kit_s_text(tmp_path)
     with open(root / "labs.txt", "a") as f:
-        f.write("lab07_pool server.cpp server lab01_wrap a pool of children\n")
+        f.write("lab99_pool server.cpp server lab01_wrap a pool of children\n")
     for name in ("README.md", "README.zh.md"):
-        (root / "lab07_pool").mkdir(exist_ok=True)
-        (root / "lab07_pool" / name).write_text("# lab07_pool\n<!-- you learn: a pool -->\n")
+        (root / "lab99_pool").mkdir(exist_ok=True)
+        (root / "lab99_pool" / name).write_text("# lab99_pool\n<!-- you learn: a pool -->\n")
     before = (root / "README.md").read_text()
     expected = lab_tables.expected_readmes(root)
     assert generated.check_or_update(expected, False, root, "lab_tables", "the table") == 1
     assert (root / "README.md").read_text() == before
     assert "lab_tables: README.md: the table is stale" in capsys.readouterr().err
     assert generated.check_or_update(expected, True, root, "lab_tables", "the table") == 0
-    assert "[lab07_pool](lab07_pool/README.md)" in (root / "README.md").read_text()
+    assert "[lab99_pool](lab99_pool/README.md)" in (root / "README.md").read_text()
     assert generated.check_or_update(expected, False, root, "lab_tables", "the table") == 0
+
+
+def test_slides_readme_lists_every_deck_by_its_description(tmp_path):
+    root = copy_of_the_kit_s_text(tmp_path)
+    (root / "slides" / "decks").mkdir(parents=True)
+    shutil.copy(KIT_ROOT / "slides" / "README.md", root / "slides" / "README.md")
+    for deck in lab_tables.english_decks(KIT_ROOT):
+        shutil.copy(deck, root / "slides" / "decks" / deck.name)
+    (root / "slides" / "decks" / "99-pool.md").write_text(
+        '---\nmarp: true\ndescription: "lab99: a pool of `fork`ed children"\n---\n\n# lab99\n')
+    expected = lab_tables.expected_readmes(root)[root / "slides" / "README.md"]
+    assert "| `99-pool` | lab99: a pool of `fork`ed children |\n<!-- /decks -->" in expected
+    (root / "slides" / "decks" / "99-pool.md").write_text("---\nmarp: true\n---\n\n# lab99\n")
+    with pytest.raises(SystemExit, match="99-pool.md needs one line 'description"):
+        lab_tables.expected_readmes(root)

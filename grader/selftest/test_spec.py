@@ -16,47 +16,6 @@ from conftest import GRADER_DIR, KIT_ROOT, run_grade
 from grader.harness import kit
 from tools import spec_tables
 
-HEADERS = ("wrap.h", "server.h", "client.h")
-
-
-def flat(text: str) -> str:
-    return " ".join(text.split())
-
-
-def lab_text(lab: str) -> str:
-    """The lab's README and header as one string of words: the header's
-    comment markers left out, every run of white space one space."""
-    parts = [(KIT_ROOT / lab / "README.md").read_text()]
-    for name in HEADERS:
-        header = KIT_ROOT / lab / name
-        if header.is_file():
-            parts.append(re.sub(r"^\s*//\s?", "", header.read_text(), flags=re.MULTILINE))
-    return flat("\n".join(parts))
-
-
-def must_sentences(lab: str) -> list:
-    """The sentences of the README and the header that say "must", outside
-    the generated tables of graded tests (what a test does is no promise)."""
-    readme = (KIT_ROOT / lab / "README.md").read_text()
-    readme = re.sub(r"<!-- graded:.*?<!-- /graded -->", "", readme, flags=re.DOTALL)
-    parts = [readme]
-    for name in HEADERS:
-        header = KIT_ROOT / lab / name
-        if header.is_file():
-            parts.append(re.sub(r"^\s*//\s?", "", header.read_text(), flags=re.MULTILINE))
-    sentences = re.split(r"(?<=[.!?:;])\s+|\n\s*\n", "\n".join(parts))
-    return [flat(s) for s in sentences if re.search(r"\bmust\b", s, re.IGNORECASE)]
-
-
-def pitfall_rows(lab: str) -> list:
-    text = (KIT_ROOT / lab / "README.md").read_text().split("## Pitfalls this lab catches", 1)[1]
-    rows = []
-    for row in re.findall(r"^\|(.+)\|\s*$", text, re.MULTILINE):
-        mistake = flat(re.split(r"(?<!\\)\|", row)[0])
-        if mistake not in ("mistake", "---"):
-            rows.append(mistake)
-    return rows
-
 
 def unit_test_names() -> set:
     names = set()
@@ -82,24 +41,14 @@ def test_every_lab_has_a_spec_and_its_table_is_up_to_date():
 
 
 def test_every_quote_stands_in_the_lab_text():
-    problems = []
-    for lab, requirements in specs().items():
-        text = lab_text(lab)
-        problems += [f"{lab}: '{r.title}' quotes what its README and header do not say: {q!r}"
-                     for r in requirements for q in r.says if flat(q) not in text]
+    problems = [p for lab, requirements in specs().items()
+                for p in spec_tables.text_problems(lab, requirements) if " quotes what " in p]
     assert not problems, "\n".join(problems)
 
 
 def test_every_must_and_every_pitfall_is_a_requirement():
-    problems = []
-    for lab, requirements in specs().items():
-        quotes = [flat(q) for r in requirements for q in r.says]
-        for sentence in must_sentences(lab):
-            if not any(q in sentence or sentence in q for q in quotes):
-                problems.append(f"{lab}: no requirement quotes: {sentence!r}")
-        for mistake in pitfall_rows(lab):
-            if mistake not in quotes:
-                problems.append(f"{lab}: no requirement quotes the pitfalls row: {mistake!r}")
+    problems = [p for lab, requirements in specs().items()
+                for p in spec_tables.text_problems(lab, requirements) if " quotes what " not in p]
     assert not problems, "\n".join(problems)
 
 

@@ -490,3 +490,16 @@ def test_the_committed_template_holds_the_messages_of_the_sources(tmp_path):
         f"run make pot: {len(wanted - committed)} messages missing from forklab.pot "
         f"(e.g. {sorted(wanted - committed)[:2]}), {len(committed - wanted)} no longer used "
         f"(e.g. {sorted(committed - wanted)[:2]})")
+
+
+def test_update_with_files_records_only_those(tmp_path):
+    write_twins(tmp_path, ENGLISH, CHINESE)
+    (tmp_path / "lab98").mkdir()
+    (tmp_path / "lab98" / "README.md").write_text(ENGLISH)
+    (tmp_path / "lab98" / "README.zh.md").write_text(CHINESE)
+    (tmp_path / "lab99" / "README.md").write_text(ENGLISH.replace("twice", "two times"))
+    subprocess.run([sys.executable, str(CHECKER), "--root", str(tmp_path), "--update",
+                    "lab98/README.md"], check=True, capture_output=True, timeout=60)
+    out = run_checker(tmp_path).stdout
+    assert "lab98" not in out
+    assert "lab99/README.zh.md: section 'lab99 — an example': the English changed" in out

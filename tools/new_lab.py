@@ -1,0 +1,351 @@
+"""A new lab, complete from the start: `make new-lab LAB=labNN_name TITLE="..."`.
+
+    python3 -m tools.new_lab labNN_name "what it teaches"      (from the kit's folder)
+
+Writes every piece ARCHITECTURE.md's "Adding a lab" asks for, around a
+placeholder protocol small enough to replace without reading it twice:
+`./server NAME` prints `hello, NAME` and exits 0.  The lab builds, its unit
+tests pass, it grades full marks, and `make lab-check LAB=...` finds nothing
+missing.  Then the lab's author replaces the placeholders, lab-check saying
+at each step what is still to do.
+
+What it writes:
+- labNN_name/: README.md and README.zh.md, Makefile (program.mk), .gitignore,
+  server.h, server.cpp (the reference, with its solution marker), test_server.cpp;
+- grader/tests/test_labNN_name.py: the builds test and one placeholder graded test;
+- grader/mutants/labNN_name/no_comma.mutant: a mistake that fails it;
+- grader/spec/labNN_name.txt: the README's one requirement and its pitfalls row;
+- slides/decks/NN-name.md and .zh.md: a title slide;
+- the lab's line in labs.txt, and the Chinese of its texts in the grader's catalogue.
+Then it runs what `make graded-tables` runs and regenerates grader/README.md's
+catalogue tables, and records in tools/translations.lock.json the new Chinese
+twins -- only those, and handout/README.md, whose tables of labs gained the
+same generated row in both languages (when it was in step before).
+
+The Chinese texts are placeholders marked 【待翻译】 ("to translate"): they
+pass tools/check_translations.py (same commands, numbers and markers as the
+English), but a reader sees at once that nobody has translated them.
+"""
+
+import argparse
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+if __name__ == "__main__" and not __package__:  # run as a file: tools/ is no package then
+    print("new_lab.py: run python3 -m tools.new_lab from the kit's folder, not this file",
+          file=sys.stderr)
+    sys.exit(2)
+
+from grader.harness import manifest  # noqa: E402
+from tools import check_translations  # noqa: E402
+
+KIT_ROOT = Path(__file__).resolve().parent.parent
+TO_TRANSLATE = "【待翻译】"
+NAME = re.compile(r"lab(\d\d)_([a-z][a-z0-9_]*)")
+
+
+def files(lab: str, number: str, short: str, title: str) -> dict:
+    """{path relative to the kit: text} of the new lab's own files."""
+    graded = f"greets by name (lab{number}'s placeholder)"
+    unit = f"greeting: lab{number} says hello, NAME and a newline"
+    says = "`./server NAME` prints `hello, NAME` and a newline, and exits with status 0"
+    pitfall = "a greeting without its comma"
+    zh_title = f"{TO_TRANSLATE}{title}"
+    return {
+        f"{lab}/Makefile": f"""\
+# {lab} -- {title}.  See README.md for the exercise.
+# server.cpp + lab01's wrappers -> ./server; the rules are in ../program.mk.
+LAB  := {lab}
+NAME := server
+include ../program.mk
+""",
+        f"{lab}/.gitignore": "# The program `make` builds here.\n/server\n",
+        f"{lab}/server.h": f"""\
+// server.h -- the functions of {lab}'s program (a placeholder written by
+// `make new-lab`: replace it with the lab's own).
+//
+// Kit file: server.cpp (the student file) defines them, and the unit tests
+// (test_server.cpp) call them one by one.
+#pragma once
+
+#include <cstddef>
+
+// Writes "hello, NAME" and a newline into buf (size bytes, at least 1), cut to
+// fit and ended by '\\0'; returns the length of the whole greeting.
+int greeting(char *buf, std::size_t size, const char *name);
+""",
+        f"{lab}/server.cpp": f"""\
+// server.cpp -- {lab}: {title}.
+//
+// Student file (a placeholder written by `make new-lab`).
+//
+//   server NAME          prints "hello, NAME"
+#include "server.h"
+#include "todo.h"
+
+#include <cstdio>
+
+int greeting(char *buf, std::size_t size, const char *name)
+{{
+    // BEGIN SOLUTION stub: not_implemented("lab{number}: greeting", buf, size, name);
+    return std::snprintf(buf, size, "hello, %s\\n", name);
+    // END SOLUTION
+}}
+
+int main(int argc, char *argv[])
+{{
+    if (argc != 2) {{
+        std::fprintf(stderr, "usage: server NAME\\n");
+        return 2;
+    }}
+    char buf[256];
+    greeting(buf, sizeof buf, argv[1]);
+    std::fputs(buf, stdout);
+    return 0;
+}}
+""",
+        f"{lab}/test_server.cpp": f"""\
+// test_server.cpp -- {lab}'s unit tests (doctest): `make test`.
+#include "server.h"
+
+#include <doctest/doctest.h>
+
+#include <string>
+
+TEST_CASE("{unit}")
+{{
+    char buf[64];
+    CHECK(greeting(buf, sizeof buf, "world") == 13);
+    CHECK(std::string(buf) == "hello, world\\n");
+}}
+""",
+        f"{lab}/README.md": f"""\
+# {lab} — {title}
+<!-- you learn: {title} -->
+
+A placeholder lab, written by `make new-lab`: replace this text, the
+program, its tests and its deck with the lab's own
+(`make lab-check LAB={lab}` lists what is missing).
+
+{says}.
+
+## Steps
+
+1. Write `greeting` in `server.cpp` (`server.h` says what it does).
+2. `make test` runs its unit tests; `make grade` grades the lab.
+
+## What the grader checks (`make grade`)
+
+<!-- graded: generated by tools/graded_tables.py from the grader's tests -->
+<!-- /graded -->
+
+## Pitfalls this lab catches
+
+| mistake | pitfall | caught by |
+|---|---|---|
+| {pitfall} | — | grader: `{graded}`; unit test `{unit}` |
+""",
+        f"{lab}/README.zh.md": f"""\
+# {lab} — {zh_title}
+<!-- you learn: {zh_title} -->
+
+{TO_TRANSLATE}占位实验，由 `make new-lab` 生成：请用本实验自己的内容替换这段文字、
+程序、测试和幻灯片（`make lab-check LAB={lab}` 列出还缺什么）。
+
+{TO_TRANSLATE}`./server NAME` 打印 `hello, NAME` 和一个换行符，退出状态为 0。
+
+## 步骤
+
+1. {TO_TRANSLATE}在 `server.cpp` 中编写 `greeting`（`server.h` 说明它做什么）。
+2. `make test` 运行单元测试；`make grade` 为本实验评分。
+
+## 评分程序检查什么（`make grade`）
+
+<!-- graded: generated by tools/graded_tables.py from the grader's tests -->
+<!-- /graded -->
+
+## 本实验能发现的易错点
+
+| 错误 | 易错点 | 由谁发现 |
+|---|---|---|
+| {TO_TRANSLATE}问候语缺少逗号 | — | 评分程序：`{graded}`；单元测试 `{unit}` |
+""",
+        f"grader/tests/test_{lab}.py": f'''\
+"""{lab}: {title} (a placeholder written by `make new-lab`: replace its test
+with the lab's own)."""
+
+from grader.harness import graded, procs
+from grader.harness.expect import expect
+from grader.i18n import _
+
+from checks.build_tests import builds_test
+
+LAB = "{lab}"
+
+# pytest runs the tests of a module in the order their names are bound here.
+test_builds = builds_test()
+
+
+@graded(points=1, hint="`./server NAME` prints hello, a comma, a space, NAME and a newline.")
+def test_greets_by_name(lab_dir, run_dir):
+    """{graded}
+
+    `server world`: `hello, world` and a newline, exit status 0
+    """
+    run = procs.run("server", [lab_dir / "server", "world"], log_dir=run_dir, timeout=3)
+    said = run.stdout.decode(errors="replace")
+    expect(run.returncode == 0 and said == "hello, world\\n",
+           _("`server world` printed {{output}} and exited with status {{status}}").format(
+               output=repr(said[:200]), status=run.returncode))
+''',
+        f"grader/mutants/{lab}/no_comma.mutant": f"""\
+# A placeholder mutant written by `make new-lab`: the greeting loses its comma.
+mistake: `greeting` prints `hello NAME`, without the comma
+file: {lab}/server.cpp
+fails: {lab}: {graded}
+@@@ replace
+    return std::snprintf(buf, size, "hello, %s\\n", name);
+@@@ with
+    return std::snprintf(buf, size, "hello %s\\n", name);
+@@@ end
+""",
+        f"grader/spec/{lab}.txt": f"""\
+# {lab}: what README.md and server.h require, and what checks it.
+# Format: tools/spec_tables.py.  Generated table: {lab}.md.
+
+## the greeting: hello, NAME and a newline
+says: {says}
+says: {pitfall}
+graded: {graded}
+unit: {unit}
+""",
+        f"slides/decks/{number}-{short}.md": f"""\
+---
+marp: true
+theme: forklab
+paginate: true
+footer: "forklab · lab{number} · {title}"
+description: "lab{number}: {title} (a placeholder deck, written by make new-lab)"
+---
+
+<!-- _class: lead -->
+<!-- _paginate: false -->
+<!-- _footer: "" -->
+
+# lab{number} — {title}
+
+**`server.cpp`**: a placeholder deck, written by `make new-lab`
+
+forklab · lecture {int(number)}
+""",
+        f"slides/decks/{number}-{short}.zh.md": f"""\
+---
+marp: true
+theme: forklab
+paginate: true
+lang: zh-CN
+footer: "forklab · lab{number} · {zh_title}"
+description: "lab{number}：{zh_title}（占位幻灯片，由 make new-lab 生成）"
+---
+
+<!-- _class: lead -->
+<!-- _paginate: false -->
+<!-- _footer: "" -->
+
+# lab{number} — {zh_title}
+
+**`server.cpp`**：{TO_TRANSLATE}占位幻灯片，由 `make new-lab` 生成
+
+forklab · 第 {int(number)} 讲
+""",
+    }
+
+
+def messages(lab: str, number: str, title: str) -> dict:
+    """msgid -> msgstr of the new lab's texts the Chinese grader prints."""
+    return {
+        title: f"{TO_TRANSLATE}{title}",
+        f"greets by name (lab{number}'s placeholder)": f"按名字问候：lab{number} 的占位测试",
+        "`server world`: `hello, world` and a newline, exit status 0":
+            "`server world`：`hello, world` 和一个换行符，退出状态 0",
+        "`./server NAME` prints hello, a comma, a space, NAME and a newline.":
+            "`./server NAME` 打印 hello、一个逗号、一个空格、NAME 和一个换行符。",
+        "`server world` printed {output} and exited with status {status}":
+            "`server world` 打印了 {output}，退出状态为 {status}",
+    }
+
+
+def add_messages(root: Path, entries: dict) -> None:
+    """Append to the grader's catalogue the entries it does not hold yet."""
+    po = root / check_translations.PO_FILE
+    known = check_translations.read_po(po)
+    text = po.read_text().rstrip("\n") + "\n"
+    for msgid, msgstr in entries.items():
+        if msgid in known:
+            continue
+        flag = "#, python-brace-format\n" if check_translations.placeholders(msgid) else ""
+        text += (f"\n{flag}msgid {check_translations.po_quote(msgid)}\n"
+                 f"msgstr {check_translations.po_quote(msgstr)}\n")
+    po.write_text(text)
+
+
+def run(root: Path, *argv) -> None:
+    subprocess.run([sys.executable, *argv], cwd=root, check=True)
+
+
+def new_lab(root: Path, lab: str, title: str) -> list:
+    """Write the lab; returns the paths written (relative to root)."""
+    match = NAME.fullmatch(lab)
+    if not match:
+        raise SystemExit(f"new_lab: {lab!r}: a lab is named labNN_name (lab07_pool)")
+    if not title.strip() or "#" in title or '"' in title or "\n" in title:
+        raise SystemExit("new_lab: TITLE is one line of text, without # or \"")
+    number, short = match.groups()
+    entries = manifest.read(root / "labs.txt")
+    if any(e.folder == lab for e in entries) or (root / lab).exists():
+        raise SystemExit(f"new_lab: {lab} exists already")
+    if any(e.folder.startswith(f"lab{number}_") for e in entries) \
+            or list((root / "slides" / "decks").glob(f"{number}-*.md")):
+        raise SystemExit(f"new_lab: lab{number} is taken: choose the next free number")
+    # The handout's README lists the labs in both languages, its tables generated
+    # alike: when it is in step now, it is re-recorded once the new rows are in.
+    handout = root / "handout" / "README.md"
+    lock = check_translations.read_lock(root).get("handout/README.md")
+    handout_in_step = handout.is_file() and lock is not None and \
+        not check_translations.stale_sections(lock, handout.read_text())
+    written = files(lab, number, short, title)
+    for rel, text in written.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    with open(root / "labs.txt", "a") as manifest_file:
+        manifest_file.write(f"{lab:<16} server.cpp    server   lab01_wrap  {title}\n")
+    add_messages(root, messages(lab, number, title))
+    # What `make graded-tables` runs; then the new Chinese twins, and only they, recorded.
+    run(root, "-m", "tools.lab_tables", "--update")
+    run(root, "-m", "tools.graded_tables", "--update")
+    run(root, "-m", "tools.spec_tables", "--update")
+    run(root, "-m", "grader.selftest.catalogue", "--update-readme")
+    run(root, str(Path("tools") / "check_translations.py"), "--update", f"{lab}/README.md",
+        f"slides/decks/{number}-{short}.md", *(["handout/README.md"] if handout_in_step else []))
+    return sorted(written)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description="A new lab that builds, grades full marks "
+                                                 "and passes make lab-check: placeholders "
+                                                 "to replace.")
+    parser.add_argument("lab", help="its folder: labNN_name")
+    parser.add_argument("title", help="what it teaches, one line (labs.txt's title)")
+    args = parser.parse_args(argv)
+    for rel in new_lab(KIT_ROOT, args.lab, args.title):
+        print(f"new_lab: wrote {rel}")
+    print(f"new_lab: {args.lab} is in labs.txt; next: make -C {args.lab} test, "
+          f"make lab-check LAB={args.lab}, grader/grade --lab {args.lab}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
