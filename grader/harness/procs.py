@@ -482,4 +482,3 @@ def reap_orphans() -> None:
             return
         if pid == 0:
             return
-
