@@ -31,12 +31,18 @@ selftests can hold it against grades.csv and failed_tests.csv.
 
 import json
 import re
-import subprocess
 from html import escape
 from pathlib import Path
 
 from grader.harness.scoring import slug
 from grader.i18n import _
+# The causes grouped over the class, the page's drawing, and the grader's
+# hooks (--similarity): modules of their own, their names importable from here.
+from grader.class_report_causes import (  # noqa: F401
+    QUOTED, Cause, cause_key, class_causes, without_said)
+from grader.class_report_drawing import CSS, SCRIPT, bar, histogram, markdown_code, percent
+from grader.class_report_similarity import (  # noqa: F401
+    add_options, check_options, write_for_batch)
 
 KIT_ROOT = Path(__file__).resolve().parent.parent
 PITFALLS = KIT_ROOT / "PITFALLS.md"
@@ -138,179 +144,6 @@ def _lab_max(students, lab) -> int:
         if lab in s.outcome.lab_max:
             return s.outcome.lab_max[lab]
     return 0
-
-
-# -------------------------------------------------------------- the causes
-
-def _template(message: str) -> re.Pattern:
-    """A regex of a message of the grader's, in the language spoken: its
-    placeholders match any text (the last one, the rest of the line)."""
-    parts = re.split(r"{[^{}]*}", _(message))
-    return re.compile(".+?".join(re.escape(part) for part in parts[:-1]) + ".*"
-                      + re.escape(parts[-1]))
-
-
-QUOTED = re.compile(r"(?<!\w)'[^'\n]*'(?!\w)|`[^`\n]*`|\u201c[^\u201d\n]*\u201d")
-
-
-def cause_key(cause: str) -> str:
-    """What makes the causes of two students' failures one: the cause's text
-    without the program's last output, the names it quotes and its numbers
-    (pids, ports, lines).  "the server (pid 412) died of SIGSEGV -- ... -- at
-    server.cpp:88 in serve_client" is "the server (pid #) died of SIGSEGV --
-    ... -- at server.cpp:# in serve_client" for every student."""
-    cause = QUOTED.sub("'\u2026'", without_said(cause))
-    return " ".join(re.sub(r"\d+", "#", cause).split())
-
-
-def without_said(cause: str) -> str:
-    """A cause without the last output of the program it names."""
-    said = _template("; the {name}'s output ended with: {tail}").search(cause)
-    return cause[:said.start()] if said else cause
-
-
-class Cause:
-    """One cause named over the class: its failures (student, test), the
-    cascades among them, and its first occurrence's text and hint."""
-
-    def __init__(self, key, example, hint, where):
-        self.key, self.example, self.hint, self.where = key, without_said(example), hint, where
-        self.students, self.tests, self.cascades, self.labs = [], 0, 0, []
-
-    def add(self, student, test) -> None:
-        if student not in self.students:
-            self.students.append(student)
-        if test["lab"] not in self.labs:
-            self.labs.append(test["lab"])
-        self.tests += 1
-        self.cascades += bool(test.get("same_cause_as"))
-
-
-def class_causes(students) -> list:
-    """The causes of the failed tests of the labs started, most students
-    first; the failures with no cause named are the last, key ""."""
-    causes = {}
-    for s in students:
-        keys = {}  # (lab, title) -> key, for the cascades
-        for t in s.failed(started_only=True):
-            first = t.get("same_cause_as")
-            key = keys.get((t["lab"], first)) if first else None
-            if key is None:
-                key = cause_key(t.get("cause", ""))
-            keys[(t["lab"], t["title"])] = key
-            if key not in causes:
-                causes[key] = Cause(key, t.get("cause", ""), t.get("hint", ""),
-                                    f"{s.name}, {t['lab']}: {t['title']}")
-            causes[key].add(s.name, t)
-    return sorted(causes.values(), key=lambda c: (c.key == "", -len(c.students), -c.tests,
-                                                 c.key))
-
-
-# ------------------------------------------------------------------ drawing
-
-def histogram(scores: list, top: int, lab: str) -> str:
-    """An inline SVG bar chart of a lab's scores (0..top)."""
-    width, height, left, bottom = 360, 140, 28, 22
-    bins = min(top + 1, 11) if top > 0 else 1
-    counts = [0] * bins
-    for score in scores:
-        counts[min(int(score * bins / (top + 1)) if top else 0, bins - 1)] += 1
-    peak = max(counts + [1])
-    bar_w = (width - left - 4) / bins
-    parts = [f'<svg class="hist" width="{width}" height="{height}" role="img" '
-             f'aria-label="score distribution of {escape(lab)}">']
-    for i, count in enumerate(counts):
-        lo = i * (top + 1) // bins
-        hi = (i + 1) * (top + 1) // bins - 1
-        h = (height - bottom - 10) * count / peak
-        x = left + i * bar_w
-        label = f"{lo}" if lo == hi else f"{lo}-{hi}"
-        parts.append(f'<rect x="{x + 1:.1f}" y="{height - bottom - h:.1f}" width="{bar_w - 2:.1f}" '
-                     f'height="{h:.1f}" class="bar" data-bin="{label}" data-count="{count}">'
-                     f'<title>{count} student{"s" if count != 1 else ""} with {label} points'
-                     f'</title></rect>')
-        if count:
-            parts.append(f'<text x="{x + bar_w / 2:.1f}" y="{height - bottom - h - 2:.1f}" '
-                         f'class="n">{count}</text>')
-        if bins <= 6 or i % 2 == 0 or i == bins - 1:
-            parts.append(f'<text x="{x + bar_w / 2:.1f}" y="{height - 8}" class="n">{label}</text>')
-    parts.append(f'<line x1="{left}" x2="{width - 4}" y1="{height - bottom}" '
-                 f'y2="{height - bottom}" stroke="#718096"/></svg>')
-    return "".join(parts)
-
-
-def markdown_code(text: str) -> str:
-    """HTML of a catalogue title: escaped, `code` in <code>."""
-    return re.sub(r"`([^`]+)`", r"<code>\1</code>", escape(text))
-
-
-def bar(share: float) -> str:
-    return (f'<svg width="120" height="12" class="rate"><rect width="120" height="12" '
-            f'fill="#edf2f7"/><rect width="{120 * share:.1f}" height="12" fill="#c53030"/></svg>')
-
-
-CSS = """
-body{font-family:system-ui,sans-serif;margin:2em auto;max-width:76em;color:#1a202c;padding:0 1em}
-h1{font-size:1.6em}h2{border-bottom:2px solid #e2e8f0;padding-bottom:.2em;margin-top:2em}
-table{border-collapse:collapse;margin:.5em 0;max-width:100%}td,th{border:1px solid #e2e8f0;
-padding:.25em .5em;vertical-align:top;text-align:left;overflow-wrap:anywhere}
-th{background:#f7fafc;overflow-wrap:normal}td.num{text-align:right;white-space:nowrap}
-table.sortable th{cursor:pointer;user-select:none}table.sortable th:after{content:" \\2195";
-color:#a0aec0}table.sortable th[aria-sort=ascending]:after{content:" \\25b2";color:#1a202c}
-table.sortable th[aria-sort=descending]:after{content:" \\25bc";color:#1a202c}
-#student-table,#cause-table,#test-table{width:100%}
-.hist .bar{fill:#2b6cb0}.hist .n{font-size:10px;text-anchor:middle;fill:#4a5568}
-.labs{display:flex;flex-wrap:wrap;gap:1.5em}.status-timeout,.status-error{color:#c53030}
-pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f7fafc;padding:.5em;
-margin:.3em 0;font-size:.85em;max-height:14em;overflow-y:auto;overflow-x:hidden}
-details{margin:.2em 0}.muted{color:#718096}summary{cursor:pointer}
-.pair td{font-size:.9em}code{font-size:.9em;overflow-wrap:anywhere}
-tr[data-low="1"] td:first-child,td[data-low="1"]{background:#fff5f5;color:#9b2c2c}
-.low-mark{color:#c53030;font-weight:bold}.not-started{color:#718096;font-style:italic}
-td.not-started{background:#f7fafc}.hint{font-size:.9em;color:#4a5568}
-.legend{background:#f7fafc;border:1px solid #e2e8f0;padding:.5em .8em;font-size:.95em}
-"""
-
-# Sorting the tables of class "sortable" by a click on a column's heading:
-# by each cell's data-sort if it has one, else its text; numbers as numbers.
-SCRIPT = """
-(function () {
-  function key(cell) {
-    var v = cell.hasAttribute("data-sort") ? cell.getAttribute("data-sort") : cell.textContent;
-    var n = Number(v);
-    return v.trim() !== "" && !isNaN(n) ? [0, n] : [1, v.trim().toLowerCase()];
-  }
-  function sort(table, column, th) {
-    var body = table.tBodies[0], rows = Array.prototype.slice.call(body.rows);
-    var up = th.getAttribute("aria-sort") !== "ascending";
-    rows = rows.map(function (row, i) { return [key(row.cells[column]), i, row]; });
-    rows.sort(function (a, b) {
-      var x = a[0], y = b[0];
-      var c = x[0] - y[0] || (x[1] < y[1] ? -1 : x[1] > y[1] ? 1 : 0);
-      return (up ? c : -c) || a[1] - b[1];
-    });
-    Array.prototype.forEach.call(th.parentNode.cells, function (h) {
-      h.removeAttribute("aria-sort");
-    });
-    th.setAttribute("aria-sort", up ? "ascending" : "descending");
-    rows.forEach(function (r) { body.appendChild(r[2]); });
-  }
-  Array.prototype.forEach.call(document.querySelectorAll("table.sortable"), function (table) {
-    Array.prototype.forEach.call(table.tHead.rows[0].cells, function (th, column) {
-      th.tabIndex = 0;
-      th.title = "sort by this column";
-      th.addEventListener("click", function () { sort(table, column, th); });
-      th.addEventListener("keydown", function (e) {
-        if (e.key === "Enter" || e.key === " ") { e.preventDefault(); sort(table, column, th); }
-      });
-    });
-  });
-})();
-"""
-
-
-def percent(share: float) -> str:
-    return f"{100 * share:.0f} %"
 
 
 # ------------------------------------------------------------------- report
@@ -609,69 +442,3 @@ def _pitfalls(pitfalls, cited) -> list:
                     f"{escape(', '.join(p['labs']))}; graded tests: "
                     f"{escape('; '.join(p['tests']) or 'none')}</p></div>")
     return html
-
-
-# ----------------------------------------------------------- the grader's hooks
-
-def add_options(group) -> None:
-    """The batch options of the report (forklab_grade.parse_args)."""
-    from grader.similarity.similarity import DEFAULT_THRESHOLD, DEFAULT_TOP
-    group.add_argument("--similarity", action="store_true",
-                       help=_("also compare the students' files with Dolos and list the pairs "
-                              "of students whose files are alike in report.html and "
-                              "similarity.csv (needs `make deps-similarity`)"))
-    group.add_argument("--similarity-threshold", type=float, default=None, metavar="P",
-                       help=_("list the pairs of students with a file at or above this "
-                              "similarity, 0 to 1 (default {default})").format(
-                                  default=f"{DEFAULT_THRESHOLD:.2f}"))
-    group.add_argument("--similarity-top", type=int, default=None, metavar="N",
-                       help=_("show the N most similar pairs of students in report.html; "
-                              "similarity.csv lists them all (default {default})").format(
-                                  default=DEFAULT_TOP))
-
-
-def check_options(args) -> None:
-    """Refuse, before grading, --similarity options that cannot work."""
-    from grader.harness.kit import UsageError
-    from grader.similarity import similarity
-    threshold = getattr(args, "similarity_threshold", None)
-    top = getattr(args, "similarity_top", None)
-    if (getattr(args, "similarity", False) or threshold is not None or top is not None) \
-            and args.batch is None:
-        raise UsageError("--similarity compares the submissions of a --batch")
-    if threshold is not None and not 0 <= threshold <= 1:
-        raise UsageError(f"--similarity-threshold must be from 0 to 1, not {threshold:g}")
-    if top is not None and top < 0:
-        raise UsageError(f"--similarity-top must be 0 or more, not {top}")
-    if getattr(args, "similarity", False):
-        try:
-            similarity.check_available()
-        except similarity.SimilarityUnavailable as exc:
-            raise UsageError(str(exc)) from None
-
-
-def write_for_batch(args, out: Path, outcomes: list, labs: list, seed: int,
-                    submissions: list) -> Path:
-    """report.html of a batch just graded (batch.run_batch, shards.merge),
-    with the similar pairs of students if --similarity was given (the
-    --similarity-top of them in the page, all in similarity.csv)."""
-    from grader.harness import kit
-    from grader.similarity import similarity
-    found = None
-    if getattr(args, "similarity", False):
-        threshold = getattr(args, "similarity_threshold", None)
-        threshold = similarity.DEFAULT_THRESHOLD if threshold is None else threshold
-        top = getattr(args, "similarity_top", None)
-        top = similarity.DEFAULT_TOP if top is None else top
-        files = [rel for lab in labs for rel in kit.LABS[lab].student_files]
-        try:
-            found = similarity.compare(submissions, files, threshold)
-        except (similarity.SimilarityUnavailable, OSError, ValueError,
-                subprocess.TimeoutExpired) as exc:
-            found = similarity.Result(threshold, [], problem=f"similarity not computed: {exc}")
-        found.top = top
-    path = write(out, outcomes, labs, similarity=found, seed=seed)
-    print(f"report: {path}" + (
-        f" ({len(found.students)} of {found.compared} pairs of students with a file at or "
-        f"above {found.threshold:.2f}: {out / similarity.CSV_NAME})" if found else ""))
-    return path

@@ -77,6 +77,9 @@ INSTRUCTOR_ONLY = (
     "tools/make_prairielearn.py",
     # Keeping the Chinese twins in step is the course staff's job (make check).
     "tools/check_translations.py",
+    "tools/message_catalogue.py",
+    # It translates the decks' grading timelines with check_translations' list.
+    "tools/translate_timeline.py",
     # The READMEs' generated tables (graded tests, labs) come with the READMEs.
     "tools/graded_tables.py",
     "tools/lab_tables.py",

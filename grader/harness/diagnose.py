@@ -23,13 +23,10 @@ any lab; the hints name the labs' own code, so the labs' graded tests
 provide them (`hints`, filled in by grader/tests/conftest.py).
 """
 
-import errno
-import os
 import re
 import signal
-import subprocess
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -37,6 +34,11 @@ from grader.i18n import _
 
 from . import procs
 from .kit import _N
+# The crash reporter's records and a crash's place (crash_records.py), and the
+# errno cause table (errno_causes.py): their names are importable from here too.
+from .crash_records import (  # noqa: F401
+    Crash, Records, bound_ports, describe_place, listened_ports, read_records, symbolize)
+from .errno_causes import ERRNO_CAUSES, ERRNO_KINDS, _fatal_errno_line  # noqa: F401
 
 # The reply a server owes to the bytes sent, set by the labs' protocol
 # (grader/tests/checks/protocol.py); None: the reply-printed cause is not looked for.
@@ -64,7 +66,6 @@ SIGNAL_WORDS = {
 }
 
 
-
 # What a student should do about each cause, in the labs' words: the labs'
 # graded tests fill this in (grader/tests/checks/cause_hints.py), keyed by
 # the Diagnosis key's kind ("crash:SIGSEGV", "flood", "wrong-port", ...;
@@ -82,180 +83,6 @@ def _hint(*kinds: str, **fields) -> str:
     text = (next((_current_hints[k] for k in kinds if k in _current_hints), None)
             or next((hints[k] for k in kinds if k in hints), None))
     return _(text).format(**fields) if text else ""
-
-
-# ------------------------------------------------------ the crash reporter's records
-
-@dataclass
-class Crash:
-    pid: int
-    ppid: int
-    signo: int
-    pc: int
-    exe: str = ""
-    frames: list = field(default_factory=list)
-    maps: str = ""
-    caller: int = 0  # the return address at the crash (the crash reporter's "caller")
-
-
-@dataclass
-class Records:
-    crashes: list = field(default_factory=list)
-    listens: list = field(default_factory=list)  # (pid, ppid, port)
-    binds: list = field(default_factory=list)  # (pid, ppid, port, errno or 0)
-    accepts: list = field(default_factory=list)  # (pid, ppid) of a child that called accept
-    exits: list = field(default_factory=list)  # (pid, ppid, status)
-
-
-def read_records(folders) -> Records:
-    records = Records()
-    for folder in folders:
-        for path in sorted(Path(folder).glob("*.rec")):
-            try:
-                lines = path.read_text(errors="replace").splitlines()
-            except OSError:
-                continue
-            crash = None
-            for line in lines:
-                words = line.split()
-                try:
-                    if words[0] == "crash" and len(words) >= 6:
-                        crash = Crash(int(words[1]), int(words[2]), int(words[3]),
-                                      int(words[5], 16))
-                        maps = path.with_suffix(".maps")
-                        crash.maps = maps.read_text(errors="replace") if maps.exists() else ""
-                        records.crashes.append(crash)
-                    elif words[0] == "caller" and crash is not None and len(words) == 2:
-                        crash.caller = int(words[1], 16)
-                    elif words[0] == "exe" and crash is not None:
-                        crash.exe = line[4:]
-                    elif words[0] == "frame" and crash is not None:
-                        crash.frames.append(int(words[1], 16))
-                    elif words[0] == "listen" and len(words) == 4:
-                        records.listens.append((int(words[1]), int(words[2]), int(words[3])))
-                    elif words[0] == "bind" and len(words) == 5:
-                        records.binds.append(tuple(int(w) for w in words[1:]))
-                    elif words[0] == "accept" and len(words) == 3:
-                        records.accepts.append((int(words[1]), int(words[2])))
-                    elif words[0] == "exit" and len(words) == 4:
-                        records.exits.append((int(words[1]), int(words[2]), int(words[3])))
-                except (ValueError, IndexError):
-                    continue
-    return records
-
-
-def listened_ports(program) -> list:
-    """The ports program's own process listened on (crash reporter records)."""
-    records = read_records([procs.records_dir(program.log_path.parent)])
-    return sorted({port for pid, _ppid, port in records.listens if pid == program.pid})
-
-
-def bound_ports(program) -> list:
-    """[(port, errno)] of the bind() calls of program's own process."""
-    records = read_records([procs.records_dir(program.log_path.parent)])
-    return [(port, err) for pid, _ppid, port, err in records.binds if pid == program.pid]
-
-
-def _mappings(maps: str):
-    """(start, end, offset, path) of each file mapping."""
-    for line in maps.splitlines():
-        parts = line.split(None, 5)
-        if len(parts) == 6 and "-" in parts[0]:
-            start, end = (int(x, 16) for x in parts[0].split("-"))
-            yield start, end, int(parts[2], 16), parts[5].strip()
-
-
-def symbolize(crash: Crash) -> list:
-    """[(function, 'file.cpp:42' or library name, in_program)] from the
-    faulting instruction outward, the reporter's own frames left out."""
-    maps = list(_mappings(crash.maps))
-    base = min((start - offset for start, _end, offset, path in maps if path == crash.exe),
-               default=None)
-    frames = crash.frames
-    if not any(s <= crash.pc < e for s, e, _o, _p in maps) and crash.caller:
-        # A jump to an address outside the program: backtrace() cannot unwind
-        # from there; the caller's return address says where it came from.
-        frames = [crash.pc, crash.caller]
-    elif crash.pc in frames:
-        frames = frames[frames.index(crash.pc):]
-    else:
-        frames = [crash.pc] + [f for f in frames if not _in_reporter(f, maps)][1:]
-    wanted, located = [], []
-    for i, address in enumerate(frames):
-        lookup = address if i == 0 else address - 1  # a return address is after the call
-        path = next((p for s, e, _o, p in maps if s <= address < e), "")
-        if path == crash.exe and base is not None:
-            wanted.append(lookup - base)
-            located.append(None)
-        else:
-            located.append(("", Path(path).name or "?", False))
-    names = _addr2line(crash.exe, wanted) if wanted else []
-    named = iter(names)
-    return [entry if entry is not None else next(named, ("??", "??", True))
-            for entry in located]
-
-
-def _in_reporter(address, maps) -> bool:
-    return any(s <= address < e and "crash_report" in p for s, e, _o, p in maps)
-
-
-def _addr2line(exe: str, addresses: list) -> list:
-    """[(function, 'file:line', True)], one per address.  An address in code
-    the compiler inlined (std::vector::at inside serve_client) stands for a
-    chain of places, innermost first: the first one in the program's own
-    sources is taken, not a line of a system header."""
-    try:
-        out = subprocess.run(["addr2line", "-a", "-f", "-C", "-i", "-e", exe,
-                              *(hex(a) for a in addresses)], capture_output=True, text=True,
-                             timeout=20, stdin=subprocess.DEVNULL).stdout
-    except (OSError, subprocess.SubprocessError):
-        return []
-    chains, lines = [], out.splitlines()
-    i = 0
-    while i < len(lines):
-        if lines[i].startswith("0x"):
-            chains.append([])
-            i += 1
-            continue
-        if chains and i + 1 < len(lines):
-            where = re.sub(r" \(discriminator \d+\)", "", lines[i + 1])
-            chains[-1].append((lines[i].split("(")[0], where))  # f(int, ...) -> f
-        i += 2
-    result = []
-    for chain in chains:
-        own = [(f, w) for f, w in chain if not w.startswith(("/usr/", "??"))]
-        function, where = (own or chain or [("??", "??")])[0]
-        file, _, line = where.rpartition(":")
-        result.append((function, f"{Path(file).name}:{line}" if file else where, True))
-    return result
-
-
-def describe_place(frames: list) -> tuple:
-    """('at server.cpp:42 in serve_client (called from main at server.cpp:90)',
-    'server.cpp:42')"""
-    ours = [(f, w) for f, w, mine in frames if mine and not w.startswith("??")]
-    nowhere = bool(frames) and not frames[0][2] and frames[0][1] == "?"
-    if not ours:
-        libs = [w for _f, w, mine in frames if not mine and w != "?"]
-        if nowhere:
-            return _("at an address outside the program's code (a call through a null or "
-                     "overwritten function pointer, or a return address overwritten by an "
-                     "array on the stack written past its end)"), _("the code it ran last")
-        return (_("inside {library}").format(library=libs[0]) if libs
-                else _("at an unknown place")), _("the code it ran last")
-    function, where = ours[0]
-    text = _("at {where} in {function}").format(where=where, function=function)
-    if nowhere:
-        text = _("at an address outside the program's code, reached from {where} in "
-                 "{function} (a call through a null or overwritten function pointer?)").format(
-                     where=where, function=function)
-    elif frames and not frames[0][2]:
-        text = _("in a function of {library} called {place}").format(library=frames[0][1],
-                                                                     place=text)
-    if len(ours) > 1:
-        text += _(" (called from {function} at {where})").format(function=ours[1][0],
-                                                                 where=ours[1][1])
-    return text, where
 
 
 # ------------------------------------------------------------ observing
@@ -510,52 +337,6 @@ def _child_failed(observation) -> Diagnosis:
                     who=_who(pid, ppid, programs), status=status) + _said(owner),
                 "")
     return None
-
-
-# What a server's death by a failed call says, by the errno text it printed
-# (perr_exit and perror print "what: strerror(errno)"): the kind of the
-# cause, and the words that explain it.
-ERRNO_CAUSES = {
-    "EINTR": _N("a signal interrupted the call -- SIGCHLD, when a child exits -- and the server "
-                "took the interruption for an error"),
-    "EBADF": _N("the descriptor was closed already, or never opened: a Close of the wrong one"),
-    "ENOTSOCK": _N("the descriptor is no socket: a Close of the wrong one, or a mixed-up variable"),
-    "EINVAL": _N("the socket does not listen (any more): a Close of the wrong one, or Listen "
-                 "forgotten"),
-    "EMFILE": _N("the process ran out of descriptors: every accepted socket it never closed is "
-                 "still open"),
-    "ENFILE": _N("the machine ran out of descriptors"),
-    "ECONNRESET": _N("one client's reset ended the whole server"),
-    "EPIPE": _N("one client that left ended the whole server"),
-    "EAGAIN": _N("one failed fork() ended the whole server"),
-    "ENOMEM": _N("one failed fork() ended the whole server"),
-}
-# The same causes, the kind of the cause.
-ERRNO_KINDS = {"ENOTSOCK": "EBADF", "EINVAL": "EBADF", "ENFILE": "EMFILE", "EPIPE": "ECONNRESET",
-               "ENOMEM": "EAGAIN"}
-_ERRNO_BY_TEXT = {os.strerror(getattr(errno, name)): name for name in ERRNO_CAUSES}
-# "accept: Interrupted system call", "fork failed: Resource temporarily unavailable"
-_FAILED_CALL = re.compile(r"^(?P<call>[^:\n]{1,60}): (?P<text>[^:\n]+?)\s*$")
-
-
-# Calls of a server's own loop: their failure is the server's death.  A
-# failed read or write of one connection is a child's business in a forking
-# server (it prints the line and ends), and only ends an iterative one.
-_LOOP_CALLS = re.compile(r"accept|fork|poll|select|sigsuspend|waitpid|listen", re.IGNORECASE)
-
-
-def _fatal_errno_line(text: str):
-    """(call, errno name, errno text) of the line of `text` that reports the
-    failed call a server died of: the last one of its own loop's calls, else
-    the last failed call of any kind; None if no line names a known errno."""
-    found = []
-    for line in text.splitlines()[-40:]:
-        match = _FAILED_CALL.match(line.strip())
-        name = match and _ERRNO_BY_TEXT.get(match.group("text"))
-        if name:
-            found.append((match.group("call"), name, match.group("text")))
-    own = [f for f in found if _LOOP_CALLS.search(f[0])]
-    return (own or found or [None])[-1]
 
 
 def _died_of_errno(observation) -> Diagnosis:

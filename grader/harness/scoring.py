@@ -17,12 +17,10 @@ The plugin prints one line per test as it finishes and keeps the results
 for the score table, results.json and JUnit XML (see report.py).
 """
 
-import inspect
 import re
 import signal
 import sys
 import time
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,50 +28,18 @@ import pytest
 
 from grader.i18n import _
 
-from .kit import _N
-
 from . import diagnose, expect, kit, net, procs, profile, sandbox
 from . import timing
 from .timing import scaled
 from _pytest.runner import runtestprotocol
-
-
-@dataclass(frozen=True)
-class GradeInfo:
-    points: int
-    hint: str
-    requires: tuple
-    timeout: float
-
-
-# A test's own time limit, in seconds (scaled): a backstop only.  The waits
-# inside a test end on their own when nothing progresses (timing.py); a
-# test that moves megabytes sets a limit above timing.CEILING_SECONDS.
-DEFAULT_TIMEOUT = 60
-
-
-def graded(points: int, hint: str, *, requires=(), timeout: float = DEFAULT_TIMEOUT):
-    """Mark a test function as a graded item."""
-    if isinstance(requires, str):
-        requires = (requires,)
-
-    def mark(function):
-        function.forklab_grade = GradeInfo(points, hint, tuple(requires), timeout)
-        return function
-
-    return mark
-
-
-def title_of(function) -> str:
-    doc = (function.__doc__ or function.__name__).strip()
-    return doc.splitlines()[0].strip()
-
-
-def description_of(function) -> str:
-    """What the test does, in one line: its docstring's second paragraph
-    ("" if it has none).  The lab READMEs' tables of graded tests show it."""
-    paragraphs = inspect.cleandoc(function.__doc__ or "").split("\n\n")
-    return " ".join(paragraphs[1].split()) if len(paragraphs) > 1 else ""
+# What a graded test declares and tells (graded_items.py), and how a test's
+# outcome is worded (outcome_words.py): their names importable from here too.
+from .graded_items import (  # noqa: F401
+    DEFAULT_TIMEOUT, GradeInfo, LabWords, _cause, _hint, _notes, description_of, graded, note,
+    observed_cause, replace_hint, title_of, translated)
+from .outcome_words import (  # noqa: F401
+    HINT_GRADER_ERROR, HINT_TIMED_OUT, LOG_STATUS, TestTimedOut, _exit_at_failure, _on_alarm,
+    columns, describe_exception, indent, is_grader_error)
 
 
 @dataclass
@@ -106,84 +72,8 @@ class Result:
         return self.status == "failed" and (self.timed_out or bool(self.deadlines))
 
 
-class TestTimedOut(Exception):
-    pass
-
-
-# Notes the current test made with note(), shown under its result line.
-_notes = []
-# A hint the current test chose instead of its own (replace_hint()).
-_hint = []
-# A cause the current test observed itself (observed_cause()): (key, text).
-_cause = []
-
-
-def note(text: str) -> None:
-    """Tell the student something the test observed that costs no points,
-    e.g. lab03's zombies, which lab04 will reap.  Shown even on PASS."""
-    _notes.append(text)
-
-
-HINT_TIMED_OUT = _N("The test ran out of time before it could decide: your program may be stuck, "
-                    "waiting for input that never comes, or very slow. The observed line and the "
-                    "output below say how far it got; the timeline (.svg beside the log) shows "
-                    "its processes. Run the test's steps by hand, as the lab README's \"try it by "
-                    "hand\" does, and watch with `ps -o pid,stat,time,cmd --forest`.")
-
-
-HINT_GRADER_ERROR = _N("Nothing to change in your program for this: the grader stopped on an "
-                       "error of its own. Its score is withheld; tell your instructor.")
-
-
-def replace_hint(text: str) -> None:
-    """Show `text` instead of the test's hint when it fails: the test saw
-    that its usual hint's premise does not hold (the port was not taken...)."""
-    _hint[:] = [text]
-
-
-def observed_cause(key: str, text: str) -> None:
-    """The test saw a cause the harness's diagnosis does not look for (a
-    server that ends its children at once on SIGTERM): shown as "cause:"
-    when no diagnosis finds one, and the failures of the lab with the same
-    key are one cause."""
-    _cause[:] = [(key, text)]
-
-
-# The first line but one of a failed test's log, by the test's status.
-LOG_STATUS = {"passed": _N("status:   passed ({points}/{max_points} points)"),
-              "failed": _N("status:   failed ({points}/{max_points} points)"),
-              "not run": _N("status:   not run ({points}/{max_points} points)")}
-
-
-def _on_alarm(signum, frame):
-    raise TestTimedOut()
-
-
 def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:80]
-
-
-def is_grader_error(excinfo) -> bool:
-    """An exception no check of the student's program raises: a bug of the
-    grader's own (an AttributeError, a KeyError...).  An OSError is not one:
-    a connection the student's server reset or refused surfaces as one."""
-    value = excinfo.value
-    return not isinstance(value, (pytest.skip.Exception, pytest.fail.Exception, AssertionError,
-                                  TestTimedOut, OSError, KeyboardInterrupt))
-
-
-def describe_exception(excinfo) -> str:
-    value = excinfo.value
-    if isinstance(value, (pytest.skip.Exception, pytest.fail.Exception)):
-        return str(value.msg)
-    if isinstance(value, AssertionError):
-        text = str(value).strip()
-        return text if text else _("an assertion failed")
-    if isinstance(value, TestTimedOut):
-        return _("(timed out)")
-    if isinstance(value, OSError) and value.strerror:
-        return _("a connection to the program failed: {why}").format(why=value.strerror)
-    return f"{type(value).__name__}: {value}"
 
 
 class GradePlugin:
@@ -533,31 +423,6 @@ class GradePlugin:
         self._current_lab = None
 
 
-@dataclass(frozen=True)
-class LabWords:
-    """What a lab's test module says in its own words (all optional): HINTS,
-    the hints of shared tests by title; DESCRIPTIONS, their one-line
-    descriptions by title (its README's table); CAUSES, the kinds of causes
-    its programs can show (harness/diagnose.py's KINDS; default: all);
-    CAUSE_HINTS, its advice for a cause by kind."""
-    hints: dict
-    descriptions: dict
-    causes: tuple
-    cause_hints: dict
-
-    @classmethod
-    def of(cls, module) -> "LabWords":
-        return cls(getattr(module, "HINTS", {}), getattr(module, "DESCRIPTIONS", {}),
-                   getattr(module, "CAUSES", None), getattr(module, "CAUSE_HINTS", {}))
-
-
-def translated(text: str) -> str:
-    """A test's title or hint (or a diagnosis's hint) in the student's
-    language: the graded modules' titles and hints are the .po's msgids
-    (tools/check_translations.py checks them); results keep the English title."""
-    return _(text)
-
-
 def _safely(function, *args):
     """function(*args), or None if it fails: a diagnosis is a help, and
     never the reason a grading stops."""
@@ -565,24 +430,3 @@ def _safely(function, *args):
         return function(*args)
     except Exception:  # noqa: BLE001
         return None
-
-
-def _exit_at_failure(program) -> str:
-    """How a program stood when its test failed (before clean-up killed it)."""
-    if program.running():
-        return _("was still running when the test failed (then the grader stopped it)")
-    return program.describe_exit()
-
-
-def columns(text: str) -> int:
-    """How many terminal columns text takes: a Chinese character takes two."""
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
-
-
-def indent(text: str, first: str, width: int = 10) -> str:
-    """Indent a block under a result line: 'first' on line one, aligned below."""
-    pad = " " * width
-    lines = str(text).splitlines() or [""]
-    head = pad + first + lines[0]
-    rest = [pad + " " * columns(first) + line for line in lines[1:]]
-    return "\n".join([head] + rest)

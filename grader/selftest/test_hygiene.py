@@ -32,6 +32,33 @@ def test_no_merge_conflict_markers():
     assert not found, "merge conflict markers left in: " + ", ".join(found)
 
 
+# A Python module of the kit stays under this many lines: a longer one is
+# split by responsibility into modules of its own.
+MAX_MODULE_LINES = 500
+# A lab's graded tests stay in one module, in the order its README lists them
+# (the module is the list `grade --list` prints); their helpers live in
+# grader/tests/checks/.  lab06's fifteen graded tests alone, docstrings and
+# decorators included, take some 520 lines: its module may hold up to this.
+LONGER_ALLOWED = {"grader/tests/test_lab06_limits.py": 800}
+
+
+def test_every_python_module_is_under_max_lines():
+    """Every tracked Python file of the kit (node_modules/ and build/ aside) has
+    fewer than MAX_MODULE_LINES lines (a graded test module listed in
+    LONGER_ALLOWED, fewer than its limit); each one that has more is named."""
+    long = []
+    for path in kit_files():
+        if path.suffix != ".py" or {"node_modules", "build"} & set(
+                path.relative_to(KIT_ROOT).parts) or not path.is_file():
+            continue
+        count = len(path.read_bytes().splitlines())
+        limit = LONGER_ALLOWED.get(str(path.relative_to(KIT_ROOT)), MAX_MODULE_LINES)
+        if count >= limit:
+            long.append(f"{path.relative_to(KIT_ROOT)}: {count} lines")
+    assert not long, (f"Python modules of {MAX_MODULE_LINES} lines or more (split them by "
+                      f"responsibility): " + ", ".join(long))
+
+
 def sys_path_edits(text: str) -> list:
     """The lines of a Python file that change sys.path: insert, append,
     extend, remove, an item or a slice assigned, or sys.path replaced."""

@@ -12,10 +12,11 @@ import xml.etree.ElementTree as ET
 import zipfile
 
 import pytest
-import yaml
 
 from conftest import KIT_ROOT, failed_tests, load_results, run_grade
 import catalogue
+from github_workflow import (CURRENT, DEPRECATED, WORKFLOW, WORKFLOWS, job_env, run_step,
+                             the_workflow, triggers_of)
 
 from grader.harness import kit, report
 from grader.harness.results import Grading
@@ -190,25 +191,6 @@ def test_github_and_prairielearn_files_stay_under_their_size_limits():
 
 # -------------------------------------------------------------- GitHub Actions
 
-WORKFLOWS = KIT_ROOT / ".github" / "workflows"
-WORKFLOW = WORKFLOWS / "grade.yml"
-# Actions their own repositories mark deprecated, or whose versions GitHub retired.
-DEPRECATED = re.compile(r"classroom-resources/|education/autograding|"
-                        r"actions/(checkout|upload-artifact|download-artifact)@v[123]\b")
-# The oldest major versions allowed: the latest whose releases could be
-# confirmed (v7.0.1 of each, mid-2026); before v6 they run on Node.js 20,
-# which GitHub has retired from its runners.
-CURRENT = {"actions/checkout": 7, "actions/upload-artifact": 7}
-
-
-def the_workflow():
-    return yaml.safe_load(WORKFLOW.read_text())
-
-
-def triggers_of(data):
-    return data.get("on", data.get(True))  # YAML 1.1 reads a bare `on:` as true
-
-
 def test_workflow_parses_and_names_no_deprecated_action():
     assert [p.name for p in WORKFLOWS.iterdir()] == ["grade.yml"]
     data = the_workflow()
@@ -239,24 +221,6 @@ def test_workflow_runs_for_lab_changes_once_per_branch():
                                    "cancel-in-progress": True}
     env = data["jobs"]["grade"]["env"]
     assert env["FORKLAB_LABS"] == "${{ vars.FORKLAB_LABS || 'all' }}"
-
-
-def job_env(job: dict, variables: dict) -> dict:
-    """The job's env as GitHub sets it, its ${{ vars.X || 'default' }} evaluated."""
-    def evaluate(match):
-        name, default = match.group(1), match.group(2)
-        return variables.get(name) or default
-    return {k: re.sub(r"\$\{\{\s*vars\.(\w+)\s*\|\|\s*'([^']*)'\s*\}\}", evaluate, str(v))
-            for k, v in job.get("env", {}).items()}
-
-
-def run_step(step: dict, cwd, env) -> subprocess.CompletedProcess:
-    """A `shell: bash` step's script, run as a runner runs it."""
-    script = cwd.parent / f"step-{abs(hash(step['run']))}.sh"
-    script.write_text(step["run"])
-    return subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
-                          cwd=cwd, env=env, stdin=subprocess.DEVNULL, capture_output=True,
-                          text=True, timeout=900)
 
 
 def test_workflow_labs_variable_becomes_lab_options(tmp_path):

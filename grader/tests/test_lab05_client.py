@@ -13,9 +13,7 @@ hangs or spins is killed and the test fails with a hint, never the grader.
 """
 
 import os
-import select
 import termios
-import time
 
 import pytest
 
@@ -28,8 +26,9 @@ from grader.i18n import _  # noqa: F401 -- its titles and hints are translated
 from checks.build_tests import builds_test
 from checks import client_driver
 from checks.client_driver import (
-    HALF_CLOSE, PROMPT, SERVER_CLOSED, expect_all_replies, expect_exit_0_at_end_of_input, outcome,
-    run_client, short_lines, text, within)
+    BAD_ARGUMENTS, BYTES_NOT_STRINGS, HALF_CLOSE, IDLE_BUSY_SHARE, IDLE_WINDOW, PROMPT,
+    READ_EVERYTHING, SERVER_CLOSED, expect_all_replies, expect_exit_0_at_end_of_input, outcome,
+    read_from_terminal, run_client, short_lines, text, within)
 from checks.protocol import expect_reply, uppercase
 
 LAB = "lab05_client"
@@ -44,20 +43,7 @@ CAUSE_HINTS = {
 # submission's lab04 server (so a PrairieLearn question asks for its file too).
 SERVER_LAB = "lab04_sigchld"
 GRADED_WITH = (SERVER_LAB,)
-# How long the "stops answering" test watches a client that waits for the
-# server, and the share of that time it may be runnable (running, or ready to
-# run and waiting for a CPU).  A busy loop is runnable all the time however
-# loaded the machine is; a client asleep in poll() or read() almost never.
-IDLE_WINDOW = 0.5
-IDLE_BUSY_SHARE = 0.2
 
-READ_EVERYTHING = _N("The server may split a reply anywhere and send it late: never assume one "
-                     "read() returns one whole reply. Watch stdin and the socket together "
-                     "(poll) and copy whatever arrives on the socket to stdout with Writen.")
-BYTES_NOT_STRINGS = _N("Data is bytes, not a C string: use the count read() returned, never "
-                       "strlen() or fgets()/fputs(), which stop at '\\0'.")
-NO_BUFFERING = _N("Write each reply to stdout as soon as it arrives (Writen on STDOUT_FILENO); "
-                  "a reply kept in a stdio buffer reaches the user only at exit.")
 
 # The fixtures that start the client under test and the grader's server.
 client = client_driver.client
@@ -67,20 +53,6 @@ test_builds = builds_test()
 
 
 # ------------------------------------------------------------ command line
-
-
-BAD_ARGUMENTS = [
-    ["127.0.0.1", "6666", "extra"],
-    ["127.0.0.1", "0"],
-    ["127.0.0.1", "65536"],
-    ["127.0.0.1", "99999999999999999999"],
-    ["127.0.0.1", "80x"],
-    ["127.0.0.1", "-1"],
-    ["127.0.0.1", "+80"],
-    ["127.0.0.1", " 80"],
-    ["127.0.0.1", "0x50"],
-    ["127.0.0.1", ""],
-]
 
 
 @graded(points=1, hint="`client [HOST [PORT]]`: more than two arguments, or a PORT that is "
@@ -418,23 +390,6 @@ def test_reset_while_sending(client, upper_server, rng):
 
 
 # ---------------------------------------------------------------- interactive
-
-
-def read_from_terminal(master: int, size: int, timeout: float) -> bytes:
-    got = bytearray()
-    deadline = time.monotonic() + scaled(timeout)
-    while len(got) < size:
-        left = deadline - time.monotonic()
-        if left <= 0 or not select.select([master], [], [], left)[0]:
-            break
-        try:
-            piece = os.read(master, 4096)
-        except OSError:  # EIO: the client closed the terminal (it exited)
-            break
-        if not piece:
-            break
-        got += piece
-    return bytes(got)
 
 
 @graded(points=2, hint="Typed at a terminal, each line must go to the server as soon as Enter "

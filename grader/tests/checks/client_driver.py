@@ -1,10 +1,12 @@
 """Driving the student's client: started contained, its stdin and stdout
-pipes or a pseudo-terminal the test drives, and the checks of what it
-printed; the fixtures that start it and the grader's own uppercase server
-(upper_server.py) it talks to.
+pipes or a pseudo-terminal the test drives (read_from_terminal), and the
+checks of what it printed; the fixtures that start it and the grader's own
+uppercase server (upper_server.py) it talks to; the command lines it must
+refuse, how idle it must stay, and the hints several of lab05's tests share.
 """
 
 import os
+import select
 import subprocess
 import threading
 import time
@@ -27,9 +29,37 @@ SERVER_CLOSED = CLOSED.encode()
 # Seconds a test waits for what a correct client does in milliseconds.
 PROMPT = 5
 
+# How long the "stops answering" test watches a client that waits for the
+# server, and the share of that time it may be runnable (running, or ready to
+# run and waiting for a CPU).  A busy loop is runnable all the time however
+# loaded the machine is; a client asleep in poll() or read() almost never.
+IDLE_WINDOW = 0.5
+IDLE_BUSY_SHARE = 0.2
+
+# The command lines a client must refuse with a usage line and exit status 2.
+BAD_ARGUMENTS = [
+    ["127.0.0.1", "6666", "extra"],
+    ["127.0.0.1", "0"],
+    ["127.0.0.1", "65536"],
+    ["127.0.0.1", "99999999999999999999"],
+    ["127.0.0.1", "80x"],
+    ["127.0.0.1", "-1"],
+    ["127.0.0.1", "+80"],
+    ["127.0.0.1", " 80"],
+    ["127.0.0.1", "0x50"],
+    ["127.0.0.1", ""],
+]
+
 HALF_CLOSE = _N("At end of input, call shutdown(sockfd, SHUT_WR) -- not close() and not exit -- "
                 "and keep reading the socket until read() returns 0: the replies to the last "
                 "bytes you sent are still on their way.")
+READ_EVERYTHING = _N("The server may split a reply anywhere and send it late: never assume one "
+                     "read() returns one whole reply. Watch stdin and the socket together "
+                     "(poll) and copy whatever arrives on the socket to stdout with Writen.")
+BYTES_NOT_STRINGS = _N("Data is bytes, not a C string: use the count read() returned, never "
+                       "strlen() or fgets()/fputs(), which stop at '\\0'.")
+NO_BUFFERING = _N("Write each reply to stdout as soon as it arrives (Writen on STDOUT_FILENO); "
+                  "a reply kept in a stdio buffer reaches the user only at exit.")
 
 
 
@@ -327,3 +357,20 @@ def expect_exit_0_at_end_of_input(c: RunningClient):
             advice=_(HALF_CLOSE)))
     expect(code == 0, _("every reply arrived; when its input ended, {state} (expected status 0)"
                         ).format(state=c.state()))
+
+
+def read_from_terminal(master: int, size: int, timeout: float) -> bytes:
+    got = bytearray()
+    deadline = time.monotonic() + scaled(timeout)
+    while len(got) < size:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([master], [], [], left)[0]:
+            break
+        try:
+            piece = os.read(master, 4096)
+        except OSError:  # EIO: the client closed the terminal (it exited)
+            break
+        if not piece:
+            break
+        got += piece
+    return bytes(got)
