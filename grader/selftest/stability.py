@@ -12,11 +12,12 @@ SET chooses the submissions:
   FAIRNESS_MUTANTS);
 - `catalogue`: the reference, every alternative and every mutant.
 
-Each submission is graded RUNS times, J gradings at a time (`grade --batch`),
-while H busy loops (default: 4 per core) keep every core busy.  The
-`reference` and `fairness` sets are one batch, every lab graded for every
-submission, so that J graders run at once from start to end; the
-`catalogue` set grades each entry on its own labs, a batch per set of labs.  A correct
+Each submission is graded RUNS times, J gradings at a time, while H busy
+loops (default: 4 per core) keep every core busy.  The reference is graded
+on every lab, an alternative or a mutant on its own labs (its `grade:`); each
+grading is a `grade --batch` of its own, and J of them run at once from the
+first to the last (the longest first), so J graders share the machine from
+start to end.  A correct
 submission (the reference, an alternative) must score full marks every time;
 a mutant must fail, every time, each test its `fails:` lists; and a
 submission's score must not change from one grading to the next.  Any other
@@ -93,31 +94,53 @@ def chosen(name: str, only_labs) -> list:
     return members
 
 
-def batches(members, runs: int, only_labs, together: bool) -> dict:
-    """{labs graded: [(folder name, member name, entry)]}: a batch per set of
-    labs, or (together) one batch of every lab, so that its gradings run
-    J at a time from the first to the last."""
-    grouped = defaultdict(list)
+def gradings(members, runs: int, only_labs) -> list:
+    """[(folder name, member name, entry, labs graded)], RUNS of each member;
+    the reference's gradings (every lab) first, as they take longest."""
+    units = []
     for name, entry, labs in members:
         for run in range(1, runs + 1):
             folder = f"{name.replace('/', '__')}__run{run:02d}"
-            graded = only_labs if together else (labs or only_labs)
-            grouped[tuple(graded or ())].append((folder, name, entry))
-    return grouped
+            units.append((folder, name, entry, tuple(labs or only_labs or ())))
+    return sorted(units, key=lambda unit: (unit[3] != tuple(only_labs or ()), unit[0]))
 
 
-def grade_batch(tmp: Path, labs: tuple, members, jobs: int, out: Path, kit_root: Path) -> int:
-    batch = tmp / ("batch-" + ("+".join(labs) or "all"))
-    for folder, _name, entry in members:
-        if entry is None:
-            catalogue.reference_submission(batch / folder)
-        else:
-            catalogue.apply(entry, batch / folder)
+def grade_one(tmp: Path, unit, out: Path, kit_root: Path) -> int:
+    """One grading, as a batch of one submission (its grades.csv, its reports)."""
+    folder, _name, entry, labs = unit
+    batch = tmp / "batches" / folder
+    if entry is None:
+        catalogue.reference_submission(batch / folder)
+    else:
+        catalogue.apply(entry, batch / folder)
     argv, env = kit.grader_command(kit_root)
     lab_args = [arg for lab in labs for arg in ("--lab", lab)]
-    return subprocess.run([*argv, "--batch", str(batch), "--out", str(out), "-j", str(jobs),
+    return subprocess.run([*argv, "--batch", str(batch), "--out", str(out), "-j", "1",
                            "--seed", str(catalogue.SEED), *lab_args], env=env,
                           stdout=subprocess.DEVNULL).returncode
+
+
+def grade_all(tmp: Path, units, jobs: int, keep: Path, kit_root: Path) -> dict:
+    """Every grading, `jobs` at a time: {folder: (exit status, its out folder)}."""
+    pending, done, lock = list(units), {}, threading.Lock()
+
+    def worker():
+        while True:
+            with lock:
+                if not pending:
+                    return
+                unit = pending.pop(0)
+            out = keep / unit[0]
+            code = grade_one(tmp, unit, out, kit_root)
+            with lock:
+                done[unit[0]] = (code, out)
+
+    threads = [threading.Thread(target=worker) for _ in range(jobs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return done
 
 
 def not_passed(out: Path, folder: str):
@@ -202,8 +225,8 @@ def main(argv=None) -> int:
     if unknown:
         parser.error(f"unknown lab {unknown[0]} (labs: {', '.join(kit.LABS)})")
     members = chosen(args.set, args.lab)
-    grouped = batches(members, args.runs, args.lab, together=args.set != "catalogue")
-    rows, outs, members_by_folder, codes = {}, {}, {}, []
+    units = gradings(members, args.runs, args.lab)
+    rows, outs, members_by_folder = {}, {}, {}
     with tempfile.TemporaryDirectory(prefix="forklab-stability-") as tmp:
         keep = args.out or Path(tmp) / "out"
         hogs = start_hogs(args.hogs)
@@ -211,19 +234,23 @@ def main(argv=None) -> int:
         sampler.start()
         started = time.monotonic()
         try:
-            for labs, batch_members in sorted(grouped.items()):
-                out = keep / ("+".join(labs) or "all")
-                codes.append(grade_batch(Path(tmp), labs, batch_members, args.jobs, out,
-                                         args.grader.resolve()))
+            done = grade_all(Path(tmp), units, args.jobs, keep, args.grader.resolve())
+        finally:
+            stop_hogs(hogs)
+            load = sampler.stop()
+        codes = [code for code, _out in done.values()]
+        for folder, name, entry, _labs in units:
+            members_by_folder[folder] = (name, entry)
+            code, out = done[folder]
+            try:
                 with open(out / "grades.csv") as f:
                     for row in (r for r in csv.DictReader(f) if r["status"]):  # no max row
                         rows[row["student"]] = row
                         outs[row["student"]] = out
-                for folder, name, entry in batch_members:
-                    members_by_folder[folder] = (name, entry)
-        finally:
-            stop_hogs(hogs)
-            load = sampler.stop()
+            except OSError:
+                rows[folder] = {"total": "?", "max": "?", "status": f"exit {code}",
+                                "failed": "?"}
+                outs[folder] = out
         elapsed = time.monotonic() - started
         problems, scores = verdicts(rows, members_by_folder, outs)
         pressures = [float(r["cpu_pressure"]) for r in rows.values() if r.get("cpu_pressure")]
