@@ -52,6 +52,22 @@ def run_grade(*args, env=None, timeout=600, grader=GRADER_DIR):
             shutil.rmtree(own_logs, ignore_errors=True)
 
 
+def unit_test_names() -> set:
+    """The names of the doctest cases of every lab (TEST_CASE("..."))."""
+    names = set()
+    for source in KIT_ROOT.glob("lab*/*"):
+        if source.suffix in (".cpp", ".h"):
+            names.update(re.findall(r'TEST_CASE\("([^"]+)"\)', source.read_text()))
+    return names
+
+
+def graded_titles() -> set:
+    """The titles `grade --list` prints, every lab's."""
+    listed = run_grade("--list")
+    assert listed.returncode == 0, listed.stderr
+    return {m.group(1) for m in re.finditer(r"^\s+\d+\s+(.+)$", listed.stdout, re.MULTILINE)}
+
+
 def load_results(path: Path) -> dict:
     return json.loads(path.read_text())
 

@@ -5,26 +5,11 @@ twins cite, after each Chinese title, the graded tests the English cite."""
 
 import re
 
-from conftest import GRADER_DIR, KIT_ROOT, run_grade
+from conftest import GRADER_DIR, KIT_ROOT, graded_titles, unit_test_names
 
 from tools import check_translations
 
 PITFALLS = KIT_ROOT / "PITFALLS.md"
-
-
-def unit_test_names() -> set:
-    names = set()
-    for source in KIT_ROOT.glob("lab*/*"):
-        if source.suffix in (".cpp", ".h"):
-            names.update(re.findall(r'TEST_CASE\("([^"]+)"\)', source.read_text()))
-    return names
-
-
-def graded_titles() -> set:
-    listed = run_grade("--list")
-    assert listed.returncode == 0, listed.stderr
-    listing = listed.stdout
-    return {m.group(1) for m in re.finditer(r"^\s+\d+\s+(.+)$", listing, re.MULTILINE)}
 
 
 def cited(line: str) -> list:

@@ -9,26 +9,10 @@ requirement.
 - every graded test, doctest case and alternative named exists;
 - the generated tables (grader/spec/LAB.md) are up to date."""
 
-import re
-
-from conftest import GRADER_DIR, KIT_ROOT, run_grade
+from conftest import GRADER_DIR, graded_titles, unit_test_names
 
 from grader.harness import kit
 from tools import spec_tables
-
-
-def unit_test_names() -> set:
-    names = set()
-    for source in KIT_ROOT.glob("lab*/*"):
-        if source.suffix in (".cpp", ".h"):
-            names.update(re.findall(r'TEST_CASE\("([^"]+)"\)', source.read_text()))
-    return names
-
-
-def graded_titles() -> set:
-    listed = run_grade("--list")
-    assert listed.returncode == 0, listed.stderr
-    return {m.group(1) for m in re.finditer(r"^\s+\d+\s+(.+)$", listed.stdout, re.MULTILINE)}
 
 
 def specs() -> dict:
