@@ -189,7 +189,7 @@ def inline_commands(paths, root=KIT_ROOT):
         text = path.read_text()
         for match in re.finditer(r"`tools/python\s+([^`]*)`", text):
             words = match.group(1).split()
-            if not words or words == ["-m"]:  # `tools/python -m` commands, in a sentence
+            if not words or words == ["-m"] or words[0] in ("...", "…"):  # in a sentence
                 continue
             key = tuple(words[:2]) if words[0] == "-m" else (words[0],)
             line = text.count("\n", 0, match.start()) + 1
