@@ -42,8 +42,8 @@ import time
 from pathlib import Path
 
 if __name__ == "__main__" and not __package__:  # run as a file: bench/ is no package then
-    print("bench.py: run python3 -m bench.bench from the kit's folder (or make -C bench bench), "
-          "not this file", file=sys.stderr)
+    print("bench.py: run tools/python -m bench.bench from the kit's folder "
+          "(or make -C bench bench), not this file", file=sys.stderr)
     sys.exit(2)
 
 from . import measure, report, results, servers, smoke, targets  # noqa: E402

@@ -60,7 +60,7 @@ def command_of(args):
     """The command that made a run, as a reader would type it."""
     if not args.overload_only:
         return "make bench" + (f" SERVER={args.server}" if args.server else "")
-    words = ["python3 -m bench.bench --overload-only"]
+    words = ["tools/python -m bench.bench --overload-only"]
     if args.duration != DURATION:
         words.append(f"--duration {args.duration:g}")
     if args.rounds != ROUNDS:

@@ -391,6 +391,9 @@ def load(path):
 
 def main(argv):
     usage = "usage: svgplot.py [--figure NAME] RESULTS.json"
+    if argv in (["-h"], ["--help"]):
+        print(usage)
+        return 0
     if len(argv) == 3 and argv[0] == "--figure":
         name, path = argv[1], argv[2]
         if name not in FIGURES:

@@ -164,7 +164,7 @@ def test_show_refuses_a_file_that_is_not_a_results_file(tmp_path):
 
 def test_bench_py_run_as_a_file_says_how_to_run_it():
     done = run("bench.py", "--show", REFERENCE)
-    assert done.returncode == 2 and "python3 -m bench.bench" in done.stderr
+    assert done.returncode == 2 and "tools/python -m bench.bench" in done.stderr
     assert "Traceback" not in done.stderr and len(done.stderr.splitlines()) == 1
 
 

@@ -32,7 +32,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 if __name__ == "__main__" and not __package__:  # run as a file: grader/ is no package then
-    print("forklab_grade.py: run grader/grade, or python3 -m grader.forklab_grade from the "
+    print("forklab_grade.py: run grader/grade, or tools/python -m grader.forklab_grade from the "
           "kit's folder, not this file", file=sys.stderr)
     sys.exit(2)
 

@@ -34,7 +34,7 @@ import unicodedata
 from pathlib import Path
 
 if __name__ == "__main__" and not __package__:  # run as a file: tools/ is no package then
-    print("demo.py: run python3 -m tools.demo from the kit's folder, "
+    print("demo.py: run tools/python -m tools.demo from the kit's folder, "
           "not this file", file=sys.stderr)
     sys.exit(2)
 

@@ -37,7 +37,7 @@ from pathlib import Path
 KIT_ROOT = Path(__file__).resolve().parent.parent
 
 if __name__ == "__main__" and not __package__:  # run as a file: tools/ is no package then
-    print("graded_tables.py: run python3 -m tools.graded_tables from the kit's folder, "
+    print("graded_tables.py: run tools/python -m tools.graded_tables from the kit's folder, "
           "not this file", file=sys.stderr)
     sys.exit(2)
 

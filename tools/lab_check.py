@@ -35,7 +35,7 @@ import sys
 from pathlib import Path
 
 if __name__ == "__main__" and not __package__:  # run as a file: tools/ is no package then
-    print("lab_check.py: run python3 -m tools.lab_check from the kit's folder, not this file",
+    print("lab_check.py: run tools/python -m tools.lab_check from the kit's folder, not this file",
           file=sys.stderr)
     sys.exit(2)
 
@@ -241,7 +241,7 @@ def check_mutants(root: Path, lab: str, tests: list, report: Report) -> None:
         current = True  # a broken catalogue is named above, or by grade --list
     if not current:
         report.missing("grader/README.md: the catalogue tables are stale",
-                       "python3 -m grader.selftest.catalogue --update-readme")
+                       "tools/python -m grader.selftest.catalogue --update-readme")
     ours = [(name, title) for name, title in tests if name == lab]
     by_title = catalogue.failing_mutants(mutants, ours)
     for _name, title in ours:

@@ -45,7 +45,7 @@ import sys
 from pathlib import Path
 
 if __name__ == "__main__" and not __package__:  # run as a file: tools/ is no package then
-    print("lab_tables.py: run python3 -m tools.lab_tables from the kit's folder, "
+    print("lab_tables.py: run tools/python -m tools.lab_tables from the kit's folder, "
           "not this file", file=sys.stderr)
     sys.exit(2)
 
@@ -146,7 +146,7 @@ def overload_entry(root: Path) -> dict:
     entry = json.loads(path.read_text()).get("overload")
     if not entry or not entry.get("servers"):
         raise TableError(f"{REFERENCE} has no overload entry: measure it with "
-                         f"python3 -m bench.bench --overload-only --save-as reference")
+                         f"tools/python -m bench.bench --overload-only --save-as reference")
     return entry
 
 

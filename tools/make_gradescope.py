@@ -22,7 +22,7 @@ import zipfile
 from pathlib import Path
 
 if __name__ == "__main__" and not __package__:  # run as a file: tools/ is no package then
-    print("make_gradescope.py: run python3 -m tools.make_gradescope from the kit's folder, "
+    print("make_gradescope.py: run tools/python -m tools.make_gradescope from the kit's folder, "
           "not this file", file=sys.stderr)
     sys.exit(2)
 

@@ -37,7 +37,7 @@ from pathlib import Path
 KIT_ROOT = Path(__file__).resolve().parent.parent
 
 if __name__ == "__main__" and not __package__:  # run as a file: tools/ is no package then
-    print("make_handout.py: run python3 -m tools.make_handout from the kit's folder, "
+    print("make_handout.py: run tools/python -m tools.make_handout from the kit's folder, "
           "not this file", file=sys.stderr)
     sys.exit(2)
 

@@ -31,8 +31,8 @@ from html import escape
 from pathlib import Path
 
 if __name__ == "__main__" and not __package__:  # run as a file: tools/ is no package then
-    print("make_prairielearn.py: run python3 -m tools.make_prairielearn from the kit's folder, "
-          "not this file", file=sys.stderr)
+    print("make_prairielearn.py: run tools/python -m tools.make_prairielearn from the kit's "
+          "folder, not this file", file=sys.stderr)
     sys.exit(2)
 
 from grader.harness import kit  # noqa: E402

@@ -34,7 +34,7 @@ import sys
 from pathlib import Path
 
 if __name__ == "__main__" and not __package__:  # run as a file: tools/ is no package then
-    print("new_lab.py: run python3 -m tools.new_lab from the kit's folder, not this file",
+    print("new_lab.py: run tools/python -m tools.new_lab from the kit's folder, not this file",
           file=sys.stderr)
     sys.exit(2)
 

@@ -174,7 +174,7 @@ def main(argv=None) -> int:
         else:
             stale.append(str(target.relative_to(KIT_ROOT)))
     if stale:
-        print(f"spec_tables: out of date: {', '.join(stale)} (python3 -m tools.spec_tables "
+        print(f"spec_tables: out of date: {', '.join(stale)} (tools/python -m tools.spec_tables "
               f"--update)", file=sys.stderr)
         return 1
     return 0

@@ -28,7 +28,7 @@ from pathlib import Path
 KIT_ROOT = Path(__file__).resolve().parent.parent
 
 if __name__ == "__main__" and not __package__:  # run as a file: tools/ is no package then
-    print("unit_table.py: run python3 -m tools.unit_table from the kit's folder, "
+    print("unit_table.py: run tools/python -m tools.unit_table from the kit's folder, "
           "not this file", file=sys.stderr)
     sys.exit(2)
 

@@ -392,7 +392,12 @@ def side_by_side(svgs: list, title: str) -> str:
 
 
 if __name__ == "__main__":
-    # python3 harness/timeline.py TITLE OUT.svg A.svg B.svg: A and B side by side.
+    # tools/python grader/harness/timeline.py TITLE OUT.svg A.svg B.svg: A and B side by side.
     import sys
+    asked = sys.argv[1:2] in (["-h"], ["--help"])
+    if asked or len(sys.argv) < 4:
+        print("usage: timeline.py TITLE OUT.svg A.svg [B.svg ...]: the timelines side by side",
+              file=sys.stdout if asked else sys.stderr)
+        sys.exit(0 if asked else 2)
     title, out, *inputs = sys.argv[1:]
     Path(out).write_text(side_by_side([Path(p).read_text() for p in inputs], title))

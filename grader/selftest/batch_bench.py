@@ -31,7 +31,7 @@ GRADER_DIR = HERE.parent
 KIT_ROOT = GRADER_DIR.parent
 
 if __name__ == "__main__" and not __package__:  # run as a file: grader/ is no package then
-    print("batch_bench.py: run python3 -m grader.selftest.batch_bench from the kit's folder, "
+    print("batch_bench.py: run tools/python -m grader.selftest.batch_bench from the kit's folder, "
           "not this file", file=sys.stderr)
     sys.exit(2)
 

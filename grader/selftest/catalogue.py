@@ -40,7 +40,7 @@ NO_HONEST_MUTANT = {
 BEGINNERS_DIR = GRADER_DIR / "beginners"
 
 if __name__ == "__main__" and not __package__:  # run as a file: grader/ is no package then
-    print("catalogue.py: run python3 -m grader.selftest.catalogue from the kit's folder, "
+    print("catalogue.py: run tools/python -m grader.selftest.catalogue from the kit's folder, "
           "not this file", file=sys.stderr)
     sys.exit(2)
 
@@ -271,6 +271,7 @@ if __name__ == "__main__":
     elif sys.argv[1:] == ["--update-readme"]:
         update_readme()
     else:
-        print("usage: python3 -m grader.selftest.catalogue --table | --update-readme",
-              file=sys.stderr)
-        sys.exit(2)
+        asked = sys.argv[1:] in (["-h"], ["--help"])
+        print("usage: tools/python -m grader.selftest.catalogue --table | --update-readme",
+              file=sys.stdout if asked else sys.stderr)
+        sys.exit(0 if asked else 2)

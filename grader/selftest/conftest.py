@@ -16,7 +16,7 @@ try:
     import grader  # noqa: F401
 except ModuleNotFoundError:
     pytest.exit("the grader's selftests run from the kit's folder: "
-                "python3 -m pytest [options] grader/selftest[/test_X.py]", returncode=4)
+                "tools/python -m pytest [options] grader/selftest[/test_X.py]", returncode=4)
 
 import catalogue  # noqa: E402
 from grader.harness import kit  # noqa: E402

@@ -51,7 +51,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 if __name__ == "__main__" and not __package__:
-    print("similarity_calibrate.py: run python3 -m grader.selftest.similarity_calibrate "
+    print("similarity_calibrate.py: run tools/python -m grader.selftest.similarity_calibrate "
           "from the kit's folder", file=sys.stderr)
     sys.exit(2)
 
@@ -214,7 +214,7 @@ def table(result: Calibration) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python3 -m grader.selftest.similarity_calibrate",
+    parser = argparse.ArgumentParser(prog="tools/python -m grader.selftest.similarity_calibrate",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--file", action="append", metavar="LAB/FILE",
                         help="calibrate on this student file only (repeatable)")

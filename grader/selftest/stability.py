@@ -43,7 +43,7 @@ from collections import defaultdict
 from pathlib import Path
 
 if __name__ == "__main__" and not __package__:  # run as a file: grader/ is no package then
-    print("stability.py: run python3 -m grader.selftest.stability from the kit's folder, "
+    print("stability.py: run tools/python -m grader.selftest.stability from the kit's folder, "
           "not this file", file=sys.stderr)
     sys.exit(2)
 

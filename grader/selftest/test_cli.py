@@ -17,7 +17,7 @@ def test_the_grader_run_as_a_file_says_what_to_run_instead():
     proc = subprocess.run([sys.executable, str(GRADER_DIR / "forklab_grade.py"), "--list"],
                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and proc.stdout == ""
-    assert "grader/grade" in proc.stderr and "python3 -m grader.forklab_grade" in proc.stderr
+    assert "grader/grade" in proc.stderr and "tools/python -m grader.forklab_grade" in proc.stderr
     assert len(proc.stderr.splitlines()) == 1, proc.stderr
 
 

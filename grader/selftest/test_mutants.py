@@ -81,7 +81,7 @@ def test_catalogue_table_in_readme_is_up_to_date():
     readme = (GRADER_DIR / "README.md").read_text()
     assert catalogue.tables() in readme, (
         "grader/README.md's catalogue tables are out of date: run "
-        "`python3 -m grader.selftest.catalogue --update-readme` in the kit's folder")
+        "`tools/python -m grader.selftest.catalogue --update-readme` in the kit's folder")
 
 
 def graded_test_names() -> set:

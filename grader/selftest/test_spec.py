@@ -21,7 +21,7 @@ def specs() -> dict:
 
 def test_every_lab_has_a_spec_and_its_table_is_up_to_date():
     assert sorted(specs()) == sorted(kit.present_labs())
-    assert spec_tables.main([]) == 0, "run python3 -m tools.spec_tables --update"
+    assert spec_tables.main([]) == 0, "run tools/python -m tools.spec_tables --update"
 
 
 def test_every_quote_stands_in_the_lab_text():

@@ -29,7 +29,7 @@ def test_the_kept_chinese_timeline_is_the_translation(name, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert out.read_text() == (DIAGRAMS / f"{name}.zh.svg").read_text(), (
         f"slides/diagrams/{name}.zh.svg is not the translation of {name}.svg: rerun "
-        f"python3 -m tools.translate_timeline {' '.join(title)} slides/diagrams/{name}.svg "
+        f"tools/python -m tools.translate_timeline {' '.join(title)} slides/diagrams/{name}.svg "
         f"slides/diagrams/{name}.zh.svg")
 
 
