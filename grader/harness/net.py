@@ -210,6 +210,16 @@ class Waited:
         return ""
 
 
+def _out_of_time(now: float, last_move: float, limit: float, ceiling: float):
+    """How a wait on bytes ends at `now`: "stalled" when nothing moved for
+    `limit` seconds, "ceiling" past its ceiling, None while it may go on."""
+    if now - last_move >= limit:
+        return "stalled"
+    if now >= ceiling:
+        return "ceiling"
+    return None
+
+
 class Client:
     """One TCP connection to the server under test.  Its waits follow
     progress: a wait goes on while bytes keep moving, and ends once none has
@@ -258,11 +268,8 @@ class Client:
         try:
             while want is None or len(data) < want:
                 now = time.monotonic()
-                if now - last_move >= limit:
-                    ending = "stalled"
-                    break
-                if now >= ceiling:
-                    ending = "ceiling"
+                ending = _out_of_time(now, last_move, limit, ceiling) or ending
+                if ending != "done":
                     break
                 self.sock.settimeout(min(limit - (now - last_move), ceiling - now))
                 try:
@@ -327,11 +334,8 @@ class Client:
         try:
             while len(received) < want and ending == "done":
                 now = time.monotonic()
-                if now - last_move >= limit:
-                    ending = "stalled"
-                    break
-                if now >= ceiling:
-                    ending = "ceiling"
+                ending = _out_of_time(now, last_move, limit, ceiling) or ending
+                if ending != "done":
                     break
                 events = selectors.EVENT_READ
                 if sent < len(data) and now >= next_send:
