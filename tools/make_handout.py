@@ -78,6 +78,7 @@ INSTRUCTOR_ONLY = (
     # Keeping the Chinese twins in step is the course staff's job (make check).
     "tools/check_translations.py",
     "tools/message_catalogue.py",
+    "tools/translation_lock.py",
     # It translates the decks' grading timelines with check_translations' list.
     "tools/translate_timeline.py",
     # The READMEs' generated tables (graded tests, labs) come with the READMEs.
