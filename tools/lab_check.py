@@ -320,6 +320,17 @@ def check(lab: str, root: Path = KIT_ROOT) -> list:
     return report.lines
 
 
+def untranslated(lab: str, root: Path = KIT_ROOT) -> list:
+    """The lab's Chinese files that still carry make new-lab's placeholder
+    mark: complete for this check, but the selftests keep them from landing
+    (test_hygiene.py)."""
+    match = re.fullmatch(r"lab(\d\d)_[a-z0-9_]+", lab)
+    places = [root / lab / "README.zh.md", *root.glob(f"slides/decks/{match.group(1)}-*.zh.md")] \
+        if match else []
+    return [rel(path, root) for path in places
+            if path.is_file() and "【待翻译】" in path.read_text()]
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Everything a lab needs, checked in one run.")
     parser.add_argument("lab", help="the lab's folder, e.g. lab04_sigchld")
@@ -327,6 +338,9 @@ def main(argv=None) -> int:
     problems = check(args.lab.rstrip("/"))
     for problem in problems:
         print(f"{args.lab}: {problem}")
+    for path in untranslated(args.lab.rstrip("/")):
+        print(f"{args.lab}: note: {path} still says 【待翻译】 (to translate): the selftests "
+              f"refuse it in the kit")
     if problems:
         print(f"lab_check: {args.lab}: {len(problems)} missing", file=sys.stderr)
         return 1

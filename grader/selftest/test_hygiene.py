@@ -194,3 +194,16 @@ def test_the_harness_names_no_lab_and_none_of_the_labs_code():
                      if re.search(rf"\b{name}\(" if "_" not in name else rf"\b{name}\b", text)]
             found += [f"{path.relative_to(KIT_ROOT)}:{line}: {', '.join(hits)}"] if hits else []
     assert not found, found
+
+
+def test_no_placeholder_left_untranslated():
+    """make new-lab marks the Chinese it cannot write with 【待翻译】 ("to
+    translate"); no file of the kit carries the mark (tools/new_lab.py, which
+    writes it, tools/lab_check.py, which reports it, and the documents that
+    name it, aside)."""
+    writers = {"tools/new_lab.py", "tools/lab_check.py", "grader/selftest/test_hygiene.py",
+               "grader/selftest/test_new_lab.py", "ARCHITECTURE.md"}
+    left = [str(path.relative_to(KIT_ROOT)) for path in kit_files()
+            if path.is_file() and str(path.relative_to(KIT_ROOT)) not in writers
+            and "【待翻译】".encode() in path.read_bytes()]
+    assert not left, f"translate the placeholders of make new-lab in: {', '.join(left)}"
