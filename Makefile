@@ -196,10 +196,12 @@ grade-reference: check-python
 # catalogue (every test title a mutant fails, failed by one of them);
 # `make selftest-long` grades every mutant.
 # Most selftests wait on programs more than they compute, so they run in one
-# stream per core, a test file per stream at a time (pytest-xdist, Debian's
-# python3-pytest-xdist; without it, one stream).
+# stream per core, a test file per stream at a time but the gradings of the
+# mutants, alternatives and beginners spread one by one (pytest-xdist, Debian's
+# python3-pytest-xdist, loadgroup: grader/selftest/conftest.py; without it,
+# one stream).
 SELFTEST_STREAMS = $(shell $(PYTHON) -c 'import xdist' 2>/dev/null \
-                     && [ $(CORES) -gt 1 ] && echo "-n $(CORES) --dist loadfile")
+                     && [ $(CORES) -gt 1 ] && echo "-n $(CORES) --dist loadgroup")
 grader-selftest: check-python catalogues $(SIMILARITY_DEPS)
 	@if [ -d grader/selftest ]; then \
 	    mkdir -p build && $(PYTHON) -m pytest -q -p no:cacheprovider $(SELFTEST_STREAMS) \

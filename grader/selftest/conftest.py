@@ -31,6 +31,30 @@ def pytest_addoption(parser):
                           "without it, test_mutants grades a cover: catalogue.cover()")
 
 
+# With pytest-xdist (`make test`: -n CORES --dist loadgroup), a file's tests
+# run in one stream, in order, sharing its module fixtures -- except in these
+# files, where each test is a grading of its own (a batch per lab) and the
+# tests are spread over the streams one by one, the latest lab first.
+SPREAD_FILES = {"test_mutants.py", "test_alternatives.py", "test_beginners.py"}
+# The files that take longest start first, so that no stream is left with one
+# of them at the end (`--durations` of a `make test` run).
+FIRST_FILES = ("test_handout_walk.py", "test_handout.py", "test_beginners.py", "test_mutants.py",
+               "test_alternatives.py", "test_containment.py", "test_batch.py")
+
+
+def _latest_lab_first(item) -> int:
+    lab = re.search(r"\[lab(\d\d)", item.nodeid)
+    return -int(lab.group(1)) if lab and item.path.name in SPREAD_FILES else 0
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {name: number for number, name in enumerate(FIRST_FILES)}
+    items.sort(key=lambda item: (rank.get(item.path.name, len(rank)), _latest_lab_first(item)))
+    for item in items:
+        if item.path.name not in SPREAD_FILES:
+            item.add_marker(pytest.mark.xdist_group(item.path.name))
+
+
 def run_grade(*args, env=None, timeout=600, grader=GRADER_DIR):
     """Run the grader as a user would; returns the CompletedProcess.  grader=
     another copy's grader/ folder (a handout's) grades with that copy.

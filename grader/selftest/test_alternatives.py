@@ -5,8 +5,8 @@ from the reference (the .mutant format, without `fails:`).  Every one must
 score full marks, and pass the unit tests of its lab (`make test` in a scratch
 copy of the kit holding it), so that the grader and the unit tests agree on
 what is correct.  Gradings run as one batch per lab (`grade --batch -j 2`),
-unit-test builds two at a time; the kit's test support objects (doctest's
-main, testing.o, fakesys.o), which no student file touches, are built once."""
+unit-test builds two at a time, a test per lab; each lab is built once with
+the reference, and an alternative rebuilds only the objects its file changes."""
 
 import shutil
 import subprocess
@@ -62,7 +62,6 @@ def test_every_alternative_scores_full_marks(labs, members, tmp_path):
     assert not problems, "\n".join(problems)
 
 
-SUPPORT_OBJECTS = ("test_main.o", "testing.o", "fakesys.o")
 OBJECT_DIR = "build/g++"
 
 
@@ -71,13 +70,17 @@ def make(*args, timeout=900):
                           capture_output=True, text=True, timeout=timeout)
 
 
-def build_support_objects(base, labs) -> None:
-    """Build the test support objects of each lab once, in a kit copy of their own."""
+def build_lab_once(base, lab) -> None:
+    """The lab built, and its unit tests run, once with the reference in a kit
+    copy of its own: an alternative's copy takes these objects and rebuilds
+    only those its own file changes (make reads the compiler's .d files)."""
     base.mkdir()
     kit.copy_kit(base)
-    for lab in labs:
-        done = make("-C", base / lab, *(f"{OBJECT_DIR}/{o}" for o in SUPPORT_OBJECTS))
-        assert done.returncode == 0, f"{lab}: {done.stdout}{done.stderr}"
+    reference = base.parent / "reference"
+    catalogue.reference_submission(reference)
+    assert not kit.take_student_files(reference, base)
+    done = make("-C", base / lab, "test")
+    assert done.returncode == 0, f"{lab}: {done.stdout[-3000:]}{done.stderr[-3000:]}"
 
 
 def unit_test_problem(alternative, scratch, base) -> str:
@@ -92,11 +95,10 @@ def unit_test_problem(alternative, scratch, base) -> str:
     if missing:
         return f"{alternative.name}: {missing}"
     lab = alternative.file.split("/")[0]
-    # Copies keep their times, newer than the kit's sources (copy_kit keeps
-    # those too): make takes them as built.
-    (kit_copy / lab / OBJECT_DIR).mkdir(parents=True)
-    for name in SUPPORT_OBJECTS:
-        shutil.copy2(base / lab / OBJECT_DIR / name, kit_copy / lab / OBJECT_DIR / name)
+    # Copies keep their times: newer than the kit's sources (copy_kit keeps
+    # those too), older than the alternative's file, which alone is rebuilt.
+    shutil.copytree(base / lab / OBJECT_DIR, kit_copy / lab / OBJECT_DIR,
+                    copy_function=shutil.copy2)
     try:
         done = make("-C", kit_copy / lab, "test")
     except subprocess.TimeoutExpired:
@@ -107,12 +109,22 @@ def unit_test_problem(alternative, scratch, base) -> str:
     return ""
 
 
-def test_every_alternative_passes_its_labs_unit_tests(tmp_path):
+def by_lab_of_file() -> list:
+    """(lab, its alternatives), the lab whose file each alternative changes."""
+    labs = defaultdict(list)
+    for alternative in ALTERNATIVES:
+        labs[alternative.file.split("/")[0]].append(alternative)
+    return sorted(labs.items())
+
+
+@pytest.mark.parametrize("lab, alternatives", by_lab_of_file(),
+                         ids=lambda v: v if isinstance(v, str) else "")
+def test_every_alternative_passes_its_labs_unit_tests(lab, alternatives, tmp_path):
     base = tmp_path / "support"
-    build_support_objects(base, sorted({alt.file.split("/")[0] for alt in ALTERNATIVES}))
+    build_lab_once(base, lab)
     with ThreadPoolExecutor(max_workers=AT_A_TIME) as pool:
         problems = list(pool.map(
             lambda alt: unit_test_problem(alt, tmp_path / folder_name(alt), base),
-            ALTERNATIVES))
+            alternatives))
     problems = [p for p in problems if p]
     assert not problems, "\n\n".join(problems)
