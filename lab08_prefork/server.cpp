@@ -326,7 +326,7 @@ int accept_client(int listenfd, const sigset_t &wait_mask, sockaddr_in &cliaddr)
 
 unsigned long run_worker(int listenfd, int limit, const sigset_t &wait_mask)
 {
-    // BEGIN SOLUTION stub: not_implemented("lab08: run_worker", listenfd, max_requests, wait_mask);
+    // BEGIN SOLUTION stub: not_implemented("lab08: run_worker", listenfd, limit, wait_mask);
     const auto most = static_cast<unsigned long>(limit);
     unsigned long served = 0;
     while (g_stop_signal == 0 && (most == 0 || served < most)) {
