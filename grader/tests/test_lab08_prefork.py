@@ -64,13 +64,15 @@ def start_with(lab_dir, run_dir, *options, name="server", env=None):
 
 def expect_workers(server, count: int, when: str) -> list:
     """Wait until the server has exactly `count` children, all running (no
-    zombie); returns their pids, or fails saying what it had."""
+    zombie), and its parent sleeps -- done forking, so the count is the one
+    it means to keep; returns their pids, or fails saying what it had."""
     def right():
         states = server.child_states()
-        return len(states) == count and "Z" not in states.values()
+        return (len(states) == count and "Z" not in states.values()
+                and procs.state_letter(server.pid) == "S" and server.child_states() == states)
     wait_for(right, REPLACED_WITHIN + 1)
     states = server.child_states()
-    if len(states) == count and "Z" not in states.values():
+    if right():
         return sorted(states)
     zombies = sum(state == "Z" for state in states.values())
     fail(_("{when}, the server had {children} child process(es), {zombies} of them zombies, "
@@ -231,17 +233,21 @@ HINT_REPLACE = _N("The parent sleeps until SIGCHLD (sigsuspend with the wait mas
 def test_dead_workers_replaced(lab_dir, run_dir, rng):
     """killed workers are replaced within a second, one or several at once
 
-    `-w 4`: one worker killed with `SIGKILL`, then three at once: within 1 s, 4 running workers
-    again, new pids, no zombie; clients still served
+    `-w 4`: one worker killed with `SIGKILL`, then three while the parent is stopped (one
+    `SIGCHLD` for all): within 1 s, 4 running workers again, new pids, no zombie
     """
     server = start_with(lab_dir, run_dir, "-w", "4")
     workers = expect_workers(server, 4, _("once started with `-w 4`"))
     for victims in (workers[:1], workers[1:]):
-        for pid in victims:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        # The three die while the parent is stopped: when it runs again,
+        # one SIGCHLD stands for all of them (signals do not queue).
+        with echo.stopped(server.pid, _N("the server")):
+            for pid in victims:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            wait_for(lambda: all(procs.state_letter(p) in ("", "Z") for p in victims), 2)
         killed_at = time.monotonic()
 
         def replaced():
@@ -290,13 +296,15 @@ def test_max_requests(lab_dir, run_dir, rng):
                          what=_("client {number} of 12 under `-m 3`: the reply").format(
                              number=number))
         pid = worker_of(server, client)
-        expect(pid is not None and pid != server.pid,
-               _("client {number}'s connection was held by no worker of the server (pid "
-                 "{pid})").format(number=number, pid=pid))
+        expect(pid is not None,
+               _("client {number}'s connection was held by no process of the server").format(
+                   number=number))
+        client.close()
+        if pid == server.pid:
+            continue  # the parent serving: test_parent_never_accepts says so
         served[pid] = served.get(pid, 0) + 1
         expect(served[pid] <= 3,
                _("worker {pid} served a 4th client under `-m 3`").format(pid=pid))
-        client.close()
         if served[pid] == 3:
             gone = wait_for(lambda: procs.state_letter(pid) in ("", "Z"), 2)
             expect(gone, _("worker {pid} was still running 2 s after its 3rd client under "
@@ -370,27 +378,40 @@ HINT_PARENT = _N("The parent never calls accept: it opens the listening socket, 
 def test_parent_never_accepts(lab_dir, run_dir, rng):
     """the parent never accepts: only workers hold the clients' sockets
 
-    `-w 2`, 6 clients connected one after another, 2 served at a time: each connection held by a
-    worker, none by the parent, whose descriptors do not grow
+    `-w 2`, both workers busy with a client each, a 3rd client waits: it is not answered, each
+    connection is held by a worker, none by the parent; three times, the parent's descriptors
+    do not grow
     """
     server = start_with(lab_dir, run_dir, "-w", "2")
     expect_workers(server, 2, _("once started with `-w 2`"))
     baseline = server.num_fds()
-    for round_ in range(3):
-        clients = []
-        for _pair in range(2):
+    waiting, sent = None, b""
+    for _round in range(3):
+        busy = []
+        if waiting is not None:
+            received = waiting.recv_exactly(len(sent))
+            expect_reply(sent, received, what=_N("a client that waited for a free worker: the "
+                                                 "reply"), ended=waiting.waited.describe())
+            busy.append(waiting)
+        while len(busy) < 2:
             client = echo.connect(server)
             echo.check_reply(server, client, protocol.text(rng, 30))
-            clients.append(client)
-        for client in clients:
+            busy.append(client)
+        waiting, sent = echo.connect(server), protocol.text(rng, 30)
+        waiting.send(sent)
+        # With both workers busy, only a parent that accepts answers it.
+        answered = not waiting.nothing_arrives_within(0.5)
+        for client in busy + [waiting]:
             pid = worker_of(server, client)
-            expect(pid != server.pid,
+            expect(pid != server.pid and not answered,
                    _("the server's parent process (pid {pid}) held a client's connection: it "
                      "accepted it itself").format(pid=server.pid))
+        for client in busy:
+            pid = worker_of(server, client)
             expect(pid is not None, _("no process of the server held a connected client's "
                                       "socket"))
-        for client in clients:
             client.close()
+    waiting.close()
     now = echo.descriptors_after_settling(server, baseline)
     expect(now is not None and baseline is not None
            and now <= baseline + echo.KEPT_DESCRIPTORS,
