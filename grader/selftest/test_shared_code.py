@@ -16,6 +16,7 @@ FUNCTIONS = ("uppercase", "port_from_args", "open_listener", "serve_client", "ig
              "after_accept_error")
 DIFFERS_ON_PURPOSE = {
     ("port_from_args", "lab06_limits"): "its usage line names -n and -g",
+    ("port_from_args", "lab08_prefork"): "its usage line names -w and -m",
 }
 FUNCTION = re.compile(r"\b(\w+)\([^)]*\)\n\{\n    // BEGIN SOLUTION[^\n]*\n(.*?)    // END SOLUTION\n\}",
                       re.S)
@@ -68,6 +69,7 @@ def test_carried_functions_are_the_same_in_every_lab():
 # whose header words them otherwise on purpose, each with the reason.
 HEADER_WORDED_OTHERWISE = {
     "lab06_limits": "its header words its comments for its own, larger program",
+    "lab08_prefork": "its header words its comments for its own program, a pool of workers",
 }
 DECLARED = re.compile(r"\b(?:constexpr [\w:]+ (k\w+) =|[\w:]+ \*?(\w+)\([^)]*\);)")
 
