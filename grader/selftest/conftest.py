@@ -47,6 +47,7 @@ def _latest_lab_first(item) -> int:
     return -int(lab.group(1)) if lab and item.path.name in SPREAD_FILES else 0
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist names each test by its group
 def pytest_collection_modifyitems(config, items):
     rank = {name: number for number, name in enumerate(FIRST_FILES)}
     items.sort(key=lambda item: (rank.get(item.path.name, len(rank)), _latest_lab_first(item)))
