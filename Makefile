@@ -205,7 +205,7 @@ SELFTEST_STREAMS = $(shell $(PYTHON) -c 'import xdist' 2>/dev/null \
 grader-selftest: check-python catalogues $(SIMILARITY_DEPS)
 	@if [ -d grader/selftest ]; then \
 	    mkdir -p build && $(PYTHON) -m pytest -q -p no:cacheprovider $(SELFTEST_STREAMS) \
-	        --basetemp=$(CURDIR)/build/selftest-tmp $(SELFTEST_ARGS) grader/selftest; \
+	        --durations=15 --basetemp=$(CURDIR)/build/selftest-tmp $(SELFTEST_ARGS) grader/selftest; \
 	else echo "grader/selftest is not part of this copy of the kit: skipped"; fi
 
 selftest-long:
