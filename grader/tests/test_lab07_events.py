@@ -78,6 +78,9 @@ FLOOD = 48 << 20
 # descriptors (harness/sandbox.py): 1000 clients, the listening socket, the
 # self-pipe and stdin, stdout, stderr fit.
 IDLE_CLIENTS = 1000
+# The soft limit the idle test starts the server with (the hard one stays
+# the sandbox's): raise_descriptor_limit must lift it.
+SOFT_LIMIT = 256
 
 
 def start_with(lab_dir, run_dir, *options, limits=None, env=None, name="server"):
@@ -390,11 +393,20 @@ HINT_IDLE = _N("One process serves as many clients as it has descriptors: raise 
 def test_thousand_idle_clients(lab_dir, run_dir, rng):
     """1000 idle clients connected at once, then each one served
 
-    1000 clients connect and say nothing; the server accepts them all (its descriptors); then
-    each sends a line and gets its reply while the others stay connected
+    started with a soft limit of 256 descriptors, hard 1024: 1000 clients connect and say nothing,
+    the server accepts them all (its descriptors); then each sends a line and gets its reply
     """
     own_descriptors(IDLE_CLIENTS)
-    server = echo.start(lab_dir, run_dir)
+    # Started with a soft limit of 256 descriptors (the hard one stays 1024):
+    # the server must raise it to serve 1000 clients.
+    binary = echo.server_binary(lab_dir)
+    try:
+        server = net.start_server(
+            "/bin/sh", cwd=run_dir, log_dir=run_dir, name="server",
+            args=lambda port: ["-c", f'ulimit -Sn {SOFT_LIMIT} && exec "$0" "$1"', str(binary),
+                               str(port)])
+    except net.ServerDidNotStart as exc:
+        fail(_("the server did not start: {why}").format(why=exc))
     baseline = server.num_fds() or 0
     socks = []
     try:
@@ -540,14 +552,21 @@ HINT_HALF_CLOSE = _N("read() returning 0 means the client has shut down its side
                      "once client.unsent is empty (finished).")
 
 
-@graded(points=2, hint=HINT_HALF_CLOSE, requires=echo.EXCHANGE, timeout=90)
-def test_half_close(lab_dir, run_dir, rng):
+def start_with_full_sockets(lab_dir, run_dir, preload):
+    """The server with grader/support/full_socket.cpp preloaded: two writes
+    in three to a client fail with EAGAIN, the third takes at most 7 bytes."""
+    env = dict(os.environ, LD_PRELOAD=str(preload("full_socket")))
+    return echo.start(lab_dir, run_dir, env=env)
+
+
+@graded(points=2, hint=HINT_HALF_CLOSE, requires=echo.EXCHANGE)
+def test_half_close(lab_dir, run_dir, rng, preload):
     """a client that shuts down its side still gets every reply byte, then end of file
 
-    `abc` then `shutdown(SHUT_WR)`: `ABC` and end of file; then 2 MiB sent before the shutdown,
-    read only afterwards: all of it back, then end of file
+    its socket nearly full (two writes in three fail with `EAGAIN`): `abc` then
+    `shutdown(SHUT_WR)` gets `ABC` and end of file; so do 5 clients sending 20 kB each
     """
-    server = echo.start(lab_dir, run_dir)
+    server = start_with_full_sockets(lab_dir, run_dir, preload)
     with echo.connect(server) as client:
         client.send(b"abc")
         client.sock.shutdown(socket.SHUT_WR)
@@ -555,37 +574,37 @@ def test_half_close(lab_dir, run_dir, rng):
         expect(data == b"ABC" and eof, _("sent 'abc' and shut down its side: got {got}, {ended}"
                                          ).format(got=repr(data[:40]),
                                                   ended=client.waited.describe()))
-    payload = protocol.text(rng, 2 << 20)
-    with echo.connect(server) as client:
-        sock = client.sock
-        sock.setblocking(False)
-        sent = 0
-        sel = selectors.DefaultSelector()
-        sel.register(sock, selectors.EVENT_WRITE)
-        received = bytearray()
-        # Send without reading while the connection takes it; read as well
-        # only if it stops taking bytes.
-        while sent < len(payload):
-            if not sel.select(timeout=0.5):
-                try:
-                    received += sock.recv(1 << 16)
-                except BlockingIOError:
-                    pass
-                continue
-            try:
-                sent += sock.send(payload[sent:sent + (1 << 16)])
-            except BlockingIOError:
-                pass
-        sel.close()
-        sock.shutdown(socket.SHUT_WR)
-        sock.setblocking(True)
-        rest, eof = client.read_until_eof()
-        received += rest
-        expect_reply(payload, bytes(received),
-                     what=_N("2 MiB sent, then a half-close: the reply"),
-                     ended=client.waited.describe())
-        expect(eof, _("after its whole reply, the half-closed client was not closed: {ended}"
-                      ).format(ended=client.waited.describe()))
+    payloads = [protocol.text(rng, 20_000) for _ in range(5)]
+    talkers = Talkers(server, payloads, rng, half_close=True)
+    try:
+        talkers.run()
+        talkers.check()
+    finally:
+        talkers.close()
+
+
+HINT_PARTIAL = _N("A write to a non-blocking socket may take fewer bytes than asked, or fail with "
+                  "EAGAIN: flush_to removes from client.unsent only what was written, keeps the "
+                  "rest in order, and returns; POLLOUT says when to go on. Never treat EAGAIN as "
+                  "the client's failure.")
+
+
+@graded(points=3, hint=HINT_PARTIAL, requires=echo.EXCHANGE, timeout=90)
+def test_partial_writes(lab_dir, run_dir, rng, preload):
+    """partial writes and EAGAIN: 6 clients at once still get every byte, in order
+
+    its sockets nearly full (two writes in three fail with `EAGAIN`, the third takes at most 7
+    bytes): 6 clients send 30 kB each at once and read their replies
+    """
+    server = start_with_full_sockets(lab_dir, run_dir, preload)
+    payloads = [protocol.binary(rng, 30_000) for _ in range(6)]
+    talkers = Talkers(server, payloads, rng)
+    try:
+        talkers.run(watch=lambda: expect(server.running(), echo.state(server)
+                                         + echo.last_output(server)))
+        talkers.check()
+    finally:
+        talkers.close()
 
 
 # ------------------------------------------------------------------ the stop
