@@ -131,12 +131,15 @@ void note_signal(int signo);
 
 // The self-pipe: a pipe, both ends non-blocking and close-on-exec, its write
 // end in g_wakeup_fd; then note_signal installed for SIGTERM and SIGINT, and
-// SIGPIPE ignored.  Returns the read end, for the poll set.  Exits through
-// perr_exit if a call fails.
+// SIGPIPE ignored.  Returns the read end, for the poll set: a descriptor,
+// non-blocking and close-on-exec, that becomes readable when SIGTERM or
+// SIGINT arrives (a signalfd(2) of the two, blocked, keeps this contract
+// too).  Exits through perr_exit if a call fails.
 int install_stop_signals();
 
-// Read and discard every byte waiting in the self-pipe's read end, until
-// EAGAIN.
+// Read and discard everything waiting in the descriptor install_stop_signals
+// returned, until EAGAIN.  Once a stop signal has come and this has run,
+// g_stop_signal holds its number.
 void drain_wakeups(int fd);
 
 // Everything the event loop knows.
