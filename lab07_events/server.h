@@ -104,12 +104,12 @@ short events_for(const Client &client);
 bool read_from(Client &client);
 
 // Write the client as much of client.unsent as its socket takes now (a
-// write to a non-blocking socket may take fewer bytes than asked, send(2):
-// the rest stays, oldest first, until the next POLLOUT), removing what was
-// written.  EAGAIN and EINTR are no error.  Returns false when the
-// connection failed (EPIPE, ECONNRESET...): the caller closes it.  SIGPIPE
-// is ignored (install_stop_signals), or the write to a client that has gone
-// would end the whole server.
+// write may take fewer bytes than asked, write(2), and a full non-blocking
+// socket fails it with EAGAIN, send(2): the rest stays, oldest first, until
+// the next POLLOUT), removing what was written.  EAGAIN and EINTR are no
+// error.  Returns false when the connection failed (EPIPE, ECONNRESET...):
+// the caller closes it.  SIGPIPE is ignored (install_stop_signals), or the
+// write to a client that has gone would end the whole server.
 bool flush_to(Client &client);
 
 // True once the client has shut down its side and has been sent everything:

@@ -52,8 +52,8 @@ test_client_gone_while_written_to = leaving.test_client_gone_while_written_to
 # lab07's own words for the shared tests: no Writen, no child here.
 HINTS = {
     title_of(replies.test_megabytes): _N(
-        "A write to a non-blocking socket may take fewer bytes than asked (send(2)), or none "
-        "(EAGAIN): flush_to removes only what was written from client.unsent, and the rest "
+        "A write may take fewer bytes than asked (write(2)), and a full non-blocking socket "
+        "none (EAGAIN): flush_to removes only what was written from client.unsent, and the rest "
         "waits for the next POLLOUT. Never drop or repeat bytes."),
     title_of(leaving.test_clients_that_disconnect): _N(
         "A client that resets is one connection's error: read_from or flush_to returns false, "
