@@ -112,18 +112,18 @@ int open_listener(std::uint16_t port)
 {
     // BEGIN SOLUTION stub: not_implemented("lab07: open_listener", port);
     const int listenfd = Socket(AF_INET, SOCK_STREAM, 0);
+    // Without SO_REUSEADDR, a server restarted while connections of its
+    // previous run linger in TIME_WAIT cannot bind its port for a minute.
     const int on = 1;
     if (setsockopt(listenfd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) < 0)
         perr_exit("setsockopt SO_REUSEADDR");
+
     sockaddr_in servaddr{};
     servaddr.sin_family = AF_INET;
     servaddr.sin_addr.s_addr = htonl(INADDR_ANY);
     servaddr.sin_port = htons(port);
     Bind(listenfd, reinterpret_cast<const sockaddr *>(&servaddr), sizeof servaddr);
     Listen(listenfd, kBacklog);
-    // A blocking accept() would hang the whole server when the client that
-    // poll announced has gone (reset) before accept() takes it.
-    set_nonblocking(listenfd);
     return listenfd;
     // END SOLUTION
 }
@@ -148,8 +148,9 @@ void uppercase(char *buf, std::size_t n)
 {
     // BEGIN SOLUTION stub: not_implemented("lab07: uppercase (from lab02)", buf, n);
     for (std::size_t i = 0; i < n; ++i) {
-        // toupper() takes an unsigned char value (or EOF): a byte >= 0x80 in
-        // a signed char is negative, and passing it is undefined behaviour.
+        // toupper() takes an unsigned char value (or EOF): where plain char
+        // is signed (x86-64; not AArch64), a byte >= 0x80 is negative, and
+        // passing it is undefined behaviour.
         const auto byte = static_cast<unsigned char>(buf[i]);
         buf[i] = static_cast<char>(std::toupper(byte));
     }
@@ -410,6 +411,9 @@ int main(int argc, char *argv[])
     server.max_clients = options.max_clients;
     server.wakeup_fd = install_stop_signals();
     server.listenfd = open_listener(options.port);
+    // A blocking accept() would stop every client: accept_clients takes
+    // clients until accept() says EAGAIN.
+    set_nonblocking(server.listenfd);
     std::printf("Accepting connections on port %u ... (at most %zu clients at once, %zu "
                 "descriptors)\n",
                 unsigned{options.port}, server.max_clients, descriptors);

@@ -71,8 +71,9 @@ Options options_from_args(int argc, char *argv[]);
 // then F_SETFL).  Exits through perr_exit if fcntl fails.
 void set_nonblocking(int fd);
 
-// A non-blocking TCP socket listening on every interface at port, with
-// SO_REUSEADDR.  Exits 1 through the wrappers on failure.
+// A TCP socket listening on every interface at port, with SO_REUSEADDR
+// (lab02's).  Exits 1 through the wrappers on failure.  main makes it
+// non-blocking (set_nonblocking).
 int open_listener(std::uint16_t port);
 
 // Raise the soft RLIMIT_NOFILE to the hard one (getrlimit, setrlimit) and

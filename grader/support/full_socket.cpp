@@ -7,8 +7,9 @@
 // never runs in a test.  With this shim it runs at every write: of the
 // calls of write, send, sendto or writev to a non-blocking socket, two in
 // three fail with EAGAIN, and the third takes at most
-// FORKLAB_FULL_SOCKET_BYTES bytes (default 7).  Blocking sockets, pipes and files are left alone: EAGAIN is
-// only a non-blocking descriptor's answer (send(2)).
+// FORKLAB_FULL_SOCKET_BYTES bytes (default 7).  Blocking sockets, pipes
+// and files are left alone: EAGAIN is only a non-blocking descriptor's
+// answer (send(2)).
 //
 // A correct server does not notice beyond the extra turns of its loop: poll
 // reports POLLOUT again at once, and the bytes go out in order.
@@ -102,7 +103,9 @@ extern "C" ssize_t writev(int fd, const struct iovec *iov, int count)
     if (full_now(fd, &n))
         return -1;
     if (count > 0 && is_nonblocking_socket(fd)) {
-        const struct iovec first{iov[0].iov_base, n};
+        const struct iovec first {
+            iov[0].iov_base, n
+        };
         return real_writev(fd, &first, 1);
     }
     return real_writev(fd, iov, count);
