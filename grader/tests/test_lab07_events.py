@@ -65,7 +65,17 @@ HINTS = {
         "false on EPIPE or ECONNRESET."),
 }
 
-SUMMARY = "served {served} clients, at most {most} at once, {cut} cut off after the grace period"
+DESCRIPTIONS = {
+    title_of(replies.test_megabytes): _N(
+        "4 MiB of random bytes sent while the replies come back, byte-exact: one read per turn, "
+        "the rest of each write kept for the next `POLLOUT`"),
+    title_of(leaving.test_clients_that_disconnect): _N(
+        "clients reset in mid-stream: `read_from` or `flush_to` fails, that client is closed, "
+        "the server goes on"),
+    title_of(leaving.test_client_gone_while_written_to): _N(
+        "the `SIGPIPE` case: ignored, the write fails with `EPIPE` or `ECONNRESET`"),
+}
+
 
 # The grace period of the stop, kGraceSeconds in server.h.
 GRACE = 3
