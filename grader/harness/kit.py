@@ -113,7 +113,7 @@ BUILD_PRODUCTS = shutil.ignore_patterns("build", "*.o", "*.d", "grade-logs", "__
 # once per grading run -- a batch once for all its students -- outside any
 # sandbox, and a lab's build links them from a folder the sandbox sees
 # read-only (make KIT_OBJECTS=DIR, common.mk).
-SUPPORT_LIBRARIES = ("fail_fork", "late_sleep", "blocked_start")
+SUPPORT_LIBRARIES = ("fail_fork", "late_sleep", "blocked_start", "full_socket")
 # A batch hands its workers the folder it built through this variable.
 KIT_OBJECTS_SETTING = "FORKLAB_KIT_OBJECTS"
 
