@@ -148,9 +148,17 @@ def grade_stopped(tmp_path, stop, conftest_extra=""):
         textwrap.dedent(STOPPED_TESTS).format(mark=MARK, stop=stop))
     temp = tmp_path / "temp"
     temp.mkdir()
-    proc = run_grade("--lab", "lab01_wrap", "--json", tmp_path / "r.json",
-                     "--logs", tmp_path / "logs", timeout=120,
-                     env={"FORKLAB_GRADER_TESTS": str(tests), "TMPDIR": str(temp)})
+    # The grader starts as from a terminal, SIGINT at its default: a selftest
+    # run started in the background (`make test &`, some CI runners) ignores
+    # SIGINT, and a Python started with it ignored never raises
+    # KeyboardInterrupt (signal(7): an ignored disposition survives execve).
+    inherited = signal.signal(signal.SIGINT, signal.SIG_DFL)
+    try:
+        proc = run_grade("--lab", "lab01_wrap", "--json", tmp_path / "r.json",
+                         "--logs", tmp_path / "logs", timeout=120,
+                         env={"FORKLAB_GRADER_TESTS": str(tests), "TMPDIR": str(temp)})
+    finally:
+        signal.signal(signal.SIGINT, inherited)
     return proc, temp
 
 
