@@ -34,7 +34,7 @@ from checks import echo_server as echo
 from checks import protocol
 from checks.protocol import uppercase
 from checks.events_server import (FLOOD, GRACE, IDLE_CLIENTS, LATE_SLEEP_SAYS, MAX_GROWTH,
-                                  SOFT_LIMIT, STOP_RACE_DELAY_US, Conversation, InItsWait,
+                                  SOFT_LIMIT, STOP_RACE_DELAY_US, Conversation, in_its_wait,
                                   Talkers, expect_one_process, own_descriptors, rss, start_with,
                                   start_with_full_sockets, summary_of)
 
@@ -529,7 +529,7 @@ def test_stop_signal_as_it_goes_to_sleep(lab_dir, run_dir, rng, preload):
     # wakes the server, which closes it and goes back to sleep: the shim
     # says when that sleep's delay begins, and the signal is sent in it --
     # after every check the server makes, before its poll.
-    wait_for(InItsWait(server), 10)
+    wait_for(in_its_wait(server), 10)
     delays = server.output().count(LATE_SLEEP_SAYS)
     client.close()
     wait_for(lambda: server.output().count(LATE_SLEEP_SAYS) > delays, 5)

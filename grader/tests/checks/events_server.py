@@ -3,7 +3,7 @@
 start_with_full_sockets), what proves one process (expect_one_process), many
 clients talking at once through one selector (Talkers), its memory (rss),
 clients in mid-conversation during the stop (Conversation), its summary line
-(summary_of), and a server asleep in its own wait (InItsWait).
+(summary_of), and a server asleep in its own wait (in_its_wait).
 """
 
 import os
@@ -15,14 +15,14 @@ import time
 
 import psutil
 
-from grader.harness import net, procs
+from grader.harness import net
 from grader.harness.expect import expect, fail
 from grader.harness.kit import _N
 from grader.harness.timing import STALL_SECONDS, deadline_passed, scaled
 from grader.i18n import _
 
 from . import echo_server as echo
-from . import protocol
+from . import limits_server, protocol
 from .protocol import expect_reply
 
 
@@ -244,22 +244,7 @@ STOP_RACE_DELAY_US = 2_000_000
 LATE_SLEEP_SAYS = "[grader] late_sleep: a sleeping call starts late"
 
 
-class InItsWait:
-    """A predicate: the server sleeps in its own wait (poll, epoll_wait...),
-    past the shim's delay (a nanosleep) that starts it.  Where the kernel
-    does not say where a process sleeps: asleep for longer than the delay."""
-
-    def __init__(self, server):
-        self.server = server
-        self.asleep_since = None
-
-    def __call__(self) -> bool:
-        if procs.state_letter(self.server.pid) != "S":
-            self.asleep_since = None
-            return False
-        where = procs.waiting_in(self.server.pid)
-        if where:
-            return "nanosleep" not in where
-        now = time.monotonic()
-        self.asleep_since = self.asleep_since or now
-        return now - self.asleep_since > STOP_RACE_DELAY_US / 1e6 + 0.1
+def in_its_wait(server):
+    """limits_server.InItsWait with lab07's shim delay: the server asleep in
+    its own poll, past the nanosleep that starts it."""
+    return limits_server.InItsWait(server, STOP_RACE_DELAY_US)

@@ -226,12 +226,13 @@ def leave_all_at_once(server, clients) -> None:
 
 
 class InItsWait:
-    """A predicate: the server sleeps in its own wait (ppoll, sigsuspend...),
+    """A predicate: the server sleeps in its own wait (ppoll, sigsuspend, poll...),
     past the shim's delay (a nanosleep) that starts it.  Where the kernel
     does not say where a process sleeps: asleep for longer than the delay."""
 
-    def __init__(self, server):
+    def __init__(self, server, delay_us: int = STOP_RACE_DELAY_US):
         self.server = server
+        self.delay_us = delay_us
         self.asleep_since = None
 
     def __call__(self) -> bool:
@@ -243,4 +244,4 @@ class InItsWait:
             return "nanosleep" not in where
         now = time.monotonic()
         self.asleep_since = self.asleep_since or now
-        return now - self.asleep_since > STOP_RACE_DELAY_US / 1e6 + 0.1
+        return now - self.asleep_since > self.delay_us / 1e6 + 0.1
